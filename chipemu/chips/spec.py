@@ -1,0 +1,683 @@
+"""Validated, immutable chip descriptions and their TOML loader.
+
+A chip is described by a TOML file (see the presets next to this module) with the
+sections ``[mesh]``, ``[core]``, ``[noc]``, ``[energy]``, ``[time]`` and ``[power]`` plus
+four top-level strings.  :func:`load_chip` reads a preset by name or a user's file by path
+and returns a frozen :class:`ChipSpec`.  Every problem with the input (malformed TOML,
+unknown key, missing key, wrong type, out-of-range value) raises
+:class:`~chipemu.errors.ChipSpecError` with one line naming the file, the dotted key,
+the bad value and what is allowed.
+
+All quantities are SI: joules, seconds, watts, packets per second, bits.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import json
+import math
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from importlib import resources
+from typing import Any, ClassVar, Iterable, Mapping
+
+from chipemu.errors import ChipSpecError
+
+__all__ = [
+    "MeshSpec",
+    "CoreSpec",
+    "NocSpec",
+    "OpCosts",
+    "ChipSpec",
+    "load_chip",
+    "list_presets",
+    "format_chip_table",
+]
+
+_PRESET_PACKAGE = "chipemu.chips"
+BARRIER_MODES = ("linear", "step")
+
+
+# --------------------------------------------------------------------------------------
+# Value rules
+
+
+class _Bad(Exception):
+    """Internal: a validation failure; ``str(self)`` is the message without location."""
+
+
+@dataclass(frozen=True)
+class _Rule:
+    """How one key is checked: its kind and its allowed range."""
+
+    kind: str  # "int", "float", "str", "choice", "int_list", "float_list"
+    lo: float | None = None
+    hi: float | None = None
+    lo_open: bool = False  # True: value must be > lo rather than >= lo
+    choices: tuple[str, ...] = ()
+    nonempty: bool = False  # for "str"
+
+    def allowed(self) -> str:
+        if self.kind == "str":
+            return "a non-empty string" if self.nonempty else "a string"
+        if self.kind == "choice":
+            return "one of " + ", ".join(repr(c) for c in self.choices)
+        base = {"int": "int", "float": "finite number", "int_list": "list of int",
+                "float_list": "list of finite numbers"}[self.kind]
+        if self.lo is not None and self.hi is not None:
+            rng = f"{_fmt(self.lo)}..{_fmt(self.hi)}"
+        elif self.lo is not None:
+            rng = (">" if self.lo_open else ">=") + f" {_fmt(self.lo)}"
+        else:
+            rng = ""
+        if self.kind.endswith("_list"):
+            text = f"non-empty {base}"
+            if rng:
+                text += f", each {rng}"
+            if self.kind == "int_list":
+                text += ", strictly increasing"
+            return text
+        return f"{base} {rng}".strip()
+
+    def check(self, path: str, value: Any) -> Any:
+        """Return ``value`` normalised (ints as int, floats as float, lists as tuples)."""
+        if self.kind == "str":
+            if not isinstance(value, str):
+                raise self._wrong_type(path, value)
+            if self.nonempty and not value.strip():
+                raise _Bad(f"key '{path}' = {value!r} is empty (allowed: {self.allowed()})")
+            return value
+        if self.kind == "choice":
+            if not isinstance(value, str):
+                raise self._wrong_type(path, value)
+            if value not in self.choices:
+                raise _Bad(f"key '{path}' = {value!r} is not allowed (allowed: {self.allowed()})")
+            return value
+        if self.kind in ("int", "float"):
+            return self._scalar(path, value, self.kind)
+        # lists
+        if not isinstance(value, (list, tuple)):
+            raise self._wrong_type(path, value)
+        if len(value) == 0:
+            raise _Bad(f"key '{path}' = [] is empty (allowed: {self.allowed()})")
+        elem = "int" if self.kind == "int_list" else "float"
+        out = []
+        for i, v in enumerate(value):
+            try:
+                out.append(self._scalar(path, v, elem))
+            except _Bad:
+                raise _Bad(
+                    f"key '{path}' = {_show(value)} has a bad entry [{i}] = {_show(v)} "
+                    f"(allowed: {self.allowed()})"
+                ) from None
+        if self.kind == "int_list":
+            for i in range(1, len(out)):
+                if out[i] <= out[i - 1]:
+                    raise _Bad(
+                        f"key '{path}' = {_show(value)} is not strictly increasing "
+                        f"(allowed: {self.allowed()})"
+                    )
+        return tuple(out)
+
+    def _scalar(self, path: str, value: Any, kind: str) -> Any:
+        if isinstance(value, bool):
+            raise self._wrong_type(path, value)
+        if kind == "int":
+            if not isinstance(value, int):
+                raise self._wrong_type(path, value)
+            v: Any = value
+        else:
+            if not isinstance(value, (int, float)):
+                raise self._wrong_type(path, value)
+            v = float(value)
+            if not math.isfinite(v):
+                raise _Bad(f"key '{path}' = {_show(value)} is out of range (allowed: {self.allowed()})")
+        if self.lo is not None and (v < self.lo or (self.lo_open and v == self.lo)):
+            raise _Bad(f"key '{path}' = {_show(value)} is out of range (allowed: {self.allowed()})")
+        if self.hi is not None and v > self.hi:
+            raise _Bad(f"key '{path}' = {_show(value)} is out of range (allowed: {self.allowed()})")
+        return v
+
+    def _wrong_type(self, path: str, value: Any) -> _Bad:
+        return _Bad(
+            f"key '{path}' = {_show(value)} has the wrong type {_type_name(value)} "
+            f"(allowed: {self.allowed()})"
+        )
+
+
+def _fmt(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else repr(x)
+
+
+def _show(value: Any) -> str:
+    text = repr(value) if not isinstance(value, dict) else "{...}"
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _type_name(value: Any) -> str:
+    return {bool: "bool", int: "int", float: "float", str: "string", list: "list",
+            tuple: "list", dict: "table"}.get(type(value), type(value).__name__)
+
+
+def _f(rule: _Rule, doc: str) -> Any:
+    """A dataclass field carrying its validation rule and its documentation (with unit)."""
+    return field(metadata={"rule": rule, "doc": doc})
+
+
+_INT_POS = _Rule("int", lo=1)
+_NONNEG = _Rule("float", lo=0)
+
+
+class _Section:
+    """Mixin: field-by-field validation in ``__post_init__`` plus table parsing."""
+
+    _section: ClassVar[str]
+
+    def __post_init__(self) -> None:
+        try:
+            values = {}
+            for f in fields(self):  # type: ignore[arg-type]
+                v = f.metadata["rule"].check(f"{self._section}.{f.name}", getattr(self, f.name))
+                object.__setattr__(self, f.name, v)
+                values[f.name] = v
+            self._cross_check(self._section, values)
+        except _Bad as e:
+            raise ChipSpecError(f"chip spec: {e}") from None
+
+    @classmethod
+    def _cross_check(cls, section: str, values: Mapping[str, Any]) -> None:
+        """Checks that involve several keys; raise :class:`_Bad`."""
+
+    @classmethod
+    def _keys(cls) -> list[str]:
+        return [f.name for f in fields(cls)]  # type: ignore[arg-type]
+
+    @classmethod
+    def _from_table(cls, table: Any, section: str) -> Any:
+        """Build from a TOML table, checking keys with dotted paths under ``section``."""
+        if not isinstance(table, dict):
+            raise _Bad(f"key '{section}' = {_show(table)} has the wrong type "
+                       f"{_type_name(table)} (allowed: a table [{section}])")
+        allowed = cls._keys()
+        for key in table:
+            if key not in allowed:
+                raise _Bad(f"unknown key '{section}.{key}' (allowed: {', '.join(allowed)})")
+        values = {}
+        for f in fields(cls):  # type: ignore[arg-type]
+            path = f"{section}.{f.name}"
+            if f.name not in table:
+                raise _Bad(f"missing key '{path}' (required: {f.metadata['rule'].allowed()}; "
+                           f"{f.metadata['doc']})")
+            values[f.name] = f.metadata["rule"].check(path, table[f.name])
+        cls._cross_check(section, values)
+        return cls(**values)
+
+    def _to_table(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for f in fields(self):  # type: ignore[arg-type]
+            v = getattr(self, f.name)
+            out[f.name] = list(v) if isinstance(v, tuple) else v
+        return out
+
+
+# --------------------------------------------------------------------------------------
+# Spec dataclasses
+
+
+@dataclass(frozen=True)
+class MeshSpec(_Section):
+    """The 2-D router mesh.  A *tile* is one router and its cores.
+
+    Attributes:
+        columns: routers in x (count, >= 1).
+        rows: routers in y (count, >= 1).
+        cores_per_router: neuromorphic cores attached to each router (count, >= 1).
+    """
+
+    _section: ClassVar[str] = "mesh"
+
+    columns: int = _f(_INT_POS, "routers in x")
+    rows: int = _f(_INT_POS, "routers in y")
+    cores_per_router: int = _f(_INT_POS, "cores attached to each router")
+
+
+@dataclass(frozen=True)
+class CoreSpec(_Section):
+    """Per-core resource limits.
+
+    Attributes:
+        compartments: neuron compartments one core holds (count, >= 1).
+        synapse_memory_bits: synaptic memory of one core (bits, >= 1).
+        fanin_axons: distinct presynaptic sources a core can receive from (count, >= 1).
+        fanout_axons: distinct destination cores one core may send to, D18's "fan-out
+            axons" (count, >= 1).
+        max_delay: largest synaptic delay (timesteps, 0..62).
+        weight_bits: bits of synaptic weight stored per synapse, incl. sign (bits, 1..9).
+        delay_bits: bits of the per-synapse delay field (bits, 0..6).
+    """
+
+    _section: ClassVar[str] = "core"
+
+    compartments: int = _f(_INT_POS, "compartments per core")
+    synapse_memory_bits: int = _f(_INT_POS, "synaptic memory per core in bits")
+    fanin_axons: int = _f(_INT_POS, "distinct presynaptic sources per core")
+    fanout_axons: int = _f(_INT_POS, "distinct destination cores per core")
+    max_delay: int = _f(_Rule("int", lo=0, hi=62), "largest synaptic delay in timesteps")
+    weight_bits: int = _f(_Rule("int", lo=1, hi=9), "stored weight bits incl. sign")
+    delay_bits: int = _f(_Rule("int", lo=0, hi=6), "bits of the per-synapse delay field")
+
+
+@dataclass(frozen=True)
+class NocSpec(_Section):
+    """Network-on-chip parameters.
+
+    Attributes:
+        hop_energy_ew_j: energy per packet per east-west hop (joules, >= 0).
+        hop_energy_ns_j: energy per packet per north-south hop (joules, >= 0).
+        hop_time_ew_s: latency of one east-west hop (seconds, >= 0).
+        hop_time_ns_s: latency of one north-south hop (seconds, >= 0).
+        link_bandwidth_pps: packets per second one link serialises (packets/s, > 0).
+        buffer_depth: packets one router input buffer holds (packets, >= 1).
+        barrier_tiles: tile counts at which the barrier time is given (strictly
+            increasing positive ints, same length as ``barrier_time_s``).
+        barrier_time_s: barrier (timestep synchronisation) time at those tile counts
+            (seconds, >= 0).
+        barrier_mode: ``"linear"`` (interpolate, clamp at the ends) or ``"step"`` (time of
+            the first entry whose tile count >= n; beyond the last entry, the last time).
+    """
+
+    _section: ClassVar[str] = "noc"
+
+    hop_energy_ew_j: float = _f(_NONNEG, "joules per packet per east-west hop")
+    hop_energy_ns_j: float = _f(_NONNEG, "joules per packet per north-south hop")
+    hop_time_ew_s: float = _f(_NONNEG, "seconds per east-west hop")
+    hop_time_ns_s: float = _f(_NONNEG, "seconds per north-south hop")
+    link_bandwidth_pps: float = _f(_Rule("float", lo=0, lo_open=True),
+                                   "packets per second one link serialises")
+    buffer_depth: int = _f(_INT_POS, "packets a router input buffer holds")
+    barrier_tiles: tuple[int, ...] = _f(_Rule("int_list", lo=1),
+                                        "tile counts of the barrier table")
+    barrier_time_s: tuple[float, ...] = _f(_Rule("float_list", lo=0),
+                                           "barrier time in seconds at those tile counts")
+    barrier_mode: str = _f(_Rule("choice", choices=BARRIER_MODES),
+                           "how barrier time is read off the table")
+
+    @classmethod
+    def _cross_check(cls, section: str, values: Mapping[str, Any]) -> None:
+        tiles, times = values["barrier_tiles"], values["barrier_time_s"]
+        if len(tiles) != len(times):
+            raise _Bad(
+                f"key '{section}.barrier_time_s' has {len(times)} entries but "
+                f"'{section}.barrier_tiles' has {len(tiles)} (allowed: the same length)"
+            )
+
+
+@dataclass(frozen=True)
+class OpCosts(_Section):
+    """Cost of each counted event: joules in :attr:`ChipSpec.energy`, seconds in
+    :attr:`ChipSpec.time` (time is serial within one core).  All values >= 0.
+
+    Attributes:
+        synapse_op: per synaptic event (one synapse receiving one spike).
+        neuron_active: per compartment update when it had input, non-zero v or u, or a bias.
+        neuron_inactive: per compartment update otherwise.
+        spike_generation: per spike fired.
+        message_out: per spike packet injected by a core (one per destination core).
+        message_in: per packet received by a core.
+        learning_update: per synaptic weight update (STDP).
+    """
+
+    _section: ClassVar[str] = "OpCosts"
+
+    synapse_op: float = _f(_NONNEG, "per synaptic event")
+    neuron_active: float = _f(_NONNEG, "per active compartment update")
+    neuron_inactive: float = _f(_NONNEG, "per inactive compartment update")
+    spike_generation: float = _f(_NONNEG, "per spike fired")
+    message_out: float = _f(_NONNEG, "per spike packet injected by a core")
+    message_in: float = _f(_NONNEG, "per packet received by a core")
+    learning_update: float = _f(_NONNEG, "per synaptic weight update")
+
+
+_TOP_RULES: dict[str, _Rule] = {
+    "name": _Rule("str", nonempty=True),
+    "description": _Rule("str"),
+    "energy_profile": _Rule("str", nonempty=True),
+    "energy_source": _Rule("str"),
+}
+_SECTIONS: dict[str, type[_Section]] = {
+    "mesh": MeshSpec,
+    "core": CoreSpec,
+    "noc": NocSpec,
+    "energy": OpCosts,
+    "time": OpCosts,
+}
+_POWER_RULES: dict[str, _Rule] = {"static_w": _NONNEG}
+_TOP_KEYS = [*_TOP_RULES, *_SECTIONS, "power"]
+
+
+@dataclass(frozen=True)
+class ChipSpec:
+    """A validated, immutable chip description.
+
+    Attributes:
+        name: chip name (e.g. ``"loihi1"``).
+        description: one-line human description.
+        energy_profile: name of the per-op cost profile (e.g. ``"D18"``).
+        energy_source: citation of the cost figures, shown in reports.
+        mesh: router mesh (:class:`MeshSpec`).
+        core: per-core limits (:class:`CoreSpec`).
+        noc: network-on-chip parameters (:class:`NocSpec`).
+        energy: joules per event (:class:`OpCosts`).
+        time: seconds per event, serial within a core (:class:`OpCosts`).
+        static_w: static power of the whole chip (watts, >= 0).
+        source: where it came from: a file path, ``"preset:NAME"`` or ``"<dict>"``.
+        sha256: hex SHA-256 of the TOML file's bytes; for specs not read from a file
+            (``from_dict``, ``with_overrides``) the digest of the canonical JSON of
+            :meth:`to_dict`.  ``source`` and ``sha256`` are not part of equality.
+    """
+
+    name: str
+    description: str
+    energy_profile: str
+    energy_source: str
+    mesh: MeshSpec
+    core: CoreSpec
+    noc: NocSpec
+    energy: OpCosts
+    time: OpCosts
+    static_w: float
+    source: str = field(default="<dict>", compare=False)
+    sha256: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        try:
+            for key, rule in _TOP_RULES.items():
+                object.__setattr__(self, key, rule.check(key, getattr(self, key)))
+            for key, cls in _SECTIONS.items():
+                v = getattr(self, key)
+                if not isinstance(v, cls):
+                    raise _Bad(f"key '{key}' = {_show(v)} has the wrong type "
+                               f"{_type_name(v)} (allowed: {cls.__name__})")
+            object.__setattr__(self, "static_w",
+                               _POWER_RULES["static_w"].check("power.static_w", self.static_w))
+            if not isinstance(self.source, str):
+                raise _Bad(f"source = {_show(self.source)} is not a string")
+        except _Bad as e:
+            raise ChipSpecError(f"chip spec: {e}") from None
+        if not self.sha256:
+            object.__setattr__(self, "sha256", _dict_digest(self.to_dict()))
+
+    # ---- derived figures ------------------------------------------------------------
+
+    @property
+    def n_routers(self) -> int:
+        """Number of routers (= tiles) in the mesh."""
+        return self.mesh.columns * self.mesh.rows
+
+    @property
+    def n_cores(self) -> int:
+        """Number of neuromorphic cores: routers x cores per router."""
+        return self.n_routers * self.mesh.cores_per_router
+
+    @property
+    def total_compartments(self) -> int:
+        """Compartments on the whole chip."""
+        return self.n_cores * self.core.compartments
+
+    def router_xy(self, router: int) -> tuple[int, int]:
+        """Mesh coordinates ``(x, y)`` of a router index; ``router = y * columns + x``."""
+        if isinstance(router, bool) or not isinstance(router, int) or not (
+            0 <= router < self.n_routers
+        ):
+            raise ChipSpecError(
+                f"chip {self.name}: router index {router!r} out of range "
+                f"(allowed: int 0..{self.n_routers - 1})"
+            )
+        return router % self.mesh.columns, router // self.mesh.columns
+
+    def barrier_time(self, tiles: int) -> float:
+        """Barrier (timestep synchronisation) time in seconds for ``tiles`` tiles.
+
+        ``"linear"``: interpolate the table, clamped to its end values.  ``"step"``: the
+        time of the first entry whose tile count >= ``tiles``; beyond the last entry, the
+        last time.
+        """
+        if isinstance(tiles, bool) or not isinstance(tiles, int) or tiles < 0:
+            raise ChipSpecError(
+                f"chip {self.name}: barrier tile count {tiles!r} is invalid (allowed: int >= 0)"
+            )
+        xs, ys = self.noc.barrier_tiles, self.noc.barrier_time_s
+        if self.noc.barrier_mode == "step":
+            i = bisect.bisect_left(xs, tiles)
+            return ys[min(i, len(ys) - 1)]
+        if tiles <= xs[0]:
+            return ys[0]
+        if tiles >= xs[-1]:
+            return ys[-1]
+        i = bisect.bisect_right(xs, tiles)  # xs[i-1] <= tiles < xs[i]
+        x0, x1, y0, y1 = xs[i - 1], xs[i], ys[i - 1], ys[i]
+        return y0 + (y1 - y0) * (tiles - x0) / (x1 - x0)
+
+    # ---- conversion -----------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain, JSON-able nested dict with the same layout as the TOML file."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "energy_profile": self.energy_profile,
+            "energy_source": self.energy_source,
+            "mesh": self.mesh._to_table(),
+            "core": self.core._to_table(),
+            "noc": self.noc._to_table(),
+            "energy": self.energy._to_table(),
+            "time": self.time._to_table(),
+            "power": {"static_w": self.static_w},
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any], source: str = "<dict>", *,
+                  sha256: str | None = None) -> "ChipSpec":
+        """Build and validate a spec from a dict laid out like the TOML file.
+
+        Errors raise :class:`ChipSpecError` naming ``source`` and the dotted key.
+        """
+        where = _where(source)
+        try:
+            return cls._from_dict(d, source, sha256)
+        except _Bad as e:
+            raise ChipSpecError(f"{where}: {e}") from None
+
+    @classmethod
+    def _from_dict(cls, d: Any, source: str, sha256: str | None) -> "ChipSpec":
+        if not isinstance(d, Mapping):
+            raise _Bad(f"top level is {_type_name(d)} (allowed: a table of keys "
+                       f"{', '.join(_TOP_KEYS)})")
+        for key in d:
+            if key not in _TOP_KEYS:
+                raise _Bad(f"unknown key '{key}' (allowed: {', '.join(_TOP_KEYS)})")
+        for key in _TOP_KEYS:
+            if key not in d:
+                what = _TOP_RULES[key].allowed() if key in _TOP_RULES else f"a table [{key}]"
+                raise _Bad(f"missing key '{key}' (required: {what})")
+        top = {k: rule.check(k, d[k]) for k, rule in _TOP_RULES.items()}
+        sections = {k: sec._from_table(d[k], k) for k, sec in _SECTIONS.items()}
+        power = d["power"]
+        if not isinstance(power, dict):
+            raise _Bad(f"key 'power' = {_show(power)} has the wrong type "
+                       f"{_type_name(power)} (allowed: a table [power])")
+        for key in power:
+            if key not in _POWER_RULES:
+                raise _Bad(f"unknown key 'power.{key}' (allowed: {', '.join(_POWER_RULES)})")
+        if "static_w" not in power:
+            raise _Bad("missing key 'power.static_w' (required: finite number >= 0; "
+                       "static power of the whole chip in watts)")
+        static_w = _POWER_RULES["static_w"].check("power.static_w", power["static_w"])
+        return cls(**top, **sections, static_w=static_w, source=source,
+                   sha256=sha256 or "")
+
+    def with_overrides(self, overrides: Mapping[str, object]) -> "ChipSpec":
+        """A copy with some values replaced, re-validated.
+
+        Keys are dotted paths as in the TOML file (``"mesh.columns"``,
+        ``"energy.synapse_op"``, ``"power.static_w"``, ``"name"``).  Unless ``"name"`` is
+        overridden, the name gets a suffix per override, e.g. ``loihi1+mesh.columns=16``.
+        """
+        d = self.to_dict()
+        where = f"{_where(self.source)} with overrides"
+        suffix = ""
+        for path, value in overrides.items():
+            parts = str(path).split(".")
+            target: Any = d
+            ok = True
+            for p in parts[:-1]:
+                if not isinstance(target, dict) or not isinstance(target.get(p), dict):
+                    ok = False
+                    break
+                target = target[p]
+            last = parts[-1]
+            if not ok or not isinstance(target, dict) or last not in target or isinstance(
+                target[last], dict
+            ):
+                near = [q for q in _all_paths() if q.startswith(parts[0] + ".")]
+                raise ChipSpecError(
+                    f"{where}: unknown key '{path}' (allowed: {', '.join(near or _all_paths())})"
+                )
+            target[last] = list(value) if isinstance(value, tuple) else value
+            if path != "name":
+                suffix += f"+{path}={_fmt_override(value)}"
+        if "name" not in overrides and isinstance(d["name"], str):
+            d["name"] = d["name"] + suffix
+        source = f"{self.source}+overrides"
+        try:
+            return ChipSpec._from_dict(d, source, None)
+        except _Bad as e:
+            raise ChipSpecError(f"{where}: {e}") from None
+
+
+def _fmt_override(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(_fmt_override(v) for v in value) + "]"
+    return str(value)
+
+
+def _all_paths() -> list[str]:
+    paths = list(_TOP_RULES)
+    for sec, cls in _SECTIONS.items():
+        paths += [f"{sec}.{k}" for k in cls._keys()]
+    paths += [f"power.{k}" for k in _POWER_RULES]
+    return paths
+
+
+def _where(source: str) -> str:
+    if source.startswith("preset:"):
+        name = source[len("preset:"):]
+        return f"chip file {name}.toml (preset {name})"
+    if source.startswith("<"):
+        return f"chip spec {source}"
+    return f"chip file {source}"
+
+
+def _dict_digest(d: Mapping[str, Any]) -> str:
+    text = json.dumps(d, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+# --------------------------------------------------------------------------------------
+# Loading
+
+
+def list_presets() -> list[str]:
+    """Names of the built-in chip presets, sorted."""
+    root = resources.files(_PRESET_PACKAGE)
+    return sorted(p.name[: -len(".toml")] for p in root.iterdir()
+                  if p.name.endswith(".toml") and p.is_file())
+
+
+def _parse(data: bytes, source: str) -> ChipSpec:
+    where = _where(source)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ChipSpecError(f"{where}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+    try:
+        d = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        msg = " ".join(str(e).split())
+        raise ChipSpecError(f"{where}: malformed TOML: {msg}") from None
+    return ChipSpec.from_dict(d, source=source, sha256=hashlib.sha256(data).hexdigest())
+
+
+def load_chip(name_or_path: str | os.PathLike[str]) -> ChipSpec:
+    """Load a chip by preset name (``"loihi1"``) or from a TOML file path.
+
+    A path is anything that is an ``os.PathLike``, ends in ``.toml`` or names an
+    existing file; anything else is a preset name.
+    """
+    if isinstance(name_or_path, os.PathLike):
+        return _load_file(os.fspath(name_or_path))
+    if not isinstance(name_or_path, str):
+        raise ChipSpecError(
+            f"chip {name_or_path!r}: not a preset name or a file path "
+            f"(presets: {', '.join(list_presets())})"
+        )
+    text = name_or_path
+    if text.endswith(".toml") or os.path.isfile(text):
+        return _load_file(text)
+    presets = list_presets()
+    if text not in presets:
+        raise ChipSpecError(
+            f"chip {text!r}: unknown preset (allowed: {', '.join(presets)}, "
+            f"or a path to a .toml file)"
+        )
+    data = resources.files(_PRESET_PACKAGE).joinpath(f"{text}.toml").read_bytes()
+    return _parse(data, f"preset:{text}")
+
+
+def _load_file(path: str) -> ChipSpec:
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError as e:
+        raise ChipSpecError(
+            f"chip file {path}: cannot read ({e.strerror or e}); "
+            f"presets are: {', '.join(list_presets())}"
+        ) from None
+    return _parse(data, path)
+
+
+# --------------------------------------------------------------------------------------
+# Table for `chipemu chips`
+
+
+def format_chip_table(specs: Iterable[ChipSpec]) -> str:
+    """A plain-text table of chips and their key figures (for ``chipemu chips``)."""
+    header = ["name", "mesh", "cores", "compartments/core", "total compartments",
+              "synapse mem/core (KB)", "energy profile", "synapse op (pJ)", "static (mW)"]
+    right = [False, False, True, True, True, True, False, True, True]
+    rows = [header]
+    for s in specs:
+        rows.append([
+            s.name,
+            f"{s.mesh.columns}x{s.mesh.rows}",
+            str(s.n_cores),
+            str(s.core.compartments),
+            str(s.total_compartments),
+            f"{s.core.synapse_memory_bits / 8 / 1024:g}",
+            s.energy_profile,
+            f"{s.energy.synapse_op * 1e12:.1f}",
+            f"{s.static_w * 1e3:.1f}",
+        ])
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    lines = []
+    for n, r in enumerate(rows):
+        cells = [c.rjust(w) if right[i] and n else c.ljust(w)
+                 for i, (c, w) in enumerate(zip(r, widths))]
+        lines.append("  ".join(cells).rstrip())
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)

@@ -1,0 +1,287 @@
+"""Flat network file, format ``chipemu-flat-1`` (contracts.md section 1).
+
+Required keys (integer arrays, 0-based indices)::
+
+    format                                   () str  "chipemu-flat-1"
+    du, dv, vth, bias_mant, bias_exp         (n,)    compartment registers
+    src, dst, weight, delay                  (m,)    compartment -> compartment synapses
+    in_n                                     ()      number of input sources
+    in_src, in_dst, in_weight, in_delay      (k,)    input source -> compartment synapses
+    in_spike_idx, in_spike_t                 (e,)    input events
+    steps                                    ()      default run length
+
+Optional keys written by chipemu so that a network round-trips with its structure:
+
+    name                                     () str  network name
+    pop_name (p,) str, pop_start (p,) int    populations (contiguous, in order)
+    in_name (q,) str, in_start (q,) int      input groups (contiguous, in order)
+    proj_name, proj_pre, proj_post (r,) str, proj_start (r,) int
+                                             projections between compartments: synapses
+                                             proj_start[i] .. proj_start[i+1]-1 of src/dst
+    in_proj_name, in_proj_pre, in_proj_post (s,) str, in_proj_start (s,) int
+                                             the same for input synapses
+
+Files without the optional keys load as one population ``pop`` (or the given
+populations), one input group ``input``, and one projection per (pre, post) pair.
+The loader rejects a missing key, a wrong shape or dtype, an out-of-range value or an
+index out of bounds with a :class:`~chipemu.errors.FileFormatError` naming the key.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from . import neuron
+from .errors import ChipemuError, FileFormatError
+from .network import Network
+
+FORMAT = "chipemu-flat-1"
+REQUIRED = ("format", "du", "dv", "vth", "bias_mant", "bias_exp", "src", "dst", "weight", "delay",
+            "in_n", "in_src", "in_dst", "in_weight", "in_delay", "in_spike_idx", "in_spike_t", "steps")
+
+
+def network_to_arrays(net: Network) -> dict[str, np.ndarray]:
+    """Every key of the flat file for ``net`` (required and optional)."""
+    f = net.flat()
+    rec = [p for p in net.projections if not p.pre_is_input]
+    inp = [p for p in net.projections if p.pre_is_input]
+
+    def starts(projs):
+        return np.cumsum([0] + [len(p) for p in projs[:-1]], dtype=np.int64) if projs else np.zeros(0, np.int64)
+
+    def strs(values):
+        return np.array(list(values), dtype=str) if values else np.zeros(0, dtype="<U1")
+
+    return {
+        "format": np.array(FORMAT),
+        "name": np.array(net.name),
+        "du": f.du.astype(np.int16), "dv": f.dv.astype(np.int16), "vth": f.vth.astype(np.int32),
+        "bias_mant": f.bias_mant.astype(np.int16), "bias_exp": f.bias_exp.astype(np.int8),
+        "src": f.src.astype(np.int32), "dst": f.dst.astype(np.int32),
+        "weight": f.weight.astype(np.int16), "delay": f.delay.astype(np.int8),
+        "in_n": np.array(f.in_n, dtype=np.int64),
+        "in_src": f.in_src.astype(np.int32), "in_dst": f.in_dst.astype(np.int32),
+        "in_weight": f.in_weight.astype(np.int16), "in_delay": f.in_delay.astype(np.int8),
+        "in_spike_idx": f.in_spike_idx.astype(np.int32), "in_spike_t": f.in_spike_t.astype(np.int32),
+        "steps": np.array(f.steps, dtype=np.int64),
+        "pop_name": strs(p.name for p in net.populations),
+        "pop_start": np.array([p.start for p in net.populations], dtype=np.int64),
+        "in_name": strs(g.name for g in net.inputs),
+        "in_start": np.array([g.start for g in net.inputs], dtype=np.int64),
+        "proj_name": strs(p.name for p in rec), "proj_pre": strs(p.pre for p in rec),
+        "proj_post": strs(p.post for p in rec), "proj_start": starts(rec),
+        "in_proj_name": strs(p.name for p in inp), "in_proj_pre": strs(p.pre for p in inp),
+        "in_proj_post": strs(p.post for p in inp), "in_proj_start": starts(inp),
+    }
+
+
+def atomic_write(path, write) -> None:
+    """Call ``write(tmp_path)`` and move the result to ``path`` only if it succeeded."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def save_network(net: Network, path) -> None:
+    """Write ``net`` as a flat ``.npz`` (atomically: no partial file on failure)."""
+    arrays = network_to_arrays(net)
+
+    def write(tmp):
+        with open(tmp, "wb") as fh:
+            np.savez_compressed(fh, **arrays)
+
+    atomic_write(path, write)
+
+
+# ------------------------------------------------------------------------ loading
+def _bad(path, key, msg) -> FileFormatError:
+    return FileFormatError(f"network file {path}: key '{key}' {msg}")
+
+
+def _int_key(d, path, key, shape_n=None, lo=None, hi=None, scalar=False) -> np.ndarray:
+    arr = d[key]
+    if arr.dtype == bool or not np.issubdtype(arr.dtype, np.integer):
+        if not (arr.size == 0 and arr.ndim == 1):
+            raise _bad(path, key, f"must hold integers, got dtype {arr.dtype}")
+        arr = arr.astype(np.int64)
+    if scalar:
+        if arr.shape != ():
+            raise _bad(path, key, f"must be a scalar, got shape {arr.shape}")
+    elif arr.ndim != 1 or (shape_n is not None and arr.shape[0] != shape_n):
+        want = f"({shape_n},)" if shape_n is not None else "1-D"
+        raise _bad(path, key, f"has shape {arr.shape}, expected {want}")
+    arr = arr.astype(np.int64)
+    if arr.size:
+        bad = np.zeros(arr.shape, dtype=bool)
+        if lo is not None:
+            bad |= arr < lo
+        if hi is not None:
+            bad |= arr > hi
+        if bad.any():
+            i = np.flatnonzero(bad.reshape(-1))[0]
+            rng = f"{lo if lo is not None else '-inf'}..{hi if hi is not None else 'inf'}"
+            where = "" if scalar else f" at index {i}"
+            raise _bad(path, key, f"value {int(arr.reshape(-1)[i])}{where} out of range {rng}")
+    return arr
+
+
+def _str_key(d, path, key, scalar=False):
+    arr = d[key]
+    if arr.dtype.kind not in "US" and not (arr.size == 0 and arr.ndim == 1):
+        raise _bad(path, key, f"must hold strings, got dtype {arr.dtype}")
+    if scalar:
+        if arr.shape != ():
+            raise _bad(path, key, f"must be a scalar string, got shape {arr.shape}")
+        return str(arr)
+    if arr.ndim != 1:
+        raise _bad(path, key, f"has shape {arr.shape}, expected 1-D")
+    return [str(s) for s in arr.tolist()]
+
+
+def _sections(path, d, prefix, total, default_name):
+    """(name, start, stop) of contiguous sections from ``<prefix>_name``/``<prefix>_start``."""
+    nkey, skey = f"{prefix}_name", f"{prefix}_start"
+    if nkey not in d and skey not in d:
+        return [(default_name, 0, total)] if total else []
+    for k in (nkey, skey):
+        if k not in d:
+            raise _bad(path, k, f"is missing (it must be given together with '{nkey if k == skey else skey}')")
+    names = _str_key(d, path, nkey)
+    starts = _int_key(d, path, skey, len(names), 0, max(total - 1, 0))
+    if len(names) == 0 and total:
+        raise _bad(path, nkey, f"is empty but there are {total} entries")
+    if len(names):
+        if starts[0] != 0 or np.any(np.diff(starts) <= 0):
+            raise _bad(path, skey, "must start at 0 and be strictly increasing")
+    stops = list(starts[1:]) + [total]
+    return [(n, int(a), int(b)) for n, a, b in zip(names, starts, stops)]
+
+
+def load_network(path) -> Network:
+    """Read, validate and rebuild a :class:`~chipemu.network.Network` from a flat file."""
+    path = Path(path)
+    try:
+        npz = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise FileFormatError(f"network file {path}: no such file") from None
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        raise FileFormatError(f"network file {path}: not a readable .npz file ({exc})") from None
+    with npz:
+        try:
+            d = {k: npz[k] for k in npz.files}
+        except (OSError, ValueError, zipfile.BadZipFile) as exc:
+            raise FileFormatError(f"network file {path}: corrupt .npz member ({exc})") from None
+    try:
+        return network_from_arrays(d, str(path))
+    except FileFormatError:
+        raise
+    except ChipemuError as exc:  # a structural rule of the builder, e.g. a name clash
+        raise FileFormatError(f"network file {path}: {exc}") from None
+
+
+def network_from_arrays(d: dict, path: str = "<arrays>") -> Network:
+    """Validate flat arrays ``d`` (the file's keys) and build a Network from them."""
+    for key in REQUIRED:
+        if key not in d:
+            raise _bad(path, key, "is missing")
+    fmt = _str_key(d, path, "format", scalar=True)
+    if fmt != FORMAT:
+        raise _bad(path, "format", f"is {fmt!r}, expected {FORMAT!r}")
+    du = d["du"]
+    if du.ndim != 1:
+        raise _bad(path, "du", f"has shape {du.shape}, expected (n,)")
+    n = du.shape[0]
+    regs = {k: _int_key(d, path, k, n, *neuron.PARAM_RANGES[k]) for k in neuron.PARAM_RANGES}
+    in_n = int(_int_key(d, path, "in_n", lo=0, scalar=True))
+    steps = int(_int_key(d, path, "steps", lo=0, scalar=True))
+    m = d["src"].shape[0] if d["src"].ndim == 1 else -1
+    syn = {
+        "src": _int_key(d, path, "src", None, 0, n - 1),
+        "dst": _int_key(d, path, "dst", m, 0, n - 1),
+        "weight": _int_key(d, path, "weight", m, *neuron.WEIGHT_RANGE),
+        "delay": _int_key(d, path, "delay", m, *neuron.DELAY_RANGE),
+    }
+    k = d["in_src"].shape[0] if d["in_src"].ndim == 1 else -1
+    isyn = {
+        "src": _int_key(d, path, "in_src", None, 0, in_n - 1),
+        "dst": _int_key(d, path, "in_dst", k, 0, n - 1),
+        "weight": _int_key(d, path, "in_weight", k, *neuron.WEIGHT_RANGE),
+        "delay": _int_key(d, path, "in_delay", k, *neuron.DELAY_RANGE),
+    }
+    for key, w in (("weight", syn["weight"]), ("in_weight", isyn["weight"])):
+        odd = w % 2 != 0
+        if odd.any():
+            i = int(np.flatnonzero(odd)[0])
+            raise _bad(path, key, f"value {int(w[i])} at index {i} is odd; weights must be even (8-bit mixed sign)")
+    e_idx = _int_key(d, path, "in_spike_idx", None, 0, in_n - 1)
+    e_t = _int_key(d, path, "in_spike_t", e_idx.size, 0, 2**31 - 1)
+
+    name = _str_key(d, path, "name", scalar=True) if "name" in d else Path(path).stem.split(".")[0] or "network"
+    net = Network(name, steps=steps)
+    pops = _sections(path, d, "pop", n, "pop")
+    for pname, a, b in pops:
+        net.add_population(pname, b - a, **{kk: v[a:b] for kk, v in regs.items()})
+    groups = _sections(path, d, "in", in_n, "input")
+    for gname, a, b in groups:
+        sel = (e_idx >= a) & (e_idx < b)
+        try:
+            net.add_input(gname, b - a, e_idx[sel] - a, e_t[sel])
+        except ChipemuError as exc:
+            raise _bad(path, "in_spike_idx", str(exc)) from None
+    pop_starts = np.array([a for _, a, _ in pops], dtype=np.int64)
+    grp_starts = np.array([a for _, a, _ in groups], dtype=np.int64)
+    _add_projections(net, d, path, "proj", syn, pops, pop_starts, pops, pop_starts)
+    _add_projections(net, d, path, "in_proj", isyn, groups, grp_starts, pops, pop_starts)
+    return net
+
+
+def _add_projections(net, d, path, prefix, syn, pre_secs, pre_starts, post_secs, post_starts):
+    m = syn["src"].size
+    if m == 0:
+        return
+    pre_of = np.searchsorted(pre_starts, syn["src"], side="right") - 1
+    post_of = np.searchsorted(post_starts, syn["dst"], side="right") - 1
+    if f"{prefix}_name" in d or f"{prefix}_start" in d:
+        secs = _sections(path, d, prefix, m, prefix)
+        pres = _str_key(d, path, f"{prefix}_pre") if f"{prefix}_pre" in d else None
+        posts = _str_key(d, path, f"{prefix}_post") if f"{prefix}_post" in d else None
+        for key, vals in ((f"{prefix}_pre", pres), (f"{prefix}_post", posts)):
+            if vals is None or len(vals) != len(secs):
+                raise _bad(path, key, f"must list one name per projection ({len(secs)})")
+        groups = []
+        for i, (pname, a, b) in enumerate(secs):
+            pi = {s[0]: j for j, s in enumerate(pre_secs)}.get(pres[i])
+            qi = {s[0]: j for j, s in enumerate(post_secs)}.get(posts[i])
+            if pi is None:
+                raise _bad(path, f"{prefix}_pre", f"names unknown source group {pres[i]!r}")
+            if qi is None:
+                raise _bad(path, f"{prefix}_post", f"names unknown population {posts[i]!r}")
+            if np.any(pre_of[a:b] != pi) or np.any(post_of[a:b] != qi):
+                raise _bad(path, f"{prefix}_start",
+                           f"projection {pname!r} has synapses outside {pres[i]!r} -> {posts[i]!r}")
+            groups.append((pname, pi, qi, np.arange(a, b)))
+    else:  # one projection per (pre, post) pair, synapse order kept within each
+        key = pre_of * len(post_secs) + post_of
+        order = np.argsort(key, kind="stable")
+        bounds = np.flatnonzero(np.diff(key[order])) + 1
+        groups = []
+        for sel in np.split(order, bounds):
+            pi, qi = int(pre_of[sel[0]]), int(post_of[sel[0]])
+            groups.append((f"{pre_secs[pi][0]}->{post_secs[qi][0]}", pi, qi, sel))
+    for pname, pi, qi, sel in groups:
+        net.connect(pre_secs[pi][0], post_secs[qi][0], "explicit",
+                    src=syn["src"][sel] - pre_starts[pi], dst=syn["dst"][sel] - post_starts[qi],
+                    weight=syn["weight"][sel], delay=syn["delay"][sel], name=pname)

@@ -1,0 +1,88 @@
+"""Resolve a NETWORK argument: a flat ``.npz`` file or a program (``programs/*.py``).
+
+A program is a Python file with ``build(**params) -> Network`` and optionally
+``check(result) -> (passed, detail)`` (contracts.md section 5).  A bare name such as
+``synfire`` resolves to the bundled ``programs/synfire.py``.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import inspect
+from pathlib import Path
+from types import ModuleType
+
+from .errors import ChipemuError
+from .network import Network
+
+
+def parse_params(items: list[str] | None) -> dict:
+    """``["n=10", "rate=0.5", "name=x"]`` -> ``{"n": 10, "rate": 0.5, "name": "x"}``."""
+    params = {}
+    for item in items or []:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.isidentifier():
+            raise ChipemuError(f"--param {item!r}: expected NAME=VALUE with NAME a Python identifier")
+        try:
+            params[key] = ast.literal_eval(raw)
+        except (ValueError, SyntaxError):
+            params[key] = raw
+    return params
+
+
+def bundled_programs() -> dict[str, Path]:
+    """Names and paths of the programs shipped in the ``programs`` package."""
+    import programs
+    root = Path(programs.__file__).parent
+    return {p.stem: p for p in sorted(root.glob("*.py")) if not p.stem.startswith("_")}
+
+
+def load_program(ref: str | Path) -> ModuleType:
+    """Import a program from a path (``programs/x.py``) or a bundled program's name."""
+    path = Path(ref)
+    if path.suffix != ".py":
+        found = bundled_programs().get(str(ref))
+        if found is None:
+            raise ChipemuError(f"unknown program {str(ref)!r} (bundled: {', '.join(bundled_programs())}); "
+                               "give a .npz network file or a path to a .py program")
+        path = found
+    if not path.is_file():
+        raise ChipemuError(f"program {path}: no such file")
+    spec = importlib.util.spec_from_file_location(f"chipemu_program_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except ChipemuError:
+        raise
+    except Exception as exc:  # a user's program failed to import: report, do not crash
+        raise ChipemuError(f"program {path}: failed to import ({type(exc).__name__}: {exc})") from None
+    if not callable(getattr(module, "build", None)):
+        raise ChipemuError(f"program {path}: defines no build(**params) function")
+    module.__chipemu_path__ = str(path)
+    return module
+
+
+def build_program(module: ModuleType, params: dict) -> Network:
+    """Call ``module.build(**params)``, checking the parameter names first."""
+    sig = inspect.signature(module.build)
+    accepts_any = any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values())
+    unknown = [k for k in params if k not in sig.parameters and not accepts_any]
+    if unknown:
+        allowed = ", ".join(sig.parameters) or "none"
+        raise ChipemuError(f"program {module.__chipemu_path__}: unknown parameter '{unknown[0]}' (allowed: {allowed})")
+    net = module.build(**params)
+    if not isinstance(net, Network):
+        raise ChipemuError(f"program {module.__chipemu_path__}: build() returned {type(net).__name__}, not a Network")
+    return net
+
+
+def load_network_arg(ref: str, params: dict | None = None) -> tuple[Network, ModuleType | None]:
+    """The network named by a CLI argument, and its program module (None for a file)."""
+    params = params or {}
+    if str(ref).endswith(".npz"):
+        if params:
+            raise ChipemuError(f"--param applies to programs, not to the network file {ref}")
+        return Network.load(ref), None
+    module = load_program(ref)
+    return build_program(module, params), module

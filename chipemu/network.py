@@ -1,0 +1,503 @@
+"""The SNN description: populations, input spike sources and projections.
+
+A :class:`Network` is built from
+
+* :class:`Population` -- a named group of Loihi CUBA LIF compartments whose registers
+  (``du, dv, vth, bias_mant, bias_exp``, see :mod:`chipemu.neuron`) are scalars or
+  per-compartment arrays;
+* :class:`InputGroup` -- a named group of input spike sources with explicit spike events
+  (generators in :mod:`chipemu.inputs` produce them from a seed);
+* :class:`Projection` -- synapses from a population or input group to a population, with
+  signed even integer weights in [-256, 254] (sign = EPSP/IPSP) and delays 0..62 steps.
+
+Everything is validated when it is added; an error names the population or projection,
+the parameter, the bad value and the allowed range.  Populations and input groups are laid
+out contiguously in the order they were added: a compartment's *global index* is its
+population's ``start`` plus its local index.  :meth:`Network.flat` gives the flat arrays
+of contracts.md section 1, the representation both runners and the mapper consume.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Union
+
+import numpy as np
+
+from . import neuron
+from .connectors import Connector, make_connector
+from .errors import NetworkError
+
+ValueSpec = Union[int, Iterable[int], np.ndarray, Callable[[int], np.ndarray]]
+
+
+def _check_name(kind: str, name: str) -> str:
+    if not isinstance(name, str) or not name or any(c in name for c in "\n\r\t"):
+        raise NetworkError(f"{kind} name {name!r} must be a non-empty single-line string")
+    return name
+
+
+def _int_array(owner: str, param: str, value, n: int, lo: int, hi: int) -> np.ndarray:
+    """``value`` (scalar or length-n array of integers) as an int64 array, range-checked."""
+    arr = np.asarray(value)
+    if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer) or arr.size == 0):
+        if np.issubdtype(arr.dtype, np.floating) and arr.size and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
+            arr = arr.astype(np.int64)
+        else:
+            raise NetworkError(f"{owner}: parameter '{param}' must be integer, got {value!r:.60}")
+    if arr.ndim == 0:
+        arr = np.full(n, int(arr), dtype=np.int64)
+    elif arr.shape != (n,):
+        raise NetworkError(f"{owner}: parameter '{param}' has shape {arr.shape}, expected a scalar or ({n},)")
+    arr = arr.astype(np.int64, copy=False)
+    if arr.size:
+        bad = (arr < lo) | (arr > hi)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise NetworkError(
+                f"{owner}: parameter '{param}' = {int(arr[i])} (at index {i}) out of range {lo}..{hi}")
+    return arr
+
+
+@dataclass(frozen=True, eq=False)
+class Population:
+    """A group of ``size`` Loihi CUBA LIF compartments with their registers.
+
+    Register arrays are int64 of shape ``(size,)``; ``start`` is the global index of the
+    first compartment (set by :meth:`Network.add_population`).
+    """
+
+    name: str
+    size: int
+    du: np.ndarray = field(repr=False)
+    dv: np.ndarray = field(repr=False)
+    vth: np.ndarray = field(repr=False)
+    bias_mant: np.ndarray = field(repr=False)
+    bias_exp: np.ndarray = field(repr=False)
+    start: int = 0
+
+    @classmethod
+    def create(cls, name: str, size: int, *, du=0, dv=0, vth=1, bias_mant=0, bias_exp=0, start: int = 0):
+        _check_name("population", name)
+        if isinstance(size, bool) or int(size) != size or size < 1:
+            raise NetworkError(f"population '{name}': size = {size!r} must be an integer >= 1")
+        size = int(size)
+        owner = f"population '{name}'"
+        regs = {}
+        for param, value in (("du", du), ("dv", dv), ("vth", vth), ("bias_mant", bias_mant), ("bias_exp", bias_exp)):
+            lo, hi = neuron.PARAM_RANGES[param]
+            regs[param] = _int_array(owner, param, value, size, lo, hi)
+        return cls(name=name, size=size, start=start, **regs)
+
+    @property
+    def stop(self) -> int:
+        return self.start + self.size
+
+    def __len__(self) -> int:
+        return self.size
+
+
+@dataclass(frozen=True, eq=False)
+class InputGroup:
+    """``size`` input spike sources; source ``spike_idx[i]`` fires at step ``spike_t[i]``.
+
+    Events are unique (a source fires at most once per step) and sorted by ``(t, idx)``.
+    An input spike at step t over a synapse of delay d is integrated at step t + 1 + d.
+    """
+
+    name: str
+    size: int
+    spike_idx: np.ndarray = field(repr=False)
+    spike_t: np.ndarray = field(repr=False)
+    start: int = 0
+
+    @classmethod
+    def create(cls, name: str, size: int, spike_idx=(), spike_t=(), start: int = 0):
+        _check_name("input group", name)
+        if isinstance(size, bool) or int(size) != size or size < 1:
+            raise NetworkError(f"input group '{name}': size = {size!r} must be an integer >= 1")
+        size = int(size)
+        owner = f"input group '{name}'"
+        idx = np.asarray(spike_idx)
+        t = np.asarray(spike_t)
+        if idx.ndim != 1 or t.shape != idx.shape:
+            raise NetworkError(f"{owner}: spike_idx and spike_t must be 1-D of equal length, got {idx.shape} and {t.shape}")
+        idx = _int_array(owner, "spike_idx", idx, idx.size, 0, size - 1)
+        t = _int_array(owner, "spike_t", t, t.size, 0, 2**31 - 1)
+        order = np.lexsort((idx, t))
+        idx, t = idx[order], t[order]
+        if idx.size > 1:
+            dup = (np.diff(t) == 0) & (np.diff(idx) == 0)
+            if dup.any():
+                i = int(np.flatnonzero(dup)[0])
+                raise NetworkError(f"{owner}: source {int(idx[i])} fires twice at step {int(t[i])}; events must be unique")
+        return cls(name=name, size=size, spike_idx=idx, spike_t=t, start=start)
+
+    @property
+    def stop(self) -> int:
+        return self.start + self.size
+
+    def __len__(self) -> int:
+        return self.size
+
+
+@dataclass(frozen=True, eq=False)
+class Projection:
+    """Synapses ``pre[src[i]] -> post[dst[i]]`` with ``weight[i]`` and ``delay[i]``.
+
+    ``pre`` names a population or an input group (``pre_is_input`` tells which), ``post``
+    a population.  Indices are local to pre/post.  ``weight``: even int in [-256, 254]
+    (8-bit mixed sign; > 0 excitatory, < 0 inhibitory); ``delay``: int in [0, 62] steps.
+    """
+
+    name: str
+    pre: str
+    post: str
+    pre_is_input: bool
+    src: np.ndarray = field(repr=False)
+    dst: np.ndarray = field(repr=False)
+    weight: np.ndarray = field(repr=False)
+    delay: np.ndarray = field(repr=False)
+
+    def __len__(self) -> int:
+        return int(self.src.size)
+
+
+def check_weights(owner: str, weight: np.ndarray) -> None:
+    """Raise :class:`NetworkError` unless every weight is even and in [-256, 254]."""
+    if weight.size:
+        lo, hi = neuron.WEIGHT_RANGE
+        bad = (weight < lo) | (weight > hi) | (weight % 2 != 0)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise NetworkError(
+                f"{owner}: weight = {int(weight[i])} (synapse {i}) must be an even integer in {lo}..{hi}")
+
+
+@dataclass(frozen=True)
+class FlatNetwork:
+    """The flat arrays of contracts.md section 1 (global indices, int dtypes).
+
+    Compartment registers ``du, dv, vth, bias_mant, bias_exp`` (n,); synapses between
+    compartments ``src, dst, weight, delay`` (m,); synapses from input sources
+    ``in_src, in_dst, in_weight, in_delay`` (k,); input events ``in_spike_idx, in_spike_t``
+    (e,), sorted by (t, idx); ``in_n`` input sources; ``steps`` default run length.
+    """
+
+    du: np.ndarray
+    dv: np.ndarray
+    vth: np.ndarray
+    bias_mant: np.ndarray
+    bias_exp: np.ndarray
+    src: np.ndarray
+    dst: np.ndarray
+    weight: np.ndarray
+    delay: np.ndarray
+    in_n: int
+    in_src: np.ndarray
+    in_dst: np.ndarray
+    in_weight: np.ndarray
+    in_delay: np.ndarray
+    in_spike_idx: np.ndarray
+    in_spike_t: np.ndarray
+    steps: int
+
+    @property
+    def n(self) -> int:
+        return int(self.du.size)
+
+    @property
+    def m(self) -> int:
+        return int(self.src.size)
+
+    def params(self) -> neuron.CompartmentParams:
+        return neuron.CompartmentParams.from_registers(self.du, self.dv, self.vth, self.bias_mant, self.bias_exp)
+
+    @property
+    def max_delay(self) -> int:
+        d = [int(x.max()) for x in (self.delay, self.in_delay) if x.size]
+        return max(d) if d else 0
+
+
+class Network:
+    """A spiking network: populations, input groups and projections, validated as added.
+
+    >>> net = Network("demo", steps=50)
+    >>> exc = net.add_population("exc", 80, du=400, dv=200, vth=100, bias_mant=20, bias_exp=6)
+    >>> stim = net.add_bernoulli_input("stim", 10, p=0.1, seed=1)
+    >>> _ = net.connect(stim, exc, "fixed_probability", p=0.3, seed=2, weight=100, delay=1)
+    >>> net.n_compartments, net.n_inputs
+    (80, 10)
+    """
+
+    def __init__(self, name: str = "network", steps: int = 100):
+        self.name = _check_name("network", name)
+        if isinstance(steps, bool) or int(steps) != steps or steps < 0:
+            raise NetworkError(f"network '{name}': steps = {steps!r} must be an integer >= 0")
+        self.steps = int(steps)
+        self.populations: list[Population] = []
+        self.inputs: list[InputGroup] = []
+        self.projections: list[Projection] = []
+        self._flat: FlatNetwork | None = None
+
+    # ---------------------------------------------------------------- building
+    def _check_new_name(self, kind: str, name: str) -> None:
+        taken = {p.name for p in self.populations} | {g.name for g in self.inputs}
+        if kind == "projection":
+            taken = {p.name for p in self.projections}
+        if name in taken:
+            raise NetworkError(f"{kind} name '{name}' is already used in network '{self.name}'")
+
+    def add_population(self, name: str, size: int, *, du=0, dv=0, vth=1, bias_mant=0, bias_exp=0) -> Population:
+        """Add ``size`` compartments; registers are scalars or arrays of length ``size``."""
+        self._check_new_name("population", name)
+        pop = Population.create(name, size, du=du, dv=dv, vth=vth, bias_mant=bias_mant,
+                                bias_exp=bias_exp, start=self.n_compartments)
+        self.populations.append(pop)
+        self._flat = None
+        return pop
+
+    def add_input(self, name: str, size: int, spike_idx=(), spike_t=()) -> InputGroup:
+        """Add ``size`` input sources with explicit events (source ``spike_idx[i]`` at ``spike_t[i]``)."""
+        self._check_new_name("input group", name)
+        grp = InputGroup.create(name, size, spike_idx, spike_t, start=self.n_inputs)
+        self.inputs.append(grp)
+        self._flat = None
+        return grp
+
+    def add_spike_times(self, name: str, times: list[Iterable[int]]) -> InputGroup:
+        """Add one input source per entry of ``times`` (the steps at which it fires)."""
+        idx = np.concatenate([np.full(len(list(ts)), i, dtype=np.int64) for i, ts in enumerate(times)] or [np.zeros(0, np.int64)])
+        t = np.concatenate([np.asarray(list(ts), dtype=np.int64) for ts in times] or [np.zeros(0, np.int64)])
+        return self.add_input(name, len(times), idx, t)
+
+    def add_bernoulli_input(self, name: str, size: int, p: float, *, seed: int = 0,
+                            start: int = 0, stop: int | None = None) -> InputGroup:
+        """Sources that each fire with probability ``p`` per step in [start, stop) (seeded)."""
+        from .inputs import bernoulli_events
+        stop = self.steps if stop is None else stop
+        idx, t = bernoulli_events(f"input group '{name}'", size, p, start, stop, seed)
+        return self.add_input(name, size, idx, t)
+
+    def add_poisson_input(self, name: str, size: int, rate_hz: float, *, dt_s: float = 1e-3, seed: int = 0,
+                          start: int = 0, stop: int | None = None) -> InputGroup:
+        """Poisson sources of ``rate_hz`` sampled at one step per ``dt_s`` seconds (seeded).
+
+        A source fires in a step when its Poisson process has at least one event in it:
+        probability ``1 - exp(-rate_hz * dt_s)``; spikes are binary, as on the chip.
+        """
+        from .inputs import poisson_probability
+        p = poisson_probability(f"input group '{name}'", rate_hz, dt_s)
+        return self.add_bernoulli_input(name, size, p, seed=seed, start=start, stop=stop)
+
+    def _resolve(self, ref, role: str):
+        if isinstance(ref, (Population, InputGroup)):
+            ref = ref.name
+        for p in self.populations:
+            if p.name == ref:
+                return p
+        for g in self.inputs:
+            if g.name == ref:
+                if role == "post":
+                    raise NetworkError(f"input group '{ref}' cannot be a projection's target")
+                return g
+        raise NetworkError(f"no population or input group named {ref!r} in network '{self.name}'")
+
+    def connect(self, pre, post, connector: str | Connector = "all_to_all", *, weight: ValueSpec,
+                delay: ValueSpec = 0, name: str | None = None, **connector_args) -> Projection:
+        """Add synapses from ``pre`` (population or input group) to ``post`` (population).
+
+        ``connector`` is a :class:`~chipemu.connectors.Connector` or its name
+        (``all_to_all``, ``one_to_one``, ``fixed_probability``, ``fixed_fanout``,
+        ``explicit``) with ``connector_args``.  ``weight`` and ``delay`` are an int, an
+        array with one entry per synapse, or a function ``f(n_synapses) -> array``.
+        """
+        pre_g = self._resolve(pre, "pre")
+        post_g = self._resolve(post, "post")
+        name = name if name is not None else f"{pre_g.name}->{post_g.name}"
+        _check_name("projection", name)
+        if any(p.name == name for p in self.projections):
+            k = 2
+            while any(p.name == f"{name}#{k}" for p in self.projections):
+                k += 1
+            name = f"{name}#{k}"
+        owner = f"projection '{name}'"
+        conn = make_connector(connector, **connector_args)
+        try:
+            src, dst = conn.build(pre_g.size, post_g.size, pre_g is post_g)
+        except NetworkError as exc:
+            raise NetworkError(f"{owner}: {exc}") from None
+        m = src.size
+        w = weight(m) if callable(weight) else weight
+        d = delay(m) if callable(delay) else delay
+        w = _int_array(owner, "weight", w, m, *neuron.WEIGHT_RANGE)
+        check_weights(owner, w)
+        d = _int_array(owner, "delay", d, m, *neuron.DELAY_RANGE)
+        proj = Projection(name=name, pre=pre_g.name, post=post_g.name,
+                          pre_is_input=isinstance(pre_g, InputGroup),
+                          src=src.astype(np.int64), dst=dst.astype(np.int64),
+                          weight=w.astype(np.int16), delay=d.astype(np.int8))
+        self.projections.append(proj)
+        self._flat = None
+        return proj
+
+    # ---------------------------------------------------------------- queries
+    @property
+    def n_compartments(self) -> int:
+        return sum(p.size for p in self.populations)
+
+    @property
+    def n_inputs(self) -> int:
+        return sum(g.size for g in self.inputs)
+
+    @property
+    def n_synapses(self) -> int:
+        return sum(len(p) for p in self.projections)
+
+    def population(self, name: str) -> Population:
+        for p in self.populations:
+            if p.name == name:
+                return p
+        raise NetworkError(f"no population named {name!r} in network '{self.name}'")
+
+    def input_group(self, name: str) -> InputGroup:
+        for g in self.inputs:
+            if g.name == name:
+                return g
+        raise NetworkError(f"no input group named {name!r} in network '{self.name}'")
+
+    def population_of(self, index: np.ndarray | int) -> np.ndarray:
+        """Population position (in ``self.populations``) of global compartment indices."""
+        starts = np.array([p.start for p in self.populations], dtype=np.int64)
+        return np.searchsorted(starts, np.asarray(index), side="right") - 1
+
+    def flat(self) -> FlatNetwork:
+        """The flat arrays (cached until the network changes)."""
+        if self._flat is None:
+            self._flat = _flatten(self)
+        return self._flat
+
+    def sha256(self) -> str:
+        """A hash of everything that determines the network's behaviour (and its names)."""
+        from .flatfile import network_to_arrays
+        h = hashlib.sha256()
+        for key, arr in sorted(network_to_arrays(self).items()):
+            a = np.asarray(arr)
+            h.update(key.encode())
+            h.update(str(a.dtype.kind).encode())
+            h.update(a.astype(np.int64).tobytes() if a.dtype.kind in "iub" else str(a.tolist()).encode())
+        return h.hexdigest()
+
+    def summary(self) -> str:
+        lines = [f"network '{self.name}': {self.n_compartments} compartments, {self.n_inputs} inputs, "
+                 f"{self.n_synapses} synapses, {self.steps} steps"]
+        for p in self.populations:
+            lines.append(f"  population {p.name}: {p.size} compartments [{p.start}, {p.stop})")
+        for g in self.inputs:
+            lines.append(f"  input {g.name}: {g.size} sources, {g.spike_idx.size} events")
+        for pr in self.projections:
+            lines.append(f"  projection {pr.name}: {pr.pre} -> {pr.post}, {len(pr)} synapses")
+        return "\n".join(lines)
+
+    # ---------------------------------------------------------------- graphs
+    def graph(self):
+        """Population graph (networkx ``MultiDiGraph``).
+
+        Nodes are populations and input groups (attributes ``kind``, ``size``); one edge
+        per projection, keyed by its name, with attributes ``synapses``, ``excitatory``
+        and ``inhibitory`` synapse counts and ``max_delay``.
+        """
+        import networkx as nx
+        g = nx.MultiDiGraph(name=self.name)
+        for p in self.populations:
+            g.add_node(p.name, kind="population", size=p.size)
+        for s in self.inputs:
+            g.add_node(s.name, kind="input", size=s.size)
+        for pr in self.projections:
+            g.add_edge(pr.pre, pr.post, key=pr.name, synapses=len(pr),
+                       excitatory=int((pr.weight > 0).sum()), inhibitory=int((pr.weight < 0).sum()),
+                       max_delay=int(pr.delay.max()) if len(pr) else 0)
+        return g
+
+    def neuron_graph(self, max_nodes: int = 20_000):
+        """Compartment-level graph (networkx ``DiGraph``) for small networks.
+
+        Nodes are ``("n", i)`` for compartments and ``("in", j)`` for input sources;
+        an edge carries ``synapses`` (count) and ``weight`` (summed weight).
+        """
+        import networkx as nx
+        if self.n_compartments + self.n_inputs > max_nodes:
+            raise NetworkError(
+                f"network '{self.name}' has {self.n_compartments + self.n_inputs} nodes, more than "
+                f"max_nodes={max_nodes} for a neuron graph; use graph() or raise max_nodes")
+        f = self.flat()
+        g = nx.DiGraph(name=self.name)
+        g.add_nodes_from((("n", i) for i in range(f.n)), kind="compartment")
+        g.add_nodes_from((("in", j) for j in range(f.in_n)), kind="input")
+        for kind, src, dst, w in (("n", f.src, f.dst, f.weight), ("in", f.in_src, f.in_dst, f.in_weight)):
+            for s, d, ww in zip(src.tolist(), dst.tolist(), w.tolist()):
+                key = ((kind, s), ("n", d))
+                if g.has_edge(*key):
+                    e = g.edges[key]
+                    e["synapses"] += 1
+                    e["weight"] += ww
+                else:
+                    g.add_edge(*key, synapses=1, weight=ww)
+        return g
+
+    # ---------------------------------------------------------------- files
+    def save(self, path) -> None:
+        """Write the flat file (contracts.md section 1, plus population/projection names)."""
+        from .flatfile import save_network
+        save_network(self, path)
+
+    @classmethod
+    def load(cls, path) -> "Network":
+        """Read and validate a flat file; see :func:`chipemu.flatfile.load_network`."""
+        from .flatfile import load_network
+        return load_network(path)
+
+    def __repr__(self) -> str:
+        return (f"Network({self.name!r}, compartments={self.n_compartments}, inputs={self.n_inputs}, "
+                f"synapses={self.n_synapses}, steps={self.steps})")
+
+
+def _flatten(net: Network) -> FlatNetwork:
+    def cat(arrs, dtype):
+        arrs = list(arrs)
+        return np.concatenate(arrs).astype(dtype) if arrs else np.zeros(0, dtype=dtype)
+
+    pops = {p.name: p for p in net.populations}
+    ins = {g.name: g for g in net.inputs}
+    rec = [p for p in net.projections if not p.pre_is_input]
+    inp = [p for p in net.projections if p.pre_is_input]
+    return FlatNetwork(
+        du=cat((p.du for p in net.populations), np.int64),
+        dv=cat((p.dv for p in net.populations), np.int64),
+        vth=cat((p.vth for p in net.populations), np.int64),
+        bias_mant=cat((p.bias_mant for p in net.populations), np.int64),
+        bias_exp=cat((p.bias_exp for p in net.populations), np.int64),
+        src=cat((p.src + pops[p.pre].start for p in rec), np.int64),
+        dst=cat((p.dst + pops[p.post].start for p in rec), np.int64),
+        weight=cat((p.weight for p in rec), np.int64),
+        delay=cat((p.delay for p in rec), np.int64),
+        in_n=net.n_inputs,
+        in_src=cat((p.src + ins[p.pre].start for p in inp), np.int64),
+        in_dst=cat((p.dst + pops[p.post].start for p in inp), np.int64),
+        in_weight=cat((p.weight for p in inp), np.int64),
+        in_delay=cat((p.delay for p in inp), np.int64),
+        in_spike_idx=_sorted_events(net)[0],
+        in_spike_t=_sorted_events(net)[1],
+        steps=net.steps,
+    )
+
+
+def _sorted_events(net: Network) -> tuple[np.ndarray, np.ndarray]:
+    if not net.inputs:
+        z = np.zeros(0, dtype=np.int64)
+        return z, z.copy()
+    idx = np.concatenate([g.spike_idx + g.start for g in net.inputs])
+    t = np.concatenate([g.spike_t for g in net.inputs])
+    order = np.lexsort((idx, t))
+    return idx[order], t[order]

@@ -1,0 +1,87 @@
+"""Spike rasters and the spike file (contracts.md section 2).
+
+``spikes.npz`` holds ``t`` and ``neuron``: int arrays of equal length, one entry per
+compartment spike, sorted by ``(t, neuron)``.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import FileFormatError
+
+
+@dataclass(frozen=True, eq=False)
+class SpikeRaster:
+    """Compartment spikes: ``neuron[i]`` fired at step ``t[i]``, sorted by (t, neuron)."""
+
+    t: np.ndarray
+    neuron: np.ndarray
+
+    def __post_init__(self):
+        t = np.asarray(self.t, dtype=np.int64).reshape(-1)
+        n = np.asarray(self.neuron, dtype=np.int64).reshape(-1)
+        if t.shape != n.shape:
+            raise FileFormatError(f"spike raster: t and neuron lengths differ ({t.size} vs {n.size})")
+        order = np.lexsort((n, t))
+        object.__setattr__(self, "t", t[order])
+        object.__setattr__(self, "neuron", n[order])
+
+    def __len__(self) -> int:
+        return int(self.t.size)
+
+    def __eq__(self, other) -> bool:
+        return (isinstance(other, SpikeRaster) and np.array_equal(self.t, other.t)
+                and np.array_equal(self.neuron, other.neuron))
+
+    def counts(self, n: int) -> np.ndarray:
+        """Spikes per compartment (length ``n``)."""
+        return np.bincount(self.neuron, minlength=n)
+
+    def per_step(self, steps: int) -> np.ndarray:
+        """Spikes per step (length ``steps``)."""
+        return np.bincount(self.t, minlength=steps)[:steps]
+
+    def first_spike(self, n: int) -> np.ndarray:
+        """Step of each compartment's first spike, -1 if it never fired."""
+        first = np.full(n, -1, dtype=np.int64)
+        # sorted by t: the first occurrence of each neuron is its earliest spike
+        uniq, pos = np.unique(self.neuron, return_index=True)
+        first[uniq] = self.t[pos]
+        return first
+
+    def select(self, lo: int, hi: int) -> "SpikeRaster":
+        """Spikes of compartments lo..hi-1, renumbered from 0."""
+        keep = (self.neuron >= lo) & (self.neuron < hi)
+        return SpikeRaster(self.t[keep], self.neuron[keep] - lo)
+
+    def save(self, path) -> None:
+        from .flatfile import atomic_write
+
+        def write(tmp):
+            with open(tmp, "wb") as fh:
+                np.savez_compressed(fh, t=self.t, neuron=self.neuron)
+        atomic_write(path, write)
+
+    @classmethod
+    def load(cls, path) -> "SpikeRaster":
+        path = Path(path)
+        try:
+            with np.load(path, allow_pickle=False) as d:
+                data = {k: d[k] for k in d.files}
+        except FileNotFoundError:
+            raise FileFormatError(f"spike file {path}: no such file") from None
+        except (OSError, ValueError, zipfile.BadZipFile) as exc:
+            raise FileFormatError(f"spike file {path}: not a readable .npz file ({exc})") from None
+        for key in ("t", "neuron"):
+            if key not in data:
+                raise FileFormatError(f"spike file {path}: key '{key}' is missing")
+            if data[key].ndim != 1 or not np.issubdtype(data[key].dtype, np.integer):
+                raise FileFormatError(f"spike file {path}: key '{key}' must be a 1-D integer array")
+        if data["t"].shape != data["neuron"].shape:
+            raise FileFormatError(f"spike file {path}: keys 't' and 'neuron' differ in length")
+        return cls(data["t"], data["neuron"])

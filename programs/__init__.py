@@ -1,0 +1,1 @@
+"""Bundled SNN programs: each module has ``build(**params) -> Network`` and ``check(result)``."""

@@ -1,0 +1,76 @@
+"""The command line: outputs, one-line errors, exit codes."""
+
+import numpy as np
+import pytest
+
+from chipemu import Network, SpikeRaster
+from chipemu.cli import main
+
+from conftest import DATA
+
+
+def test_simulate_writes_spikes(tmp_path, capsys):
+    assert main(["simulate", str(DATA / "chain.net.npz"), "--out", str(tmp_path)]) == 0
+    got = SpikeRaster.load(tmp_path / "spikes.npz")
+    assert got == SpikeRaster.load(DATA / "chain.spikes.npz")
+    assert "spikes: 1056" in capsys.readouterr().out
+
+
+def test_simulate_program_with_params(tmp_path):
+    assert main(["simulate", "programs/synfire.py", "--param", "groups=3", "--param", "group_size=4",
+                 "--out", str(tmp_path)]) == 0
+    assert len(SpikeRaster.load(tmp_path / "spikes.npz")) == 12
+
+
+def test_simulate_bundled_program_by_name(tmp_path):
+    assert main(["simulate", "synfire", "--param", "groups=2", "--out", str(tmp_path)]) == 0
+
+
+def test_steps_override(tmp_path):
+    assert main(["simulate", str(DATA / "chain.net.npz"), "--steps", "10", "--out", str(tmp_path)]) == 0
+    assert SpikeRaster.load(tmp_path / "spikes.npz").t.max() < 10
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["simulate", "missing.npz"], "no such file"),
+    (["simulate", "programs/synfire.py", "--param", "nope=1"], "unknown parameter 'nope'"),
+    (["simulate", "programs/synfire.py", "--param", "bad"], "NAME=VALUE"),
+    (["simulate", "noprogram"], "unknown program"),
+    (["simulate", str(DATA / "chain.net.npz"), "--steps", "-1"], "steps"),
+    (["simulate"], "required"),
+])
+def test_bad_input_is_one_line_exit_2(argv, fragment, capsys, tmp_path):
+    with pytest.raises(SystemExit) if argv == ["simulate"] else _nothing() as ctx:
+        rc = main(argv + ["--out", str(tmp_path / "o")] if argv != ["simulate"] else argv)
+    rc = ctx.value.code if argv == ["simulate"] else rc
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert err.startswith("error: ") and err.count("\n") == 1
+    assert fragment in err
+    assert not (tmp_path / "o" / "spikes.npz").exists()
+
+
+def test_malformed_network_file(tmp_path, capsys):
+    bad = tmp_path / "bad.npz"
+    arrays = dict(np.load(DATA / "chain.net.npz"))
+    arrays["vth"] = arrays["vth"] + 200000
+    np.savez(bad, **arrays)
+    assert main(["simulate", str(bad), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "'vth'" in err and "out of range" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_chips_lists_presets(capsys):
+    assert main(["chips"]) == 0
+    out = capsys.readouterr().out
+    for name in ("loihi1", "loihi1-silicon", "loihi2", "tiny"):
+        assert name in out
+
+
+class _nothing:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
