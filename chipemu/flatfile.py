@@ -151,8 +151,11 @@ def _str_key(d, path, key, scalar=False):
     return [str(s) for s in arr.tolist()]
 
 
-def _sections(path, d, prefix, total, default_name):
-    """(name, start, stop) of contiguous sections from ``<prefix>_name``/``<prefix>_start``."""
+def _sections(path, d, prefix, total, default_name, allow_empty=False):
+    """(name, start, stop) of contiguous sections from ``<prefix>_name``/``<prefix>_start``.
+
+    ``allow_empty``: sections may hold no entries (projections with zero synapses).
+    """
     nkey, skey = f"{prefix}_name", f"{prefix}_start"
     if nkey not in d and skey not in d:
         return [(default_name, 0, total)] if total else []
@@ -160,11 +163,13 @@ def _sections(path, d, prefix, total, default_name):
         if k not in d:
             raise _bad(path, k, f"is missing (it must be given together with '{nkey if k == skey else skey}')")
     names = _str_key(d, path, nkey)
-    starts = _int_key(d, path, skey, len(names), 0, max(total - 1, 0))
+    starts = _int_key(d, path, skey, len(names), 0, total if allow_empty else max(total - 1, 0))
     if len(names) == 0 and total:
         raise _bad(path, nkey, f"is empty but there are {total} entries")
     if len(names):
-        if starts[0] != 0 or np.any(np.diff(starts) <= 0):
+        if allow_empty and (starts[0] != 0 or np.any(np.diff(starts) < 0)):
+            raise _bad(path, skey, "must start at 0 and be non-decreasing")
+        if not allow_empty and (starts[0] != 0 or np.any(np.diff(starts) <= 0)):
             raise _bad(path, skey, "must start at 0 and be strictly increasing")
     stops = list(starts[1:]) + [total]
     return [(n, int(a), int(b)) for n, a, b in zip(names, starts, stops)]
@@ -179,6 +184,8 @@ def load_network(path) -> Network:
         raise FileFormatError(f"network file {path}: no such file") from None
     except (OSError, ValueError, zipfile.BadZipFile) as exc:
         raise FileFormatError(f"network file {path}: not a readable .npz file ({exc})") from None
+    if not isinstance(npz, np.lib.npyio.NpzFile):  # a plain .npy array, not an archive
+        raise FileFormatError(f"network file {path}: not a .npz archive (it holds a single .npy array)")
     with npz:
         try:
             d = {k: npz[k] for k in npz.files}
@@ -250,12 +257,13 @@ def network_from_arrays(d: dict, path: str = "<arrays>") -> Network:
 
 def _add_projections(net, d, path, prefix, syn, pre_secs, pre_starts, post_secs, post_starts):
     m = syn["src"].size
-    if m == 0:
+    named = f"{prefix}_name" in d or f"{prefix}_start" in d
+    if m == 0 and not named:
         return
     pre_of = np.searchsorted(pre_starts, syn["src"], side="right") - 1
     post_of = np.searchsorted(post_starts, syn["dst"], side="right") - 1
-    if f"{prefix}_name" in d or f"{prefix}_start" in d:
-        secs = _sections(path, d, prefix, m, prefix)
+    if named:
+        secs = _sections(path, d, prefix, m, prefix, allow_empty=True)
         pres = _str_key(d, path, f"{prefix}_pre") if f"{prefix}_pre" in d else None
         posts = _str_key(d, path, f"{prefix}_post") if f"{prefix}_post" in d else None
         for key, vals in ((f"{prefix}_pre", pres), (f"{prefix}_post", posts)):

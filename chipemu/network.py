@@ -268,8 +268,9 @@ class Network:
 
     def add_spike_times(self, name: str, times: list[Iterable[int]]) -> InputGroup:
         """Add one input source per entry of ``times`` (the steps at which it fires)."""
-        idx = np.concatenate([np.full(len(list(ts)), i, dtype=np.int64) for i, ts in enumerate(times)] or [np.zeros(0, np.int64)])
-        t = np.concatenate([np.asarray(list(ts), dtype=np.int64) for ts in times] or [np.zeros(0, np.int64)])
+        times = [np.asarray(list(ts)) for ts in times]  # materialise once: iterators are consumed
+        idx = np.concatenate([np.full(len(ts), i, dtype=np.int64) for i, ts in enumerate(times)] or [np.zeros(0, np.int64)])
+        t = np.concatenate(times or [np.zeros(0, np.int64)])  # dtype kept: add_input rejects non-integers
         return self.add_input(name, len(times), idx, t)
 
     def add_bernoulli_input(self, name: str, size: int, p: float, *, seed: int = 0,
