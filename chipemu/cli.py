@@ -69,6 +69,44 @@ def cmd_simulate(args) -> int:
     return 0
 
 
+def cmd_run(args) -> int:
+    from .loading import load_network_arg, parse_params
+    from .pipeline import run_network
+    from .report import format_summary
+
+    net, program = load_network_arg(args.network, parse_params(args.param))
+    progress = Progress("run")
+    try:
+        run = run_network(net, args.chip, args.mapper, steps=args.steps, seed=args.seed, noc=args.noc,
+                          progress=progress, network_source=str(args.network))
+    finally:
+        progress.close()
+    failed = False
+    if program is not None and callable(getattr(program, "check", None)):
+        passed, detail = program.check(run)
+        run.report["check"] = {"passed": bool(passed), "detail": str(detail)}
+        failed = not passed
+    out = Path(args.out)
+    write_outputs(run, out)
+    print(format_summary(run.report))
+    print(f"wrote {out / 'report.json'}, {out / 'spikes.npz'}" + (f", {out / 'report.html'}" if (out / "report.html").exists() else ""))
+    return 1 if failed else 0
+
+
+def write_outputs(run, out: Path) -> None:
+    """report.json, spikes.npz and (when available) report.html with its figures."""
+    from .report import write_report
+
+    run.spikes.save(out / "spikes.npz")
+    try:
+        from .report.html import write_html
+    except ImportError:
+        write_html = None
+    if write_html is not None:
+        write_html(run.report, run.spikes, out)
+    write_report(run.report, out / "report.json")
+
+
 def cmd_chips(args) -> int:
     from .chips import format_chip_table, list_presets, load_chip
 
@@ -89,6 +127,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, default=None, help="timesteps (default: the network's own)")
     p.add_argument("--out", default="out", help="output directory (default: out)")
     p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("run", help="map a network onto a chip, emulate it and write a report")
+    _add_network_args(p)
+    p.add_argument("--chip", default="loihi1", help="chip preset name or TOML file (default: loihi1; see 'chipemu chips')")
+    p.add_argument("--mapper", default="traffic", help="mapping strategy (default: traffic; see 'chipemu map --help')")
+    p.add_argument("--steps", type=int, default=None, help="timesteps (default: the network's own)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the mapper (default: 0)")
+    p.add_argument("--noc", default="simpy", choices=["simpy", "analytic"],
+                   help="NoC model: simpy (reference, default) or analytic (fast, for sweeps)")
+    p.add_argument("--out", default="out", help="output directory (default: out)")
+    p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("chips", help="list the chip presets with their key figures")
     p.set_defaults(func=cmd_chips)

@@ -86,7 +86,7 @@ class CoreView:
     compartments: np.ndarray      # global compartment ids, in slot order
     u: np.ndarray
     v: np.ndarray
-    delay_buffer: np.ndarray      # (slots, compartments) pending synaptic input
+    delay_buffer: np.ndarray      # (slots, compartments) pending input; row k arrives k steps from now
     axon_source: np.ndarray       # presynaptic source of each fan-in axon (inputs are n + j)
     axon_synapses: list           # per axon: (local slot, weight, delay) arrays
 
@@ -113,6 +113,7 @@ class CoreArray:
         self.v = np.zeros(n, dtype=np.int64)
         self.slots = flat.max_delay + 1
         self.ring = DelayRing(n, self.slots)
+        self.t_next = 0  # the next timestep to run
         # source core of every presynaptic source (compartments, then inputs)
         self.source_core = np.concatenate([self.neuron_core, self.input_core])
         self._build_axons(flat)
@@ -139,7 +140,7 @@ class CoreArray:
         self.source_axon_ptr = np.zeros(n_src + 1, dtype=np.int64)
         np.cumsum(np.bincount(self.axon_source, minlength=n_src), out=self.source_axon_ptr[1:])
         self.axon_remote = self.axon_core != self.source_core[self.axon_source]
-        off_dtype = np.int32 if self.slots * max(n, 1) < 2**31 else np.int64
+        off_dtype = np.int32 if 2 * self.slots * max(n, 1) < 2**31 else np.int64
         self.syn_offset = (delay[order] * n + dst_pos[order]).astype(off_dtype)
         self.syn_weight = weight[order].astype(np.int16)
         self.syn_local = (dst_pos[order] - self.core_offset[self.axon_core.repeat(self.axon_nsyn)]).astype(np.int32)
@@ -151,6 +152,7 @@ class CoreArray:
         K = self.n_cores
         per_core = np.zeros((K, len(COUNTERS)), dtype=np.int64)
         a = self.ring.take(t)
+        self.t_next = t + 1
         active = is_active(self.u, self.v, a, self.params)
         spiking = lif_step(self.u, self.v, a, self.params)
         pos_spk = np.flatnonzero(spiking)
@@ -188,7 +190,7 @@ class CoreArray:
     def view(self, core: int) -> CoreView:
         """The exact memories of one core."""
         lo, hi = self.core_offset[core], self.core_offset[core + 1]
-        buf = self.ring.buf.reshape(self.slots, self.n)[:, lo:hi]
+        buf = self.ring.pending(self.t_next)[:, lo:hi]
         axons = np.flatnonzero(self.axon_core == core)
         syns = [(self.syn_local[self.axon_syn_ptr[a]:self.axon_syn_ptr[a + 1]],
                  self.syn_weight[self.axon_syn_ptr[a]:self.axon_syn_ptr[a + 1]],

@@ -48,7 +48,7 @@ class FanoutTable:
         dst = np.concatenate([f.dst, f.in_dst])
         delay = np.concatenate([f.delay, f.in_delay])
         weight = np.concatenate([f.weight, f.in_weight])
-        off_dtype = np.int32 if slots * max(n, 1) < 2**31 else np.int64
+        off_dtype = np.int32 if 2 * slots * max(n, 1) < 2**31 else np.int64
         order = np.argsort(pre, kind="stable")
         indptr = np.zeros(n + f.in_n + 1, dtype=np.int64)
         np.cumsum(np.bincount(pre, minlength=n + f.in_n), out=indptr[1:])
@@ -72,29 +72,43 @@ class FanoutTable:
 
 
 class DelayRing:
-    """``slots x n`` int64 ring of synaptic input waiting to be integrated."""
+    """Synaptic input waiting to be integrated: ``slots`` steps ahead for ``n`` compartments.
+
+    Input for step t lives in row ``t mod slots`` *or* row ``t mod slots + slots`` of a
+    ``2 * slots`` x ``n`` int64 buffer: a spike fired at step t over delay d (< slots) is
+    written to row ``(t + 1) mod slots + d``, which needs no modulo per synapse, and
+    :meth:`take` adds the two rows.  No two in-flight steps share a row pair, because
+    delays are shorter than ``slots``.
+    """
 
     def __init__(self, n: int, slots: int):
         self.n, self.slots = n, slots
-        self.buf = np.zeros(slots * n, dtype=np.int64)
+        self.buf = np.zeros(2 * slots * n, dtype=np.int64)
 
     def take(self, t: int) -> np.ndarray:
-        """The input arriving at step t (a copy); the slot is cleared for reuse."""
-        s = (t % self.slots) * self.n
-        a = self.buf[s:s + self.n].copy()
-        self.buf[s:s + self.n] = 0
+        """The input arriving at step t; its rows are cleared for reuse."""
+        lo = (t % self.slots) * self.n
+        hi = lo + self.slots * self.n
+        a = self.buf[lo:lo + self.n] + self.buf[hi:hi + self.n]
+        self.buf[lo:lo + self.n] = 0
+        self.buf[hi:hi + self.n] = 0
         return a
 
     def deposit(self, t: int, offset: np.ndarray, weight: np.ndarray) -> None:
-        """Add ``weight`` at ``(t + 1 + delay) mod slots, dst`` for spikes fired at step t."""
+        """Add ``weight`` for spikes fired at step t; ``offset = delay * n + dst``."""
         if offset.size == 0:
             return
-        pos = offset.astype(np.int64) + ((t + 1) % self.slots) * self.n
-        pos[pos >= self.buf.size] -= self.buf.size
-        if offset.size > self.buf.size // 2:  # dense: one pass over the ring is cheaper
+        pos = offset + offset.dtype.type(((t + 1) % self.slots) * self.n)
+        if offset.size > self.buf.size // 4:  # dense: one pass over the buffer is cheaper
             self.buf += np.bincount(pos, weights=weight, minlength=self.buf.size).astype(np.int64)
         else:
             np.add.at(self.buf, pos, weight.astype(np.int64))
+
+    def pending(self, t: int) -> np.ndarray:
+        """(slots, n) input already scheduled: row k arrives at step t + k (t = next step)."""
+        rows = self.buf.reshape(2 * self.slots, self.n)
+        both = rows[:self.slots] + rows[self.slots:]
+        return np.roll(both, -(t % self.slots), axis=0)
 
 
 def input_schedule(f: FlatNetwork, steps: int) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,42 @@
+"""Network -> Mapping -> Run -> Report, as one call (what ``chipemu run`` does).
+
+>>> from chipemu.pipeline import run_network
+>>> run = run_network(net, chip="loihi1", mapper="traffic", seed=0)   # doctest: +SKIP
+>>> run.report["energy"]["total_j"]                                   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from .chip import ChipRun, emulate
+from .chips import ChipSpec, load_chip
+from .network import Network
+from .report import build_report
+
+
+def run_network(network: Network, chip: str | ChipSpec = "loihi1", mapper: str = "traffic", *,
+                steps: int | None = None, seed: int = 0, noc: str = "simpy", mapping=None,
+                progress=None, network_source: str = "", **map_options) -> ChipRun:
+    """Map ``network`` onto ``chip``, emulate it and attach ``run.report`` (a dict).
+
+    ``mapping``: reuse a :class:`mapper.Mapping` instead of mapping again.
+    ``map_options``: passed to :func:`mapper.map_network` (``max_per_core``, ``pin``, ...).
+    """
+    from mapper import map_network
+
+    spec = chip if isinstance(chip, ChipSpec) else load_chip(chip)
+    if mapping is None:
+        mapping = map_network(network, spec, mapper=mapper, seed=seed, **map_options)
+    run = emulate(network, mapping, steps, noc=noc, progress=progress)
+    energy = baseline = None
+    try:
+        from .energy import energy_report
+        energy = energy_report(run)
+    except ImportError:
+        pass
+    try:
+        from .baseline import baseline_report
+        baseline = baseline_report(run, energy)
+    except ImportError:
+        pass
+    run.report = build_report(run, seed=seed, network_source=network_source, energy=energy, baseline=baseline)
+    return run
