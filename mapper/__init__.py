@@ -1,1 +1,125 @@
-"""mapper: partition a network's compartments onto cores, place cores on the mesh, route spikes."""
+"""mapper: partition a network's compartments onto cores, place cores on the mesh, route spikes.
+
+>>> from chipemu import Network
+>>> from mapper import map_network
+>>> net = Network("demo")
+>>> a = net.add_population("a", 100, vth=10)
+>>> _ = net.connect(a, a, "fixed_fanout", fanout=5, seed=1, weight=2)
+>>> m = map_network(net, "tiny", mapper="traffic", seed=0)
+>>> m.n_cores, int(m.usage["compartments"].sum())
+(2, 100)
+
+Pipeline (each stage in its own module):
+
+1. :mod:`mapper.graph` -- the network reduced to pins (distinct source -> target pairs).
+2. :mod:`mapper.resources` -- the per-core resource model and the up-front fit checks.
+3. :mod:`mapper.partition` -- compartments -> logical cores; inputs -> injecting cores.
+4. :mod:`mapper.place` -- logical cores -> router [x, y] and port.
+5. :mod:`mapper.routing` -- XY routes, routing tables, destination cores and hops per source.
+6. :mod:`mapper.mapping` -- the :class:`Mapping` object, mapping.json, quality figures.
+
+Every mapping returned respects every per-core limit; a network that cannot fit raises
+:class:`~chipemu.errors.FitError` before anything runs.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Mapping as TMapping, Sequence
+
+import numpy as np
+
+from chipemu.chips import ChipSpec, load_chip
+from chipemu.errors import ChipemuError
+
+from .graph import MapGraph, NetworkLike, build_graph, source_rates
+from .mapping import Mapping, format_quality, slots_of
+from .partition import (Partition, assign_inputs, partition_sequential, partition_traffic,
+                        repair_input_fanout)
+from .place import place_anneal, place_rowmajor, slot_xy_port, traffic_matrix
+from .resources import (AXON_HEADER_BITS, ResourceModel, check_network, check_usage, core_usage,
+                        too_many_cores)
+from .routing import DIRECTIONS, ROUTING_MODES, destination_cores, routing_tables, source_hops, xy_route
+
+#: mapper name -> (one-line description, partitioner, placer)
+MAPPERS: dict[str, tuple[str, Callable[..., Partition], Callable[..., np.ndarray]]] = {
+    "traffic": ("traffic-aware partition (label propagation + growth packing + refinement), "
+                "annealed placement (default)", partition_traffic, place_anneal),
+    "sequential": ("baseline: fill cores in compartment index order, row-major placement",
+                   partition_sequential, place_rowmajor),
+    "sequential-anneal": ("index-order partition, annealed placement", partition_sequential, place_anneal),
+    "traffic-rowmajor": ("traffic-aware partition, row-major placement", partition_traffic, place_rowmajor),
+}
+DEFAULT_MAPPER = "traffic"
+
+
+def mapper_help() -> str:
+    """One line per mapper: name and description (for ``chipemu map --help``)."""
+    width = max(len(k) for k in MAPPERS)
+    return "\n".join(f"  {k.ljust(width)}  {v[0]}" for k, v in MAPPERS.items())
+
+
+def map_network(network: NetworkLike | MapGraph, chip: ChipSpec | str, mapper: str = DEFAULT_MAPPER,
+                seed: int = 0, *, max_per_core: int | None = None,
+                pin: TMapping[str, Sequence[int]] | None = None, rates=None,
+                routing: str = "unicast") -> Mapping:
+    """Map ``network`` onto ``chip`` (a :class:`ChipSpec`, preset name or TOML path).
+
+    Args:
+        network: a :class:`~chipemu.network.Network` (population names enable pinning and
+            named diagnostics) or a bare :class:`~chipemu.network.FlatNetwork`.
+        chip: the chip.
+        mapper: a name in :data:`MAPPERS`.
+        seed: seeds every random choice; the same seed gives the same mapping.
+        max_per_core: at most this many compartments per core (1..core.compartments).
+        pin: ``{population: [physical core ids]}`` (see :mod:`mapper.partition`).
+        rates: expected spikes per timestep of each compartment ``(n,)`` or of every
+            source ``(n + in_n,)``; None weighs every source equally.
+        routing: ``"unicast"`` (Loihi) or ``"multicast"``; affects hop counts.
+
+    Raises:
+        FitError: the network does not fit (names the population or core, the resource,
+            the amount needed, the capacity and a remedy).
+        ChipemuError: bad arguments (unknown mapper, bad pin, ...).
+    """
+    if mapper not in MAPPERS:
+        raise ChipemuError(f"unknown mapper {mapper!r} (allowed: {', '.join(MAPPERS)})")
+    if routing not in ROUTING_MODES:
+        raise ChipemuError(f"routing mode {routing!r} unknown (allowed: {', '.join(ROUTING_MODES)})")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise ChipemuError(f"seed = {seed!r} must be an int")
+    spec = chip if isinstance(chip, ChipSpec) else load_chip(chip)
+    model = ResourceModel.for_chip(spec, max_per_core)
+    graph = network if isinstance(network, MapGraph) else build_graph(network)
+    r = source_rates(graph, rates)
+    check_network(graph, model)
+    _, partitioner, placer = MAPPERS[mapper]
+    part = partitioner(graph, model, seed=int(seed), pin=pin, rates=r, max_cores=spec.n_cores)
+    K = part.n_cores
+    if K > spec.n_cores:
+        words = {"compartments": "compartments", "synapse_bits": "synaptic memory",
+                 "fanin_axons": "fan-in axons", "fanout_axons": "fan-out axons"}
+        raise too_many_cores(K, model, f"cores filled up to their {words.get(part.limited_by, part.limited_by)} limit",
+                             mapper=mapper)
+    nc = part.neuron_core
+    ic = repair_input_fanout(graph, model, nc, assign_inputs(graph, nc, K), K)
+    usage = core_usage(graph, model, nc, ic, K)
+    check_usage(graph, model, usage, nc)
+    T = traffic_matrix(graph, nc, ic, K, r)
+    slots = placer(T, spec, seed=int(seed), fixed=part.fixed)
+    core_xy, core_port = slot_xy_port(spec, slots)
+    pins = {} if not pin else {str(k): [int(c) for c in (v if isinstance(v, Sequence) else [v])]
+                               for k, v in pin.items()}
+    return Mapping(chip=spec, strategy=mapper, seed=int(seed), neuron_core=nc, neuron_slot=slots_of(nc),
+                   input_core=ic, core_xy=core_xy, core_port=core_port, usage=usage,
+                   capacity=model.capacity(), routing=routing, encoding=model.encoding(),
+                   max_per_core=model.max_per_core, pin=pins,
+                   network={"name": graph.name, "compartments": graph.n, "inputs": graph.in_n,
+                            "synapses": graph.m})
+
+
+__all__ = [
+    "map_network", "MAPPERS", "DEFAULT_MAPPER", "mapper_help", "Mapping", "MapGraph", "build_graph",
+    "ResourceModel", "AXON_HEADER_BITS", "core_usage", "check_usage", "check_network",
+    "destination_cores", "source_hops", "routing_tables", "xy_route", "DIRECTIONS", "ROUTING_MODES",
+    "format_quality", "partition_sequential", "partition_traffic", "place_rowmajor", "place_anneal",
+]

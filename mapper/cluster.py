@@ -1,0 +1,353 @@
+"""Clustering for the traffic-aware partitioner: label propagation, then growth packing.
+
+Both work on the *pin graph*: every pin (source s -> target t, s != t) is an undirected
+edge of weight ``rate(s)``; input sources are vertices of size 0 (they pull their targets
+together but take no room).  Edge lists hold every pin in both directions.
+
+:func:`label_propagation` -- size-constrained label propagation
+    Every vertex starts in its own cluster.  Each iteration, a random half of the vertices
+    (seeded) looks at the clusters of its neighbours in the *other* half -- which hold
+    still this iteration, so no chains of simultaneous moves -- and joins the cluster it
+    has the most edge weight to, if that beats its own and the cluster has room: a cluster
+    holds at most ``1/CLUSTER_FRACTION`` of a core's compartments and of the synapses a
+    core's memory holds.  A cluster that fills up turns its late-comers to their next
+    choice (a few passes).  Ties go to a seeded random priority.  Stops after 12
+    iterations or when fewer than 0.1 % of the vertices move.  Each iteration is one sort of
+    packed ``(vertex, cluster, weight)`` keys.
+
+:func:`grow_pack` -- greedy growth packing
+    A core is seeded with the largest unplaced cluster (or the rest of a cluster split at
+    the previous core) and grown with the unplaced cluster of highest affinity (summed edge
+    weight between the cluster and the core so far) that fits entirely (exact check by
+    :class:`~mapper.fill.CoreFiller`); up to 8 candidates are tried.  With no connected
+    candidate left, isolated clusters and then unrelated clusters fill the room.  A core
+    may be closed with room left -- rather than splitting a cluster over two cores -- while
+    the cores so far plus a lower bound for what is left stay within 3 % (at least one
+    core) of the lower bound for the whole network, and within the chip; otherwise the best
+    candidate is split and its rest seeds the next core.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+
+from chipemu.errors import FitError
+
+from .fill import CoreFiller
+from .graph import MapGraph
+from .refine import group_cumsum as _group_cumsum
+from .resources import ResourceModel
+
+#: a cluster holds at most 1/CLUSTER_FRACTION of a core (compartments and synapses)
+CLUSTER_FRACTION = 4
+
+
+@dataclass(frozen=True, eq=False)
+class _Edges:
+    """Undirected pin edges between LP vertices (compartments and inputs), both directions.
+
+    ``v``/``u``: endpoints (source ids); ``wq``: quantised weight in ``wb`` low key bits.
+    """
+
+    v: np.ndarray
+    u: np.ndarray
+    wq: np.ndarray
+    wb: int
+
+
+def pin_edges(graph: MapGraph, r: np.ndarray, free: np.ndarray) -> _Edges:
+    """The pin graph among free compartments and input sources (self pins and silent sources
+    dropped), weights quantised to ``wb`` bits relative to the largest rate."""
+    n_src = graph.n_src
+    pin_s, pin_t = graph.pin_arrays()
+    src_free = np.concatenate([free, np.ones(graph.in_n, dtype=bool)])
+    keep = (pin_s != pin_t) & src_free[pin_s] & free[pin_t] & (r[pin_s] > 0)
+    s = pin_s[keep].astype(np.int64)
+    t = pin_t[keep]
+    w = r[s]
+    hi_bits = max(1, int(np.ceil(np.log2(max(n_src, 2)))) * 2)
+    wb = max(1, min(16, 62 - hi_bits))
+    wmax = float(w.max()) if w.size else 1.0
+    wq = np.maximum(1, np.rint(w / wmax * (2 ** wb - 1))).astype(np.int64)
+    return _Edges(v=np.concatenate([t, s]), u=np.concatenate([s, t]),
+                  wq=np.concatenate([wq, wq]), wb=wb)
+
+
+def _grouped_weights(hi: np.ndarray, wq: np.ndarray, wb: int):
+    """Sum ``wq`` per distinct ``hi`` with one sort of packed keys -> (distinct hi, sums)."""
+    key = (hi << wb) | wq
+    key.sort()
+    h = key >> wb
+    first = np.empty(key.size, dtype=bool)
+    first[0] = True
+    np.not_equal(h[1:], h[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    sums = np.add.reduceat(key & ((1 << wb) - 1), starts)
+    return h[starts], sums
+
+
+def label_propagation(graph: MapGraph, model: ResourceModel, e: _Edges, free: np.ndarray,
+                      rng: np.random.Generator, iterations: int = 12, tries: int = 3) -> np.ndarray:
+    """Size-constrained label propagation -> a cluster label per source id (-1: pinned).
+
+    Each iteration, a random half of the vertices looks at the labels of its neighbours in
+    the other half (which hold still) and moves to the label it has the most edge weight
+    to, among labels with room for it; a label that fills up turns its late-comers to their
+    next choice (``tries`` passes).
+    """
+    n_src = graph.n_src
+    vfree = np.concatenate([free, np.ones(graph.in_n, dtype=bool)])
+    labels = np.where(vfree, np.arange(n_src, dtype=np.int64), -1)
+    vw = np.concatenate([free.astype(np.int64), np.zeros(graph.in_n, np.int64)])  # vertex sizes
+    vs = np.concatenate([np.where(free, graph.insyn, 0), np.zeros(graph.in_n, np.int64)])  # vertex synapses
+    size, syn = vw.copy(), vs.copy()  # per label
+    u_size = max(1, model.compartments // CLUSTER_FRACTION)
+    u_syn = max(1, model.memory_bits // model.synapse_bits // CLUSTER_FRACTION)
+    prio = rng.permutation(n_src)
+    if e.v.size == 0:
+        return labels
+    for _ in range(iterations):
+        active = rng.random(n_src) < 0.5
+        sel = active[e.v] & ~active[e.u]
+        v = e.v[sel]
+        if v.size == 0:
+            continue
+        hi, w = _grouped_weights(v * n_src + labels[e.u[sel]], e.wq[sel], e.wb)
+        rv = hi // n_src
+        rl = hi - rv * n_src
+        own = rl == labels[rv]
+        own_w = np.zeros(n_src, dtype=np.int64)
+        own_w[rv[own]] = w[own]
+        keep = ~own & (w > own_w[rv])  # only labels that beat staying
+        rv, rl, w = rv[keep], rl[keep], w[keep]
+        moved_total = 0
+        for _t in range(tries):
+            room = (size[rl] + vw[rv] <= u_size) & (syn[rl] + vs[rv] <= u_syn)
+            cv, cl, cw = rv[room], rl[room], w[room]
+            if cv.size == 0:
+                break
+            gfirst = np.empty(cv.size, dtype=bool)
+            gfirst[0] = True
+            np.not_equal(cv[1:], cv[:-1], out=gfirst[1:])
+            gstart = np.flatnonzero(gfirst)
+            gid = np.cumsum(gfirst) - 1
+            mx = np.maximum.reduceat(cw, gstart)
+            ismax = cw == mx[gid]
+            pr = np.where(ismax, prio[cl], n_src)
+            mn = np.minimum.reduceat(pr, gstart)
+            pick = ismax & (pr == mn[gid])
+            mv, ml, gain = cv[pick], cl[pick], cw[pick] - own_w[cv[pick]]
+            order = np.lexsort((-gain, ml))
+            mv, ml = mv[order], ml[order]
+            cs = _group_cumsum(ml, vw[mv])
+            cy = _group_cumsum(ml, vs[mv])
+            adm = (size[ml] + cs <= u_size) & (syn[ml] + cy <= u_syn)
+            mv, ml = mv[adm], ml[adm]
+            if mv.size == 0:
+                break
+            np.subtract.at(size, labels[mv], vw[mv])
+            np.subtract.at(syn, labels[mv], vs[mv])
+            np.add.at(size, ml, vw[mv])
+            np.add.at(syn, ml, vs[mv])
+            labels[mv] = ml
+            moved_total += mv.size
+            left = np.ones(n_src, dtype=bool)
+            left[mv] = False
+            still = left[rv]
+            rv, rl, w = rv[still], rl[still], w[still]
+        if moved_total < max(1, n_src // 1000):
+            break
+    return labels
+
+
+def grow_pack(graph: MapGraph, model: ResourceModel, labels: np.ndarray, e: _Edges,
+              nc: np.ndarray, first_core: int, max_cores: int | None = None
+              ) -> tuple[np.ndarray, int, Counter]:
+    """Greedy growth packing of clusters into cores (see the module docstring).
+
+    Room is only left unused while the cores stay within ``max_cores`` (all cores,
+    ``first_core`` included) as well as within 3 % of the lower bound.
+
+    Returns the completed ``nc``, the number of cores and a tally of what closed them.
+    """
+    nc = nc.copy()
+    free = np.flatnonzero(nc < 0)
+    # compact cluster ids over the free compartments
+    lab = labels[free]
+    present = np.zeros(graph.n_src, dtype=bool)
+    present[lab] = True
+    remap = np.cumsum(present) - 1
+    cl = remap[lab]
+    q = int(present.sum())
+    order = np.argsort(cl, kind="stable")
+    members = free[order]
+    cptr = np.zeros(q + 1, dtype=np.int64)
+    np.cumsum(np.bincount(cl, minlength=q), out=cptr[1:])
+    # coarse graph between clusters (inputs join the cluster of their label)
+    vlab = np.full(graph.n_src, -1, dtype=np.int64)
+    okl = labels >= 0
+    vlab[okl] = np.where(present[labels[okl]], remap[labels[okl]], -1)
+    half = e.v.size // 2  # e holds every pin twice (both directions); use one
+    cv, cu = vlab[e.v[:half]], vlab[e.u[:half]]
+    keep = (cv >= 0) & (cu >= 0) & (cv != cu)
+    if keep.any():
+        hi, w = _grouped_weights(cv[keep] * q + cu[keep], e.wq[:half][keep], e.wb)
+        a, b = hi // q, hi % q
+        both = np.concatenate([a * q + b, b * q + a])  # symmetrise the (much smaller) coarse graph
+        order = np.argsort(both, kind="stable")
+        ws = np.concatenate([w, w]).astype(np.float64)[order]
+        both = both[order]
+        first = np.ones(both.size, dtype=bool)
+        first[1:] = both[1:] != both[:-1]
+        starts = np.flatnonzero(first)
+        wts = np.add.reduceat(ws, starts)
+        a = both[starts] // q
+        nbr = both[starts] - a * q
+    else:
+        a = nbr = np.zeros(0, np.int64)
+        wts = np.zeros(0)
+    nptr = np.zeros(q + 1, dtype=np.int64)
+    np.cumsum(np.bincount(a, minlength=q), out=nptr[1:])
+    csize = np.diff(cptr)
+    connected = np.diff(nptr) > 0
+    by_size = np.lexsort((np.arange(q), -csize))
+    conn_order = by_size[connected[by_size]]
+    iso_seq = np.concatenate([members[cptr[c]:cptr[c + 1]] for c in by_size[~connected[by_size]]] or
+                             [np.zeros(0, np.int64)])
+    # a core may be closed with room left (rather than splitting a cluster over two cores)
+    # while the cores so far plus a lower bound for the rest stay within k_allowed
+    syn_left = int(graph.insyn[free].sum())
+    comp_left = int(free.size)
+
+    def cores_for(comp: int, syn: int) -> int:
+        return max(-(-comp // model.compartments), -(-(syn * model.synapse_bits) // model.memory_bits))
+
+    k_lb = max(cores_for(comp_left, syn_left), 1)
+    k_allowed = k_lb + max(1, int(0.03 * k_lb))
+    if max_cores is not None:
+        k_allowed = min(k_allowed, max_cores - first_core)
+
+    done = np.zeros(q, dtype=bool)
+    offset = np.zeros(q, dtype=np.int64)
+    aff = np.zeros(q)
+    filler = CoreFiller(graph, model)
+    reasons: Counter = Counter()
+    core = first_core
+    sp = 0  # pointer into conn_order
+    iso_pos = 0
+    carry = -1
+
+    def rest(c: int) -> np.ndarray:
+        return members[cptr[c] + offset[c]:cptr[c + 1]]
+
+    def try_add(c: int, partial: bool) -> bool:
+        """Add cluster c if it fits entirely (or its fitting prefix if ``partial``)."""
+        mem = rest(c)
+        res = filler.fit(mem)
+        if res.k < mem.size and not partial:
+            filler.discard()
+            return False
+        added = filler.add_fitted()
+        nc[added] = core
+        offset[c] += added.size
+        if offset[c] >= csize[c]:
+            done[c] = True
+        if res.k < mem.size:
+            reasons[res.reason or "compartments"] += 1
+            return False
+        lo, hi_ = nptr[c], nptr[c + 1]
+        for d, wd in zip(nbr[lo:hi_].tolist(), wts[lo:hi_].tolist()):
+            if not done[d]:
+                aff[d] += wd
+                heapq.heappush(heap, (-aff[d], d))
+                touched.append(d)
+        return True
+
+    while True:
+        filler.reset()
+        heap: list[tuple[float, int]] = []
+        touched: list[int] = []
+        if carry >= 0:
+            seed, carry = carry, -1
+        else:
+            while sp < conn_order.size and done[conn_order[sp]]:
+                sp += 1
+            seed = int(conn_order[sp]) if sp < conn_order.size else -1
+        if seed < 0:
+            if iso_pos >= iso_seq.size:
+                break
+            res = filler.fit(iso_seq[iso_pos:])
+            nc[filler.add_fitted()] = core
+            reasons[res.reason or "compartments"] += 1
+            iso_pos += res.k
+            core += 1
+            continue
+        if not try_add(seed, partial=True):
+            if filler.count == 0:  # check_network rules this out; kept as a guard
+                v = int(rest(seed)[0])
+                raise FitError(f"{graph.describe_compartment(v)}: does not fit an empty core; "
+                               f"remedy: a chip with bigger cores")
+            carry = seed if not done[seed] else -1
+            core += 1
+            continue
+        while True:
+            cand = -1
+            stash: list[int] = []
+            while heap and len(stash) < 8:
+                negw, d = heapq.heappop(heap)
+                if done[d] or -negw != aff[d]:
+                    continue
+                if try_add(d, partial=False):
+                    cand = d
+                    break
+                stash.append(d)
+            if cand >= 0:
+                continue
+            room = model.compartments - filler.count
+            if room > 0 and iso_pos < iso_seq.size and not stash:
+                res = filler.fit(iso_seq[iso_pos:])
+                nc[filler.add_fitted()] = core
+                iso_pos += res.k
+                room = model.compartments - filler.count
+            if room > 0 and not stash:
+                # unrelated clusters that fit entirely, largest first
+                found = False
+                tried = 0
+                j = sp
+                while j < conn_order.size and tried < 8:
+                    d = int(conn_order[j])
+                    j += 1
+                    if done[d] or csize[d] - offset[d] > room:
+                        continue
+                    tried += 1
+                    if try_add(d, partial=False):
+                        found = True
+                        break
+                if found:
+                    continue
+            if room > 0:
+                comp_left = int(np.count_nonzero(nc[free] < 0))
+                syn_left = int(graph.insyn[free][nc[free] < 0].sum())
+                if core - first_core + 1 + cores_for(comp_left, syn_left) <= k_allowed:
+                    reasons["compartments"] += 1
+                else:
+                    split = stash[0] if stash else -1
+                    if split < 0:
+                        while sp < conn_order.size and done[conn_order[sp]]:
+                            sp += 1
+                        split = int(conn_order[sp]) if sp < conn_order.size else -1
+                    if split >= 0:
+                        try_add(split, partial=True)
+                        if not done[split]:
+                            carry = split
+            else:
+                reasons["compartments"] += 1
+            break
+        for d in touched:
+            aff[d] = 0.0
+        core += 1
+    return nc, core, reasons

@@ -1,0 +1,139 @@
+"""Exact, incremental packing of compartments into one core (:class:`CoreFiller`).
+
+Both partitioners build cores with it: given the compartments already on a core and an
+ordered list of candidates, :meth:`CoreFiller.fit` returns the longest prefix of the list
+that still fits under the compartment, synaptic-memory and fan-in limits (vectorised over
+the candidates' pins: the cost is proportional to their fan-in, not to the core's).
+Delays and weights are per-synapse limits checked once for the whole network; fan-out
+depends on where the *targets* go and is checked once the partition is complete.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .graph import MapGraph, gather_rows, sorted_unique
+from .resources import ResourceModel
+
+
+@dataclass
+class FitResult:
+    """Outcome of :meth:`CoreFiller.fit`.
+
+    ``k``: candidates that fit (a prefix); ``reason``: the resource that stopped the next
+    one (None if all fit); ``needed``: that resource's amount with the next one added.
+    """
+
+    k: int
+    reason: str | None = None
+    needed: int = 0
+
+
+class CoreFiller:
+    """The resources of one core being filled (compartments, synapses, fan-in sources)."""
+
+    def __init__(self, graph: MapGraph, model: ResourceModel):
+        self.g = graph
+        self.model = model
+        self.present = np.zeros(graph.n_src, dtype=bool)
+        self._touched: list[np.ndarray] = []
+        self.count = 0
+        self.syn = 0
+        self.fanin = 0
+        self._cache: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    def reset(self) -> None:
+        """Empty the core."""
+        for t in self._touched:
+            self.present[t] = False
+        self._touched.clear()
+        self.count = self.syn = self.fanin = 0
+        self._cache = None
+
+    def load(self, members: np.ndarray) -> None:
+        """Empty the core, then put ``members`` on it (no limit check)."""
+        self.reset()
+        members = np.asarray(members, dtype=np.int64)
+        if members.size:
+            srcs, _ = gather_rows(self.g.in_ptr, self.g.in_src, members)
+            self.present[srcs] = True
+            self._touched.append(srcs)
+            self.count = int(members.size)
+            self.syn = int(self.g.insyn[members].sum())
+            self.fanin = int(sorted_unique(srcs)[0].size)
+
+    def fit(self, cand: np.ndarray) -> FitResult:
+        """Longest prefix of ``cand`` (compartment ids, in order) that fits the core."""
+        m = self.model
+        room = m.compartments - self.count
+        L = min(int(cand.size), room)
+        if L <= 0:
+            self._cache = None
+            return FitResult(0, "compartments", self.count + 1) if cand.size else FitResult(0)
+        if L == 1:
+            return self._fit_one(int(cand[0]), int(cand.size))
+        c = np.asarray(cand[:L], dtype=np.int64)
+        srcs, owner = gather_rows(self.g.in_ptr, self.g.in_src, c)
+        fresh = ~self.present[srcs]
+        fs, fo = srcs[fresh].astype(np.int64), owner[fresh]
+        if fs.size:
+            key = fs * L + fo
+            key.sort()
+            first = np.empty(key.size, dtype=bool)
+            first[0] = True
+            ks = key // L
+            np.not_equal(ks[1:], ks[:-1], out=first[1:])
+            new = np.bincount(key[first] - ks[first] * L, minlength=L)
+        else:
+            new = np.zeros(L, dtype=np.int64)
+        fanin = self.fanin + np.cumsum(new)
+        syn = self.syn + np.cumsum(self.g.insyn[c])
+        bits = m.memory(syn, fanin)
+        ok = (fanin <= m.fanin) & (bits <= m.memory_bits)
+        k = L if ok.all() else int(np.argmin(ok))
+        self._cache = (c[:k], srcs[owner < k], np.array([syn[k - 1] if k else self.syn,
+                                                          fanin[k - 1] if k else self.fanin]))
+        if k < L:
+            if fanin[k] > m.fanin:
+                return FitResult(k, "fanin_axons", int(fanin[k]))
+            return FitResult(k, "synapse_bits", int(bits[k]))
+        if L < cand.size:
+            return FitResult(k, "compartments", self.count + L + 1)
+        return FitResult(k)
+
+    def _fit_one(self, v: int, n_cand: int) -> FitResult:
+        """:meth:`fit` for a single candidate (its pins are distinct sources already)."""
+        m = self.model
+        srcs = self.g.in_src[self.g.in_ptr[v]:self.g.in_ptr[v + 1]]
+        fanin = self.fanin + int(np.count_nonzero(~self.present[srcs]))
+        syn = self.syn + int(self.g.insyn[v])
+        if fanin > m.fanin:
+            self._cache = (np.zeros(0, np.int64), srcs[:0], np.array([self.syn, self.fanin]))
+            return FitResult(0, "fanin_axons", fanin)
+        bits = int(m.memory(syn, fanin))
+        if bits > m.memory_bits:
+            self._cache = (np.zeros(0, np.int64), srcs[:0], np.array([self.syn, self.fanin]))
+            return FitResult(0, "synapse_bits", bits)
+        self._cache = (np.array([v], dtype=np.int64), srcs, np.array([syn, fanin]))
+        if n_cand > 1:
+            return FitResult(1, "compartments", self.count + 2)
+        return FitResult(1)
+
+    def discard(self) -> None:
+        """Forget the last :meth:`fit` (nothing is added)."""
+        self._cache = None
+
+    def add_fitted(self) -> np.ndarray:
+        """Put the prefix found by the last :meth:`fit` on the core; returns it."""
+        if self._cache is None:
+            return np.zeros(0, dtype=np.int64)
+        c, srcs, (syn, fanin) = self._cache
+        self._cache = None
+        if c.size:
+            self.present[srcs] = True
+            self._touched.append(srcs)
+            self.count += int(c.size)
+            self.syn, self.fanin = int(syn), int(fanin)
+        return c

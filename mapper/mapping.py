@@ -1,0 +1,390 @@
+"""The :class:`Mapping` object: where every compartment and input source lives on the chip.
+
+A mapping assigns each compartment a *logical core* ``0..K-1`` (``neuron_core``) and a
+slot within it (``neuron_slot``: the compartments of a core in ascending global index),
+each input source an injecting core (``input_core``), and each logical core a router
+position ``core_xy[k] = [x, y]`` and a port ``core_port[k]`` (which of the router's cores).
+``usage`` and ``capacity`` record the per-core resources (see :mod:`mapper.resources`).
+
+``mapping.json`` (format ``chipemu-mapping-1``; contracts.md section 3) holds::
+
+    format        "chipemu-mapping-1"
+    chip          chip name                          (contract)
+    chip_spec     the full chip description (so custom chips reload without their file)
+    strategy      mapper name; seed: int; routing: "unicast" | "multicast"
+    max_per_core  int or null; pin: {population: [physical core ids]}
+    n_cores       K
+    neuron_core   (n,) logical core per compartment    (contract)
+    neuron_slot   (n,) index within the core
+    input_core    (in_n,) injecting core per input source, -1 only if K = 0   (contract)
+    core_xy       (K, 2) router [x, y] per logical core  (contract)
+    core_port     (K,) port on that router
+    usage         {resource: (K,) ints}; capacity: {resource: int}
+    encoding      the synaptic-memory encoding in numbers
+    network       {name, compartments, inputs, synapses}
+
+Only ``chip``, ``neuron_core``, ``input_core`` and ``core_xy`` are required to load; the
+rest is validated when present (a missing ``core_port`` numbers the cores of each router
+in logical order; a missing ``neuron_slot`` is derived).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from chipemu.chips import ChipSpec, load_chip
+from chipemu.errors import ChipemuError, FileFormatError
+
+from .graph import MapGraph, NetworkLike, build_graph, source_rates
+from .resources import LIMITED, RESOURCES, source_cores
+from .routing import ROUTING_MODES, destination_cores, link_loads, routing_tables, source_hops
+
+FORMAT = "chipemu-mapping-1"
+REQUIRED_KEYS = ("chip", "neuron_core", "input_core", "core_xy")
+
+
+def slots_of(neuron_core: np.ndarray) -> np.ndarray:
+    """Index of every compartment within its core (cores' compartments in ascending index)."""
+    nc = np.asarray(neuron_core, dtype=np.int64)
+    if nc.size == 0:
+        return nc.copy()
+    order = np.argsort(nc, kind="stable")
+    counts = np.bincount(nc)
+    starts = np.cumsum(counts) - counts
+    slot = np.empty_like(nc)
+    slot[order] = np.arange(nc.size) - starts[nc[order]]
+    return slot
+
+
+@dataclass(frozen=True, eq=False)
+class Mapping:
+    """A network mapped onto a chip (see the module docstring for every field)."""
+
+    chip: ChipSpec
+    strategy: str
+    seed: int
+    neuron_core: np.ndarray
+    neuron_slot: np.ndarray
+    input_core: np.ndarray
+    core_xy: np.ndarray
+    core_port: np.ndarray
+    usage: dict[str, np.ndarray]
+    capacity: dict[str, int]
+    routing: str = "unicast"
+    encoding: dict[str, Any] = field(default_factory=dict)
+    max_per_core: int | None = None
+    pin: dict[str, list[int]] = field(default_factory=dict)
+    network: dict[str, Any] = field(default_factory=dict)
+
+    # ------------------------------------------------------------------ derived
+    @property
+    def n_cores(self) -> int:
+        """Logical cores used (K)."""
+        return int(self.core_xy.shape[0])
+
+    @property
+    def core_router(self) -> np.ndarray:
+        """(K,) router index ``y * columns + x`` of every logical core."""
+        return self.core_xy[:, 1] * self.chip.mesh.columns + self.core_xy[:, 0]
+
+    @property
+    def core_id(self) -> np.ndarray:
+        """(K,) physical core id ``router * cores_per_router + port`` of every logical core."""
+        return self.core_router * self.chip.mesh.cores_per_router + self.core_port
+
+    @property
+    def source_core(self) -> np.ndarray:
+        """(n + in_n,) core of every source id (compartments, then inputs' injecting cores)."""
+        return source_cores(self.neuron_core, self.input_core)
+
+    def routing_tables(self) -> np.ndarray:
+        """(n_routers, K) direction codes (see :func:`mapper.routing.routing_tables`)."""
+        return routing_tables(self.core_xy, self.chip.mesh.columns, self.chip.mesh.rows)
+
+    def destinations(self, network: NetworkLike | MapGraph) -> tuple[np.ndarray, np.ndarray]:
+        """CSR ``(indptr, cores)``: each source's distinct destination cores other than its own."""
+        g = self._graph(network)
+        return destination_cores(g, self.neuron_core, self.input_core, self.n_cores)
+
+    def hops(self, network: NetworkLike | MapGraph) -> np.ndarray:
+        """(n + in_n,) link traversals per spike of each source, in this mapping's routing mode."""
+        indptr, cores = self.destinations(network)
+        return source_hops(indptr, cores, self.source_core, self.core_xy, self.routing)
+
+    def _graph(self, network) -> MapGraph:
+        g = network if isinstance(network, MapGraph) else build_graph(network)
+        if g.n != self.neuron_core.size or g.in_n != self.input_core.size:
+            raise ChipemuError(
+                f"mapping: made for {self.neuron_core.size} compartments and {self.input_core.size} inputs, "
+                f"but the network has {g.n} compartments and {g.in_n} inputs")
+        return g
+
+    # ------------------------------------------------------------------ quality
+    def quality(self, net: NetworkLike | MapGraph, rates=None) -> dict[str, Any]:
+        """Traffic figures of this mapping for ``net``.
+
+        Per presynaptic spike (averaged over sources weighted by ``rates``, spikes per
+        timestep; every source weighs 1 when None): ``inter_core_packets_per_spike`` (one
+        per distinct destination core other than the source's own) and
+        ``packet_hops_per_spike`` (mesh links traversed, in this mapping's routing mode).
+        ``packets`` / ``packet_hops``: the same summed over sources (per timestep at the
+        given rates; with rates None, when every source spikes once).
+        ``max_link_load``: packets on the busiest directed mesh link, same units.
+        ``cut_synapses``: synapses whose source (input: injecting core) and target are on
+        different cores.  ``cores_used``, ``routers_used``.
+        """
+        g = self._graph(net)
+        r = source_rates(g, rates)
+        indptr, cores = destination_cores(g, self.neuron_core, self.input_core, self.n_cores)
+        sc = self.source_core
+        packets = np.diff(indptr).astype(np.float64)
+        hops = source_hops(indptr, cores, sc, self.core_xy, self.routing).astype(np.float64)
+        total_r = float(r.sum())
+        f = g.flat
+        nc, ic = self.neuron_core, self.input_core
+        cut = int(np.count_nonzero(nc[f.src] != nc[f.dst])) + int(np.count_nonzero(ic[f.in_src] != nc[f.in_dst]))
+        loads = link_loads(indptr, cores, sc, self.core_xy, r, self.chip.mesh.columns,
+                           self.chip.mesh.rows, self.routing)
+        max_load = max((float(a.max()) for a in loads.values() if a.size), default=0.0)
+        tot_p, tot_h = float(r @ packets), float(r @ hops)
+        return {
+            "routing": self.routing,
+            "cores_used": self.n_cores,
+            "routers_used": int(np.unique(self.core_router).size),
+            "inter_core_packets_per_spike": tot_p / total_r if total_r else 0.0,
+            "packet_hops_per_spike": tot_h / total_r if total_r else 0.0,
+            "packets": tot_p,
+            "packet_hops": tot_h,
+            "cut_synapses": cut,
+            "synapses": g.m,
+            "max_link_load": max_load,
+        }
+
+    # ------------------------------------------------------------------ tables
+    def utilisation_table(self) -> str:
+        """Per-core resource use: one row per logical core (plain text)."""
+        cap = self.capacity
+        u = self.usage
+        head = ["core", "[x,y]", "port", "compartments", "synapse bits", "fan-in", "fan-out", "max delay"]
+        rows = [head]
+        for k in range(self.n_cores):
+            def frac(res: str) -> str:
+                if res not in u:
+                    return "-"
+                return f"{int(u[res][k])}/{cap.get(res, '?')}"
+            bits = "-"
+            if "synapse_bits" in u and cap.get("synapse_bits"):
+                b = int(u["synapse_bits"][k])
+                bits = f"{b}/{cap['synapse_bits']} ({100.0 * b / cap['synapse_bits']:.1f}%)"
+            md = "-" if "max_delay" not in u else (str(int(u["max_delay"][k])) if u["max_delay"][k] >= 0 else "-")
+            rows.append([str(k), f"[{int(self.core_xy[k, 0])},{int(self.core_xy[k, 1])}]",
+                         str(int(self.core_port[k])), frac("compartments"), bits, frac("fanin_axons"),
+                         frac("fanout_axons"), md])
+        widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+        lines = []
+        for i, r in enumerate(rows):
+            lines.append("  ".join(c.rjust(w) if i and j != 1 else c.ljust(w) for j, (c, w) in enumerate(zip(r, widths))).rstrip())
+            if i == 0:
+                lines.append("  ".join("-" * w for w in widths))
+        return "\n".join(lines)
+
+    # ------------------------------------------------------------------ files
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able dict of everything (the mapping.json layout)."""
+        return {
+            "format": FORMAT,
+            "chip": self.chip.name,
+            "chip_spec": self.chip.to_dict(),
+            "strategy": self.strategy,
+            "seed": int(self.seed),
+            "routing": self.routing,
+            "max_per_core": self.max_per_core,
+            "pin": {k: [int(c) for c in v] for k, v in self.pin.items()},
+            "n_cores": self.n_cores,
+            "neuron_core": self.neuron_core.tolist(),
+            "neuron_slot": self.neuron_slot.tolist(),
+            "input_core": self.input_core.tolist(),
+            "core_xy": self.core_xy.tolist(),
+            "core_port": self.core_port.tolist(),
+            "usage": {k: np.asarray(v).tolist() for k, v in self.usage.items()},
+            "capacity": {k: int(v) for k, v in self.capacity.items()},
+            "encoding": dict(self.encoding),
+            "network": dict(self.network),
+        }
+
+    @classmethod
+    def from_dict(cls, d: Any, chip: ChipSpec | str | None = None, where: str = "mapping") -> "Mapping":
+        """Rebuild and validate a mapping; errors name ``where`` and the key."""
+        if not isinstance(d, dict):
+            raise FileFormatError(f"{where}: top level must be a JSON object, got {type(d).__name__}")
+        for key in REQUIRED_KEYS:
+            if key not in d:
+                raise FileFormatError(f"{where}: missing key '{key}' (required: {', '.join(REQUIRED_KEYS)})")
+        if d.get("format", FORMAT) != FORMAT:
+            raise FileFormatError(f"{where}: key 'format' = {d.get('format')!r} (allowed: {FORMAT!r})")
+        spec = _resolve_chip(d, chip, where)
+        core_xy = _ints(d, "core_xy", where, ndim=2)
+        K = core_xy.shape[0]
+        if core_xy.size == 0:
+            core_xy = core_xy.reshape(0, 2)
+        if core_xy.shape[1:] != (2,):
+            raise FileFormatError(f"{where}: key 'core_xy' has shape {core_xy.shape}, expected (K, 2)")
+        m = spec.mesh
+        _range(core_xy[:, 0], "core_xy", where, 0, m.columns - 1, "x")
+        _range(core_xy[:, 1], "core_xy", where, 0, m.rows - 1, "y")
+        if K > spec.n_cores:
+            raise FileFormatError(f"{where}: key 'core_xy' lists {K} cores, more than the {spec.n_cores} of chip '{spec.name}'")
+        nc = _ints(d, "neuron_core", where)
+        _range(nc, "neuron_core", where, 0, K - 1)
+        ic = _ints(d, "input_core", where)
+        _range(ic, "input_core", where, -1, K - 1)
+        if "core_port" in d:
+            port = _ints(d, "core_port", where)
+            _shape(port, (K,), "core_port", where)
+            _range(port, "core_port", where, 0, m.cores_per_router - 1)
+        else:
+            port = slots_of(core_xy[:, 1] * m.columns + core_xy[:, 0])
+            if port.size and port.max() >= m.cores_per_router:
+                raise FileFormatError(f"{where}: key 'core_xy' puts more than {m.cores_per_router} cores on one router")
+        phys = (core_xy[:, 1] * m.columns + core_xy[:, 0]) * m.cores_per_router + port
+        if np.unique(phys).size != K:
+            raise FileFormatError(f"{where}: keys 'core_xy'/'core_port' put two logical cores on the same physical core")
+        slot = slots_of(nc)
+        if "neuron_slot" in d:
+            given = _ints(d, "neuron_slot", where)
+            _shape(given, nc.shape, "neuron_slot", where)
+            if not np.array_equal(given, slot):
+                i = int(np.flatnonzero(given != slot)[0])
+                raise FileFormatError(f"{where}: key 'neuron_slot' = {int(given[i])} at index {i} is inconsistent with "
+                                      f"'neuron_core' (expected {int(slot[i])}: a core's compartments in ascending index)")
+        usage = {}
+        for res, vals in _dict(d, "usage", where).items():
+            arr = _ints({res: vals}, res, f"{where}: key 'usage'")
+            _shape(arr, (K,), f"usage.{res}", where)
+            usage[res] = arr
+        capacity = {}
+        for res, val in _dict(d, "capacity", where).items():
+            if isinstance(val, bool) or not isinstance(val, int):
+                raise FileFormatError(f"{where}: key 'capacity.{res}' = {val!r} must be an int")
+            capacity[res] = val
+        routing = d.get("routing", "unicast")
+        if routing not in ROUTING_MODES:
+            raise FileFormatError(f"{where}: key 'routing' = {routing!r} (allowed: {', '.join(ROUTING_MODES)})")
+        seed = d.get("seed", 0)
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise FileFormatError(f"{where}: key 'seed' = {seed!r} must be an int")
+        mpc = d.get("max_per_core")
+        if mpc is not None and (isinstance(mpc, bool) or not isinstance(mpc, int)):
+            raise FileFormatError(f"{where}: key 'max_per_core' = {mpc!r} must be an int or null")
+        pin = _dict(d, "pin", where)
+        strategy = d.get("strategy", "unknown")
+        if not isinstance(strategy, str):
+            raise FileFormatError(f"{where}: key 'strategy' = {strategy!r} must be a string")
+        return cls(chip=spec, strategy=strategy, seed=seed, neuron_core=nc, neuron_slot=slot,
+                   input_core=ic, core_xy=core_xy, core_port=port, usage=usage, capacity=capacity,
+                   routing=routing, encoding=_dict(d, "encoding", where), max_per_core=mpc,
+                   pin={str(k): list(v) for k, v in pin.items()}, network=_dict(d, "network", where))
+
+    def save(self, path) -> None:
+        """Write ``mapping.json`` atomically (no partial file on failure)."""
+        from chipemu.flatfile import atomic_write
+        text = json.dumps(self.to_dict(), separators=(",", ":"))
+
+        def write(tmp):
+            Path(tmp).write_text(text + "\n", encoding="utf-8")
+
+        atomic_write(path, write)
+
+    @classmethod
+    def load(cls, path, chip: ChipSpec | str | None = None) -> "Mapping":
+        """Read and validate ``mapping.json``; ``chip`` overrides the one stored in the file."""
+        where = f"mapping file {path}"
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise FileFormatError(f"{where}: no such file") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise FileFormatError(f"{where}: cannot read ({exc})") from None
+        try:
+            d = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise FileFormatError(f"{where}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+        return cls.from_dict(d, chip, where)
+
+
+# ------------------------------------------------------------------ validation helpers
+def _resolve_chip(d: dict, chip, where: str) -> ChipSpec:
+    name = d["chip"]
+    if not isinstance(name, str):
+        raise FileFormatError(f"{where}: key 'chip' = {name!r} must be a chip name (string)")
+    if chip is not None:
+        spec = chip if isinstance(chip, ChipSpec) else load_chip(chip)
+        if spec.name != name:
+            raise FileFormatError(f"{where}: key 'chip' = {name!r} but the mapping is loaded for chip '{spec.name}'")
+        return spec
+    if "chip_spec" in d:
+        try:
+            return ChipSpec.from_dict(d["chip_spec"], source=f"{where} key 'chip_spec'")
+        except ChipemuError as exc:
+            raise FileFormatError(f"{where}: key 'chip_spec': {exc}") from None
+    try:
+        return load_chip(name)
+    except ChipemuError as exc:
+        raise FileFormatError(f"{where}: key 'chip': {exc}") from None
+
+
+def _ints(d: dict, key: str, where: str, ndim: int = 1) -> np.ndarray:
+    val = d[key]
+    if not isinstance(val, list):
+        raise FileFormatError(f"{where}: key '{key}' must be a list, got {type(val).__name__}")
+    try:
+        arr = np.array(val, dtype=object)
+    except ValueError:
+        raise FileFormatError(f"{where}: key '{key}' is ragged (expected {ndim}-D)") from None
+    if arr.size == 0:
+        return np.zeros((0,) * ndim, dtype=np.int64) if ndim == 1 else np.zeros((0, 2), dtype=np.int64)
+    if arr.ndim != ndim:
+        raise FileFormatError(f"{where}: key '{key}' has shape {arr.shape}, expected {ndim}-D")
+    flat = arr.reshape(-1)
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in flat.tolist()):
+        raise FileFormatError(f"{where}: key '{key}' must hold integers")
+    return arr.astype(np.int64)
+
+
+def _shape(arr: np.ndarray, shape: tuple, key: str, where: str) -> None:
+    if arr.shape != shape:
+        raise FileFormatError(f"{where}: key '{key}' has shape {arr.shape}, expected {shape}")
+
+
+def _range(arr: np.ndarray, key: str, where: str, lo: int, hi: int, what: str = "value") -> None:
+    if arr.size:
+        bad = (arr < lo) | (arr > hi)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise FileFormatError(f"{where}: key '{key}' {what} {int(arr[i])} at index {i} out of range {lo}..{hi}")
+
+
+def _dict(d: dict, key: str, where: str) -> dict:
+    val = d.get(key, {})
+    if val is None:
+        val = {}
+    if not isinstance(val, dict):
+        raise FileFormatError(f"{where}: key '{key}' must be an object, got {type(val).__name__}")
+    return val
+
+
+def format_quality(q: dict[str, Any]) -> str:
+    """A short human summary of :meth:`Mapping.quality`."""
+    return (f"cores used: {q['cores_used']} on {q['routers_used']} routers; routing: {q['routing']}\n"
+            f"inter-core packets per presynaptic spike: {q['inter_core_packets_per_spike']:.3f}; "
+            f"packet-hops per presynaptic spike: {q['packet_hops_per_spike']:.3f}\n"
+            f"cut synapses: {q['cut_synapses']} of {q['synapses']}; "
+            f"max link load: {q['max_link_load']:.1f} packets")
+
+
+__all__ = ["Mapping", "FORMAT", "slots_of", "format_quality", "RESOURCES", "LIMITED"]

@@ -1,0 +1,290 @@
+"""Refinement of a partition: single moves and pairwise swaps that lower the traffic objective.
+
+Objective (the connectivity metric of the hypergraph whose nets are a source and its
+targets; input sources have no pin of their own since their core is chosen afterwards)::
+
+    traffic = sum over sources s of rate(s) * (lambda(s) - 1),
+    lambda(s) = number of cores holding s (a compartment) or one of its targets
+
+Each round, a random half of the movable compartments (seeded) picks the core it is most
+connected to (summed rate of its synapse partners there) and computes the *exact* change
+of the objective for moving there, from the pin counts ``phi[s, core]``::
+
+    gain(v: A -> B) = sum over nets N containing v of rate(N) * ([phi_A(N) == 1] - [phi_B(N) == 0])
+
+Moves with a positive gain are admitted per destination core, best first, while the
+destination keeps room for compartments, synaptic memory and fan-in axons (new fan-in is
+counted conservatively: the mover's sources not yet on the destination, departures not
+credited).  Movers that found no room are paired with movers going the opposite way
+between the same two cores (best with best) and swapped when the pair's summed gain is
+positive and both cores stay within their synaptic-memory and fan-in limits; swaps keep the
+compartment counts.  Because moves interact, the objective is re-evaluated after every
+round (incrementally: the pin-count tables are updated for the movers' pins only) and a
+round that does not lower it is undone; so is a round that breaks a core's fan-out limit.
+At most ``rounds`` (10) rounds; it stops early below 0.1 % improvement or after two
+fruitless rounds in a row.
+
+Pin-count tables are dense ``(n + in_n) x K`` arrays; refinement is skipped when that
+exceeds :data:`DENSE_LIMIT` entries.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .graph import MapGraph, gather_rows, segment_ids
+from .resources import ResourceModel, distinct_pair_counts
+
+#: largest (sources x cores) table refinement keeps in memory (entries)
+DENSE_LIMIT = 40_000_000
+
+
+def group_cumsum(group: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Inclusive cumulative sum of ``x`` within runs of equal ``group`` (sorted)."""
+    c = np.cumsum(x)
+    if c.size == 0:
+        return c
+    first = np.empty(group.size, dtype=bool)
+    first[0] = True
+    np.not_equal(group[1:], group[:-1], out=first[1:])
+    base = (c - x)[first]
+    return c - base[np.cumsum(first) - 1]
+
+
+def _run_rank(key: np.ndarray) -> np.ndarray:
+    """0, 1, 2, ... within runs of equal (sorted) ``key``."""
+    if key.size == 0:
+        return key.copy()
+    first = np.empty(key.size, dtype=bool)
+    first[0] = True
+    np.not_equal(key[1:], key[:-1], out=first[1:])
+    idx = np.arange(key.size)
+    return idx - idx[first][np.cumsum(first) - 1]
+
+
+class _Tables:
+    """Pin counts of a partition, flat ``(n_src * K,)`` int32 arrays indexed ``s * K + core``.
+
+    ``psi``: targets of source s on the core (all pins; its non-zeros are the cores'
+    fan-in); ``phi``: the same without self-synapse pins, plus the source's own pin (its
+    non-zeros per row are lambda).  ``lam`` (n_src,), ``obj`` (the objective) and
+    ``fanin`` (K,) are kept in step.
+    """
+
+    def __init__(self, graph: MapGraph, ps: np.ndarray, pt: np.ndarray, has_self: np.ndarray,
+                 r: np.ndarray, part: np.ndarray, K: int):
+        n, n_src = graph.n, graph.n_src
+        self.g, self.r, self.K = graph, r, K
+        psi = np.bincount(ps * K + part[pt], minlength=n_src * K).astype(np.int32)
+        phi = psi.copy()
+        phi[np.arange(n, dtype=np.int64) * K + part] += (1 - has_self).astype(np.int32)
+        self.psi, self.phi = psi, phi
+        self.lam = np.count_nonzero(phi.reshape(n_src, K), axis=1).astype(np.int64)
+        self.obj = float(np.dot(r, np.maximum(self.lam - 1, 0)))
+        self.fanin = np.count_nonzero(psi.reshape(n_src, K), axis=0).astype(np.int64)
+
+    def apply(self, mv: np.ndarray, A: np.ndarray, B: np.ndarray) -> None:
+        """Update in place for compartments ``mv`` moving from cores ``A`` to ``B``.
+
+        Cost proportional to the movers' pins; ``apply(mv, B, A)`` undoes it exactly.
+        """
+        K = self.K
+        srcs, owner = gather_rows(self.g.in_ptr, self.g.in_src, mv)
+        s = srcs.astype(np.int64)
+        kA, kB = s * K + A[owner], s * K + B[owner]
+        self.fanin += _scatter(self.psi, kA, kB, K, by_row=False)
+        traffic = s != mv[owner]
+        dl = _scatter(self.phi, np.concatenate([kA[traffic], mv * K + A]),
+                      np.concatenate([kB[traffic], mv * K + B]), K, by_row=True)
+        self.lam += dl
+        self.obj = float(np.dot(self.r, np.maximum(self.lam - 1, 0)))
+
+
+def _scatter(table: np.ndarray, minus: np.ndarray, plus: np.ndarray, K: int, by_row: bool) -> np.ndarray:
+    """``table[minus] -= 1; table[plus] += 1`` (repeats summed); returns the change in the
+    number of non-zero entries per row (``by_row``, length n_src) or per column (length K)."""
+    packed = np.concatenate([minus << 1, (plus << 1) | 1])  # low bit: +1 (1) or -1 (0)
+    packed.sort()
+    keys = packed >> 1
+    first = np.empty(keys.size, dtype=bool)
+    if keys.size:
+        first[0] = True
+        np.not_equal(keys[1:], keys[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    u = keys[starts]
+    runs = np.diff(np.append(starts, keys.size))
+    net = 2 * np.add.reduceat(packed & 1, starts) - runs if starts.size else packed[:0]
+    before = table[u] > 0
+    table[u] += net.astype(table.dtype)
+    d = (table[u] > 0).astype(np.int64) - before
+    if by_row:
+        return np.bincount(u // K, weights=d, minlength=table.size // K).astype(np.int64)
+    return np.bincount(u % K, weights=d, minlength=K).astype(np.int64)
+
+
+def refine(graph: MapGraph, model: ResourceModel, nc: np.ndarray, n_cores: int, r: np.ndarray,
+           movable: np.ndarray, first_free: int, rng: np.random.Generator, rounds: int = 10,
+           debug: bool = False) -> np.ndarray:
+    """Improve partition ``nc`` (cores ``first_free..K-1`` may change); returns a new array."""
+    n, n_src, K = graph.n, graph.n_src, int(n_cores)
+    if K - first_free < 2 or n_src * K > DENSE_LIMIT or n == 0:
+        return nc
+    nc = np.asarray(nc, dtype=np.int64).copy()
+    pin_s, pin_t = graph.pin_arrays()
+    ps = pin_s.astype(np.int64)
+    selfpin = ps == pin_t
+    has_self = np.zeros(n, dtype=np.int64)
+    has_self[ps[selfpin]] = 1
+    del selfpin
+    dest_ok = np.zeros(K, dtype=bool)
+    dest_ok[first_free:] = True
+    insyn = graph.insyn
+    tab = _Tables(graph, ps, pin_t, has_self, r, nc, K)
+    del ps, pin_s, pin_t
+    failures = 0
+    for _ in range(rounds):
+        count = np.bincount(nc, minlength=K).astype(np.int64)
+        syn = np.bincount(nc, weights=insyn, minlength=K).astype(np.int64)
+        fanin = tab.fanin.copy()
+        act = np.flatnonzero(movable & (rng.random(n) < 0.5))
+        na = act.size
+        if na == 0:
+            break
+        # pins of the active compartments: as target (its sources) and as source (its targets)
+        s_in, o_in = gather_rows(graph.in_ptr, graph.in_src, act)
+        s_in = s_in.astype(np.int64)
+        t_out, o_out = gather_rows(graph.out_ptr, graph.out_dst, act)
+        # most-connected other core of each (its synapse partners' cores, weighted by rate)
+        ci = (s_in < n) & (s_in != act[o_in])
+        co = t_out != act[o_out]
+        keys = np.concatenate([o_in[ci] * K + nc[s_in[ci]], o_out[co] * K + nc[t_out[co]]])
+        wts = np.concatenate([r[s_in[ci]], r[act[o_out[co]]]])
+        del ci, co, t_out, o_out
+        conn = np.bincount(keys, weights=wts, minlength=na * K).astype(np.float64).reshape(na, K)
+        del keys, wts
+        conn[np.arange(na), nc[act]] = -1.0
+        conn[:, ~dest_ok] = -1.0
+        bcol = np.argmax(conn, axis=1)
+        ok = conn[np.arange(na), bcol] > 0
+        del conn
+        cand, B = act[ok], bcol[ok]
+        if cand.size == 0:
+            break
+        A = nc[cand]
+        # exact gain of each candidate move A -> B, over its in-pins (sources' nets) and own net
+        ci = np.flatnonzero(ok)  # active position -> candidate position
+        cpos = np.full(na, -1, dtype=np.int64)
+        cpos[ci] = np.arange(ci.size)
+        own_pin = cpos[o_in]
+        keep = own_pin >= 0
+        sc, oc = s_in[keep], own_pin[keep]  # in-pins of candidates (incl. self pins)
+        del s_in, o_in, own_pin, keep
+        traffic = sc != cand[oc]
+        st, ot = sc[traffic], oc[traffic]
+        d = ((tab.phi[st * K + A[ot]] == 1).astype(np.float64) - (tab.phi[st * K + B[ot]] == 0))
+        gain = np.bincount(ot, weights=r[st] * d, minlength=cand.size).astype(np.float64)
+        gain += r[cand] * ((tab.phi[cand * K + A] == 1).astype(np.float64) - (tab.phi[cand * K + B] == 0))
+        del st, ot, d, traffic
+        # conservative new fan-in on the destination: sources not yet there
+        newf = np.bincount(oc, weights=(tab.psi[sc * K + B[oc]] == 0), minlength=cand.size).astype(np.int64)
+        del sc, oc
+        moved_v, moved_to = [], []
+        # 1. single moves into cores with room, best first
+        pos = np.flatnonzero(gain > 1e-12)
+        order = pos[np.lexsort((-gain[pos], B[pos]))]
+        dst = B[order]
+        c1 = group_cumsum(dst, np.ones(order.size, dtype=np.int64))
+        cs = group_cumsum(dst, insyn[cand[order]])
+        cf = group_cumsum(dst, newf[order])
+        adm = ((count[dst] + c1 <= model.compartments) & (fanin[dst] + cf <= model.fanin)
+               & (model.memory(syn[dst] + cs, fanin[dst] + cf) <= model.memory_bits))
+        single = order[adm]
+        if single.size:
+            moved_v.append(cand[single])
+            moved_to.append(B[single])
+            np.add.at(count, B[single], 1)
+            np.add.at(syn, B[single], insyn[cand[single]])
+            np.add.at(fanin, B[single], newf[single])
+        # 2. swaps between movers going opposite ways between the same two cores
+        rest = np.ones(cand.size, dtype=bool)
+        rest[single] = False
+        rest = np.flatnonzero(rest)
+        sw = _pair_swaps(rest, A, B, gain, K)
+        i0, i1 = sw[:, 0], sw[:, 1]
+        while i0.size:  # drop swaps touching a core over its limits until none is
+            inc = np.concatenate([i0, i1])  # index into cand of each swapped mover
+            dsyn = (np.bincount(B[inc], weights=insyn[cand[inc]], minlength=K)
+                    - np.bincount(A[inc], weights=insyn[cand[inc]], minlength=K)).astype(np.int64)
+            dfan = np.bincount(B[inc], weights=newf[inc], minlength=K).astype(np.int64)
+            bad = ((fanin + dfan > model.fanin)
+                   | (model.memory(syn + np.maximum(dsyn, 0), fanin + dfan) > model.memory_bits))
+            if not bad.any():
+                moved_v += [cand[i0], cand[i1]]
+                moved_to += [B[i0], B[i1]]
+                break
+            keep = ~(bad[A[i0]] | bad[B[i0]])
+            i0, i1 = i0[keep], i1[keep]
+        if not moved_v:
+            failures += 1
+            if failures >= 2:
+                break
+            continue
+        mv, to = np.concatenate(moved_v), np.concatenate(moved_to)
+        trial = nc.copy()
+        trial[mv] = to
+        if model.fanout < K and _fanout_exceeded(graph, model, trial, K):
+            failures += 1
+            if failures >= 2:
+                break
+            continue
+        old_obj = tab.obj
+        tab.apply(mv, nc[mv], to)
+        if debug:
+            print(f"refine: {single.size} moves + {(mv.size - single.size) // 2} swaps, "
+                  f"objective {old_obj:.0f} -> {tab.obj:.0f}")
+        if tab.obj < old_obj - 1e-9 * max(1.0, abs(old_obj)):
+            improvement = (old_obj - tab.obj) / max(old_obj, 1e-12)
+            nc = trial
+            failures = 0
+            if improvement < 1e-3:
+                break
+        else:
+            tab.apply(mv, to, nc[mv])
+            failures += 1
+            if failures >= 2:
+                break
+    return nc
+
+
+def _pair_swaps(idx: np.ndarray, A: np.ndarray, B: np.ndarray, gain: np.ndarray, K: int) -> np.ndarray:
+    """Pairs (i, j) of movers i: a -> b and j: b -> a, best with best, summed gain > 0."""
+    if idx.size < 2:
+        return np.zeros((0, 2), dtype=np.int64)
+    a, b, g = A[idx], B[idx], gain[idx]
+    grp = np.minimum(a, b) * K + np.maximum(a, b)
+    d = (a > b).astype(np.int64)
+    order = np.lexsort((-g, d, grp))
+    idx, grp, d, g = idx[order], grp[order], d[order], g[order]
+    rank = _run_rank(grp * 2 + d)
+    key = grp * (idx.size + 1) + rank
+    k0, k1 = key[d == 0], key[d == 1]
+    i0, i1 = idx[d == 0], idx[d == 1]
+    g0, g1 = g[d == 0], g[d == 1]
+    if k0.size == 0 or k1.size == 0:
+        return np.zeros((0, 2), dtype=np.int64)
+    pos = np.searchsorted(k1, k0)
+    pos_c = np.minimum(pos, k1.size - 1)
+    match = (pos < k1.size) & (k1[pos_c] == k0)
+    j0 = np.flatnonzero(match)
+    j1 = pos_c[match]
+    good = g0[j0] + g1[j1] > 1e-12
+    return np.stack([i0[j0[good]], i1[j1[good]]], axis=1)
+
+
+def _fanout_exceeded(graph: MapGraph, model: ResourceModel, nc: np.ndarray, K: int) -> bool:
+    """Whether some core's compartments send to more cores than its fan-out allows."""
+    n = graph.n
+    o_s = segment_ids(graph.out_ptr[:n + 1])
+    dst = graph.out_dst[:o_s.size]
+    fan = distinct_pair_counts(nc[o_s], nc[dst], K, K)
+    return bool((fan > model.fanout).any())

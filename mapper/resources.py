@@ -1,0 +1,349 @@
+"""What a set of compartments costs on one core, and the checks that say "does not fit".
+
+Resources of one core (all counts are integers; ``usage[name]`` is a (K,) array over the
+K logical cores of a mapping, ``capacity[name]`` the per-core limit):
+
+``compartments``
+    compartments placed on the core (limit: ``core.compartments``, or ``max_per_core``).
+``synapses``
+    synapses onto the core's compartments, duplicates counted (informational).
+``synapse_bits``
+    synaptic memory, in bits, with the sparse encoding below (limit ``core.synapse_memory_bits``).
+``fanin_axons``
+    distinct presynaptic sources -- compartments on *any* core, the core itself included,
+    and input sources -- with at least one synapse onto the core (``core.fanin_axons``).
+``fanout_axons``
+    distinct destination cores, the core itself included, of the compartments on the core
+    and of the input sources it injects (``core.fanout_axons``).
+``max_delay``
+    the largest synaptic delay onto the core, in timesteps (-1 if it receives none);
+    limit ``min(core.max_delay, 2**core.delay_bits - 1)``.
+
+Synaptic memory encoding (a project choice modelled on Loihi's *sparse* synapse format)::
+
+    synapse_bits(core) = synapses * (weight_bits + delay_bits + index_bits)
+                       + fanin_axons * AXON_HEADER_BITS
+
+* every synapse stores its weight (``core.weight_bits``), its delay (``core.delay_bits``:
+  the field is always present, whatever the delays; a chip whose synapses carry no delay
+  sets ``delay_bits = 0``) and the index of its target compartment within the core,
+  ``index_bits = ceil(log2(core.compartments))`` (10 bits on Loihi 1);
+* every fan-in axon owns one synapse list with a ``AXON_HEADER_BITS`` = 16-bit header
+  (list length and format; the axon-to-list pointer table is not charged, as it is a
+  separate memory on Loihi).
+
+On ``loihi1`` a synapse costs 8 + 6 + 10 = 24 bits, so a 1 Mbit core holds at most ~43 k
+synapses (~41 k with 4096 fan-in axons).  Dense and run-length formats, which Loihi also
+has, are not modelled: the sparse cost is an upper bound of what the chip needs.
+
+Weights are even integers in [-256, 254] (chipemu's 8-bit mixed-sign weights); a core
+storing ``b`` weight bits represents the multiples of ``2**(9 - b)`` in
+``[-256, 256 - 2**(9 - b)]``.  Any other weight is a :class:`~chipemu.errors.FitError`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from chipemu.chips import ChipSpec
+from chipemu.errors import ChipemuError, FitError
+
+from .graph import MapGraph, sorted_unique
+
+#: bits of the header of one fan-in axon's synapse list (project choice, see module docstring)
+AXON_HEADER_BITS = 16
+
+#: resources with a per-core capacity, in the order of messages and tables
+LIMITED = ("compartments", "synapse_bits", "fanin_axons", "fanout_axons", "max_delay")
+#: every key of ``usage``
+RESOURCES = ("compartments", "synapses", "synapse_bits", "fanin_axons", "fanout_axons", "max_delay")
+
+_WORDS = {
+    "compartments": "compartments",
+    "synapse_bits": "synaptic memory bits",
+    "fanin_axons": "fan-in axons",
+    "fanout_axons": "fan-out axons",
+    "max_delay": "synaptic delay (steps)",
+}
+_REMEDY = {
+    "compartments": "lower the load per core (max_per_core) or use a chip with more compartments per core",
+    "synapse_bits": "lower max_per_core, use fewer synapses or weight/delay bits, or a chip with more synaptic memory",
+    "fanin_axons": "lower max_per_core, merge presynaptic sources, or use a chip with more fan-in axon slots",
+    "fanout_axons": "try mapper 'traffic', lower the fan-out of its sources, or use a chip with more fan-out axons",
+    "max_delay": "shorten the delays or use a chip with a larger core.max_delay",
+}
+
+
+def index_bits(compartments: int) -> int:
+    """Bits to address one of ``compartments`` compartments of a core (0 for one)."""
+    return max(0, math.ceil(math.log2(compartments))) if compartments > 1 else 0
+
+
+def weight_step(weight_bits: int) -> int:
+    """Spacing of the weights a core with ``weight_bits`` stored bits represents."""
+    return 2 ** (9 - weight_bits)
+
+
+def representable(weight: np.ndarray, weight_bits: int) -> np.ndarray:
+    """Which weights a core with ``weight_bits`` stored bits (incl. sign) represents exactly."""
+    step = weight_step(weight_bits)
+    return (weight % step == 0) & (weight >= -256) & (weight <= 256 - step)
+
+
+def bits_needed(weight: int) -> int:
+    """Fewest stored weight bits (1..9) that represent ``weight``."""
+    for b in range(1, 10):
+        if representable(np.array([weight]), b)[0]:
+            return b
+    return 10  # outside -256..255: no width represents it
+
+
+@dataclass(frozen=True)
+class ResourceModel:
+    """The per-core limits of a chip and the synaptic-memory encoding.
+
+    Attributes (all per core):
+        chip: the chip.
+        compartments: compartment capacity (``core.compartments`` or ``max_per_core``).
+        memory_bits: synaptic memory (bits).
+        synapse_bits: bits one synapse costs (weight + delay + index).
+        header_bits: bits one fan-in axon costs (synapse-list header).
+        fanin: fan-in axon slots; fanout: fan-out axons (destination cores).
+        max_delay: largest delay the core stores (steps).
+        max_per_core: the user's cap, or None.
+    """
+
+    chip: ChipSpec
+    compartments: int
+    memory_bits: int
+    synapse_bits: int
+    header_bits: int
+    fanin: int
+    fanout: int
+    max_delay: int
+    max_per_core: int | None = None
+
+    @classmethod
+    def for_chip(cls, chip: ChipSpec, max_per_core: int | None = None) -> "ResourceModel":
+        c = chip.core
+        cap = c.compartments
+        if max_per_core is not None:
+            if isinstance(max_per_core, bool) or not isinstance(max_per_core, (int, np.integer)) \
+                    or not 1 <= max_per_core <= c.compartments:
+                raise ChipemuError(
+                    f"max_per_core = {max_per_core!r} out of range (allowed: int 1..{c.compartments}, "
+                    f"the compartments per core of chip '{chip.name}')")
+            cap = int(max_per_core)
+        return cls(chip=chip, compartments=cap, memory_bits=c.synapse_memory_bits,
+                   synapse_bits=c.weight_bits + c.delay_bits + index_bits(c.compartments),
+                   header_bits=AXON_HEADER_BITS, fanin=c.fanin_axons, fanout=c.fanout_axons,
+                   max_delay=min(c.max_delay, 2 ** c.delay_bits - 1),
+                   max_per_core=None if max_per_core is None else int(max_per_core))
+
+    @property
+    def weight_bits(self) -> int:
+        return self.chip.core.weight_bits
+
+    def capacity(self) -> dict[str, int]:
+        """Per-core limit of each resource in :data:`LIMITED`."""
+        return {"compartments": self.compartments, "synapse_bits": self.memory_bits,
+                "fanin_axons": self.fanin, "fanout_axons": self.fanout, "max_delay": self.max_delay}
+
+    def memory(self, synapses, fanin):
+        """Synaptic memory (bits) of ``synapses`` synapses over ``fanin`` axons."""
+        return np.asarray(synapses, dtype=np.int64) * self.synapse_bits + np.asarray(fanin, dtype=np.int64) * self.header_bits
+
+    def encoding(self) -> dict[str, int | str]:
+        """The encoding in numbers, as written to mapping.json."""
+        c = self.chip.core
+        return {"format": "sparse", "weight_bits": c.weight_bits, "delay_bits": c.delay_bits,
+                "index_bits": index_bits(c.compartments), "bits_per_synapse": self.synapse_bits,
+                "axon_header_bits": self.header_bits}
+
+    def chip_words(self) -> str:
+        m = self.chip.mesh
+        return (f"chip '{self.chip.name}' ({m.columns}x{m.rows} mesh x {m.cores_per_router} cores)")
+
+
+# ------------------------------------------------------------------------------ counting
+def distinct_pair_counts(a: np.ndarray, b: np.ndarray, na: int, nb: int) -> np.ndarray:
+    """For each ``i < na``, how many distinct ``b`` values are paired with ``a == i``.
+
+    Dense bit table when ``na * nb`` is small, otherwise a sort of packed keys.
+    """
+    if a.size == 0:
+        return np.zeros(na, dtype=np.int64)
+    a = a.astype(np.int64, copy=False)
+    if na * nb <= 60_000_000:
+        seen = np.zeros(na * nb, dtype=bool)
+        seen[a * nb + b] = True
+        return seen.reshape(na, nb).sum(axis=1).astype(np.int64)
+    keys, _ = sorted_unique(a * nb + b)
+    return np.bincount(keys // nb, minlength=na).astype(np.int64)
+
+
+def source_cores(neuron_core: np.ndarray, input_core: np.ndarray) -> np.ndarray:
+    """Core of every source id: compartments' cores then the inputs' injecting cores."""
+    return np.concatenate([np.asarray(neuron_core, np.int64), np.asarray(input_core, np.int64)])
+
+
+def core_usage(graph: MapGraph, model: ResourceModel, neuron_core: np.ndarray,
+               input_core: np.ndarray, n_cores: int) -> dict[str, np.ndarray]:
+    """Usage of every resource (see :data:`RESOURCES`) on each of ``n_cores`` cores, (K,) int64."""
+    K = int(n_cores)
+    nc = np.asarray(neuron_core, dtype=np.int64)
+    comp = np.bincount(nc, minlength=K).astype(np.int64)
+    syn = np.bincount(nc, weights=graph.insyn, minlength=K).astype(np.int64) if graph.n else np.zeros(K, np.int64)
+    pin_s, pin_t = graph.pin_arrays()
+    fanin = distinct_pair_counts(nc[pin_t], pin_s, K, graph.n_src)
+    score = source_cores(nc, input_core)
+    o_s = np.repeat(np.arange(graph.n_src, dtype=np.int64), np.diff(graph.out_ptr))
+    fanout = distinct_pair_counts(score[o_s], nc[graph.out_dst], K, K)
+    mdel = np.full(K, -1, dtype=np.int64)
+    if graph.n:
+        np.maximum.at(mdel, nc, graph.in_delay_max)
+    return {"compartments": comp, "synapses": syn, "synapse_bits": model.memory(syn, fanin),
+            "fanin_axons": fanin, "fanout_axons": fanout, "max_delay": mdel}
+
+
+def check_usage(graph: MapGraph, model: ResourceModel, usage: dict[str, np.ndarray],
+                neuron_core: np.ndarray) -> None:
+    """Raise :class:`FitError` naming the first core and resource over its limit."""
+    cap = model.capacity()
+    for res in LIMITED:
+        over = np.flatnonzero(usage[res] > cap[res])
+        if over.size:
+            c = int(over[0])
+            members = np.flatnonzero(np.asarray(neuron_core) == c)
+            pops = graph.populations_in(members)
+            who = f"core {c}" + (f" ({pops})" if pops else "")
+            raise FitError(f"{who}: {_WORDS[res]} needed {int(usage[res][c])} > capacity {cap[res]} per core"
+                           f"{_also(over.size)}; remedy: {_REMEDY[res]}")
+
+
+def _also(count: int) -> str:
+    return f" (and {count - 1} more cores over)" if count > 1 else ""
+
+
+# ------------------------------------------------------------------------ pre-checks
+def check_network(graph: MapGraph, model: ResourceModel) -> None:
+    """Everything that cannot fit whatever the mapping; raises :class:`FitError`.
+
+    Checked before partitioning: weight precision, delays, each compartment's own fan-in
+    and synaptic memory (it must fit an empty core), each source's fan-out lower bound
+    (its targets need at least ``ceil(targets / compartments per core)`` cores), and the
+    chip-wide lower bound on the number of cores.
+    """
+    _check_weights(graph, model)
+    _check_delays(graph, model)
+    _check_single_compartments(graph, model)
+    _check_source_fanout(graph, model)
+    needed, why = core_lower_bound(graph, model)
+    if needed > model.chip.n_cores:
+        raise too_many_cores(needed, model, why, at_least=True)
+
+
+def _synapse_owner(graph: MapGraph, kind: str, i: int) -> str:
+    for p in graph.projections:
+        if p.kind == kind and p.start <= i < p.stop:
+            return f"projection '{p.name}' (synapse {i - p.start})"
+    f = graph.flat
+    if kind == "rec":
+        return f"synapse {i} (compartment {int(f.src[i])} -> {int(f.dst[i])})"
+    return f"input synapse {i} (input source {int(f.in_src[i])} -> compartment {int(f.in_dst[i])})"
+
+
+def _check_weights(graph: MapGraph, model: ResourceModel) -> None:
+    b = model.weight_bits
+    f = graph.flat
+    for kind, w in (("rec", f.weight), ("in", f.in_weight)):
+        if w.size == 0:
+            continue
+        bad = ~representable(w.astype(np.int64), b)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            step = weight_step(b)
+            need = max(bits_needed(int(x)) for x in np.unique(w[bad][:1000]))
+            raise FitError(
+                f"{_synapse_owner(graph, kind, i)}: weight precision needed {need} bits (weight {int(w[i])}) "
+                f"> capacity {b} bits per synapse on chip '{model.chip.name}'; remedy: round its weights to "
+                f"multiples of {step} in -256..{256 - step}, or use a chip with core.weight_bits >= {need}")
+
+
+def _check_delays(graph: MapGraph, model: ResourceModel) -> None:
+    f = graph.flat
+    c = model.chip.core
+    for kind, d in (("rec", f.delay), ("in", f.in_delay)):
+        if d.size == 0:
+            continue
+        bad = d > model.max_delay
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise FitError(
+                f"{_synapse_owner(graph, kind, i)}: synaptic delay needed {int(d[i])} steps > capacity "
+                f"{model.max_delay} steps (core.max_delay = {c.max_delay}, delay_bits = {c.delay_bits}) "
+                f"on chip '{model.chip.name}'; remedy: shorten its delays (e.g. relay through extra "
+                f"compartments) or use a chip with a larger core.max_delay and core.delay_bits")
+
+
+def _check_single_compartments(graph: MapGraph, model: ResourceModel) -> None:
+    if graph.n == 0:
+        return
+    fanin = graph.fanin
+    over = fanin > model.fanin
+    if over.any():
+        v = int(np.argmax(fanin))
+        raise FitError(
+            f"{graph.describe_compartment(v)}: fan-in axons needed {int(fanin[v])} > capacity {model.fanin} "
+            f"per core (its own distinct presynaptic sources); remedy: split its inputs over several "
+            f"compartments, merge sources, or use a chip with more fan-in axon slots (core.fanin_axons)")
+    bits = model.memory(graph.insyn, fanin)
+    if (bits > model.memory_bits).any():
+        v = int(np.argmax(bits))
+        raise FitError(
+            f"{graph.describe_compartment(v)}: synaptic memory needed {int(bits[v])} bits "
+            f"({int(graph.insyn[v])} synapses x {model.synapse_bits} bits + {int(fanin[v])} axons x "
+            f"{model.header_bits} bits) > capacity {model.memory_bits} bits per core; remedy: give it fewer "
+            f"synapses, use fewer weight/delay bits, or a chip with more synaptic memory")
+
+
+def _check_source_fanout(graph: MapGraph, model: ResourceModel) -> None:
+    targets = np.diff(graph.out_ptr)
+    if targets.size == 0:
+        return
+    need = -(-targets // model.compartments)
+    if (need > model.fanout).any():
+        s = int(np.argmax(need))
+        raise FitError(
+            f"{graph.describe_source(s)}: fan-out axons needed at least {int(need[s])} (its {int(targets[s])} "
+            f"targets span >= {int(need[s])} cores of {model.compartments} compartments) > capacity "
+            f"{model.fanout} per core; remedy: lower its fan-out, raise max_per_core, or use a chip with "
+            f"more fan-out axons (core.fanout_axons)")
+
+
+def core_lower_bound(graph: MapGraph, model: ResourceModel) -> tuple[int, str]:
+    """A lower bound on the cores any mapping needs, and the resource that sets it."""
+    by_comp = -(-graph.n // model.compartments)
+    sources_used = int(np.count_nonzero(np.diff(graph.out_ptr)))
+    bits = graph.m * model.synapse_bits + sources_used * model.header_bits
+    by_bits = -(-bits // model.memory_bits)
+    if by_bits > by_comp:
+        return int(by_bits), f"synaptic memory: {bits} bits / {model.memory_bits} per core"
+    return int(by_comp), f"compartments: {graph.n} / {model.compartments} per core"
+
+
+def too_many_cores(needed: int, model: ResourceModel, why: str, at_least: bool = False,
+                   mapper: str | None = None) -> FitError:
+    """The 'network needs more cores than the chip has' error, with a bigger-mesh remedy."""
+    chip = model.chip
+    m = chip.mesh
+    cols = -(-needed // (m.rows * m.cores_per_router))
+    by = f" with mapper '{mapper}'" if mapper else ""
+    other = "; or try mapper 'traffic'" if mapper and mapper.startswith("sequential") else ""
+    return FitError(
+        f"network needs {'at least ' if at_least else ''}{needed} cores{by} > {chip.n_cores} (capacity of "
+        f"chip '{chip.name}': {m.columns}x{m.rows} mesh x {m.cores_per_router} cores; {why}); remedy: a bigger "
+        f"mesh (e.g. a chip file with mesh.columns = {cols}) or a smaller network{other}")
