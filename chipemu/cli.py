@@ -107,11 +107,102 @@ def write_outputs(run, out: Path) -> None:
     write_report(run.report, out / "report.json")
 
 
+def _parse_pins(items: list[str] | None) -> dict[str, list[int]] | None:
+    """``["exc=0,1", "inh=2"]`` -> ``{"exc": [0, 1], "inh": [2]}``."""
+    if not items:
+        return None
+    pins: dict[str, list[int]] = {}
+    for item in items:
+        name, sep, cores = item.partition("=")
+        try:
+            ids = [int(c) for c in cores.split(",")] if sep and name else None
+        except ValueError:
+            ids = None
+        if not ids:
+            raise ChipemuError(f"--pin {item!r}: expected POPULATION=CORE[,CORE...] with integer core ids")
+        pins[name] = ids
+    return pins
+
+
+def cmd_map(args) -> int:
+    from mapper import format_quality, map_network
+
+    from .loading import load_network_arg, parse_params
+
+    net, _ = load_network_arg(args.network, parse_params(args.param))
+    t0 = time.perf_counter()
+    mapping = map_network(net, args.chip, mapper=args.mapper, seed=args.seed,
+                          max_per_core=args.max_per_core, pin=_parse_pins(args.pin), routing=args.routing)
+    wall = time.perf_counter() - t0
+    quality = mapping.quality(net)
+    out = Path(args.out)
+    mapping.save(out / "mapping.json")
+    chip = mapping.chip
+    print(f"{net.name}: {net.n_compartments} compartments, {net.n_inputs} inputs, {net.n_synapses} synapses "
+          f"-> chip {chip.name} ({chip.mesh.columns}x{chip.mesh.rows} mesh x {chip.mesh.cores_per_router} cores); "
+          f"mapper {mapping.strategy}, seed {mapping.seed}, {wall:.2f} s")
+    print(mapping.utilisation_table())
+    print(format_quality(quality))
+    print(f"wrote {out / 'mapping.json'}")
+    return 0
+
+
 def cmd_chips(args) -> int:
     from .chips import format_chip_table, list_presets, load_chip
 
     print(format_chip_table([load_chip(name) for name in list_presets()]))
     return 0
+
+
+def cmd_report(args) -> int:
+    """Redraw DIR/report.html and its PNG figures from DIR/report.json and DIR/spikes.npz."""
+    from .explore import is_explore_dir, redraw_explore  # an explore --out DIR: redraw explore.html
+    if is_explore_dir(args.dir):
+        return print(f"wrote {redraw_explore(args.dir)} from {Path(args.dir) / 'results.csv'}") or 0
+    from .errors import FileFormatError
+    from .report import read_report
+    from .spikes import SpikeRaster
+
+    out = Path(args.dir)
+    if not out.is_dir():
+        raise FileFormatError(f"report directory {out}: no such directory (expected the --out DIR of 'chipemu run')")
+    report = read_report(out / "report.json")
+    spikes = SpikeRaster.load(out / "spikes.npz")
+    n = report["network"]["neurons"]
+    if len(spikes) and (int(spikes.neuron.max()) >= n or int(spikes.t.max()) >= report["steps"]):
+        raise FileFormatError(f"spike file {out / 'spikes.npz'}: spikes beyond the report's {n} compartments x "
+                              f"{report['steps']} steps; it does not belong to {out / 'report.json'}")
+    from .report.html import write_html
+    from .report.figures import FIGURES
+
+    try:
+        path = write_html(report, spikes, out)
+    except ChipemuError:
+        raise
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        raise FileFormatError(f"report file {out / 'report.json'}: cannot draw the report "
+                              f"({type(exc).__name__}: {exc})") from None
+    print(f"wrote {path} and {len(FIGURES)} figures ({', '.join(f'{k}.png' for k in FIGURES)})")
+    return 0
+
+
+def cmd_explore(args) -> int:
+    """Run a sweep (chips x mappers x workloads) and write results.csv and explore.html."""
+    from .explore import load_sweep, run_sweep
+    from .explore.report import format_front
+
+    sweep = load_sweep(args.sweep)
+    res = run_sweep(sweep, args.out, workers=args.workers, scheduler=args.scheduler, noc=args.noc,
+                    limit=args.limit)
+    st = res.status
+    print(f"sweep {sweep.name}: {res.total} points; {res.ran} run now ({res.executor}), {res.skipped} already done")
+    print(f"results: {st.get('ok', 0)} ok, {st.get('fit_failure', 0)} did not fit, {st.get('error', 0)} failed "
+          f"with an error" + (f"; {res.remaining} not run yet (rerun the same command to resume)" if res.remaining else ""))
+    front = format_front(res.out)
+    if front:
+        print(front)
+    print(f"wrote {res.out / 'results.csv'}" + (f", {res.html}" if res.html else ""))
+    return 1 if st.get("error") else 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -139,8 +230,45 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="out", help="output directory (default: out)")
     p.set_defaults(func=cmd_run)
 
+    from mapper import DEFAULT_MAPPER, mapper_help
+    p = sub.add_parser("map", help="map a network onto a chip: write DIR/mapping.json, print per-core use",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       description="Partition the network's compartments onto cores, place the cores on the "
+                                   "chip's mesh and route spikes; print per-core utilisation and traffic figures.",
+                       epilog="mappers:\n" + mapper_help())
+    _add_network_args(p)
+    p.add_argument("--chip", default="loihi1", metavar="NAME_OR_TOML",
+                   help="chip preset name or chip TOML file (default: loihi1)")
+    p.add_argument("--mapper", default=DEFAULT_MAPPER, metavar="NAME",
+                   help=f"mapping strategy (default: {DEFAULT_MAPPER}); see 'mappers' below")
+    p.add_argument("--seed", type=int, default=0, help="seed of every random choice (default: 0)")
+    p.add_argument("--max-per-core", type=int, default=None, metavar="N",
+                   help="at most N compartments per core (default: the chip's limit)")
+    p.add_argument("--pin", action="append", metavar="POP=CORE[,CORE...]",
+                   help="pin a population to physical cores (router * cores_per_router + port; repeatable)")
+    p.add_argument("--routing", choices=("unicast", "multicast"), default="unicast",
+                   help="spike routing mode for hop counts (default: unicast, as on Loihi)")
+    p.add_argument("--out", default="out", help="output directory (default: out)")
+    p.set_defaults(func=cmd_map)
+
     p = sub.add_parser("chips", help="list the chip presets with their key figures")
     p.set_defaults(func=cmd_chips)
+
+    p = sub.add_parser("report", help="redraw DIR/report.html and its figures from DIR/report.json + spikes.npz")
+    p.add_argument("dir", metavar="DIR", help="output directory of 'chipemu run' (holds report.json, spikes.npz)")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("explore", help="sweep chips, mappers and workloads; Pareto report of energy vs latency")
+    p.add_argument("sweep", metavar="SWEEP.toml", help="sweep description (see docs/explore.md)")
+    p.add_argument("--out", default="explore", help="output directory; rerun to resume (default: explore)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="local worker processes (default: CPU count, at most 8; 1 = in this process)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="run on a Dask distributed cluster at ADDRESS (needs pip install 'chipemu[dask]')")
+    p.add_argument("--noc", default=None, choices=["simpy", "analytic"],
+                   help="NoC model, overriding the sweep's (default: the sweep's, else analytic)")
+    p.add_argument("--limit", type=int, default=None, metavar="N", help="run at most N pending points now")
+    p.set_defaults(func=cmd_explore)
     return parser
 
 

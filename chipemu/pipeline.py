@@ -7,36 +7,32 @@
 
 from __future__ import annotations
 
+from .baseline import baseline_report
 from .chip import ChipRun, emulate
 from .chips import ChipSpec, load_chip
+from .energy import energy_report
 from .network import Network
 from .report import build_report
 
 
 def run_network(network: Network, chip: str | ChipSpec = "loihi1", mapper: str = "traffic", *,
                 steps: int | None = None, seed: int = 0, noc: str = "simpy", mapping=None,
-                progress=None, network_source: str = "", **map_options) -> ChipRun:
+                progress=None, network_source: str = "", host: str = "cpu-45nm", measure_baseline: bool = True,
+                **map_options) -> ChipRun:
     """Map ``network`` onto ``chip``, emulate it and attach ``run.report`` (a dict).
 
     ``mapping``: reuse a :class:`mapper.Mapping` instead of mapping again.
+    ``host``: the von Neumann host of the baseline (preset name or TOML path, :mod:`chipemu.hosts`).
+    ``measure_baseline``: also time the host reference runner for ``report["baseline"]["measured"]``.
     ``map_options``: passed to :func:`mapper.map_network` (``max_per_core``, ``pin``, ...).
     """
-    from mapper import map_network
-
     spec = chip if isinstance(chip, ChipSpec) else load_chip(chip)
     if mapping is None:
+        from mapper import map_network
+
         mapping = map_network(network, spec, mapper=mapper, seed=seed, **map_options)
     run = emulate(network, mapping, steps, noc=noc, progress=progress)
-    energy = baseline = None
-    try:
-        from .energy import energy_report
-        energy = energy_report(run)
-    except ImportError:
-        pass
-    try:
-        from .baseline import baseline_report
-        baseline = baseline_report(run, energy)
-    except ImportError:
-        pass
+    energy = energy_report(run)
+    baseline = baseline_report(run, energy, host=host, measure=measure_baseline)
     run.report = build_report(run, seed=seed, network_source=network_source, energy=energy, baseline=baseline)
     return run

@@ -1,5 +1,19 @@
-"""Reports: ``report.json`` for machines (contracts.md section 4), HTML/PNG for people."""
+"""Reports: ``report.json`` for machines (contracts.md section 4), HTML/PNG for people.
 
-from .summary import build_report, format_summary, write_report
+``write_html`` and ``render_figures`` load matplotlib, so they are imported on first use.
+"""
 
-__all__ = ["build_report", "format_summary", "write_report"]
+from .summary import REQUIRED_KEYS, build_report, format_summary, read_report, write_report
+
+__all__ = ["build_report", "format_summary", "write_report", "read_report", "REQUIRED_KEYS", "write_html",
+           "render_html", "render_figures", "FIGURES"]
+
+
+def __getattr__(name):  # lazy: keep matplotlib out of 'import chipemu.report'
+    if name in ("write_html", "render_html"):
+        from . import html
+        return getattr(html, name)
+    if name in ("render_figures", "FIGURES"):
+        from . import figures
+        return getattr(figures, name)
+    raise AttributeError(f"module 'chipemu.report' has no attribute {name!r}")

@@ -52,6 +52,8 @@ def build_report(run, *, seed: int = 0, network_source: str = "", energy: dict |
             "inputs": f.in_n,
             "input_events": int(f.in_spike_idx.size),
             "populations": [p.name for p in net.populations],
+            "population_start": [int(p.start) for p in net.populations],
+            "population_size": [int(p.size) for p in net.populations],
             "sha256": net.sha256(),
         },
         "steps": steps,
@@ -90,14 +92,53 @@ def build_report(run, *, seed: int = 0, network_source: str = "", energy: dict |
             "per_step_s": _tolist(step_total),
             "per_step_compute_s": _tolist(run.step_time[:, 0]),
             "per_step_noc_s": _tolist(run.step_time[:, 1]),
+            "per_step_barrier_s": _tolist(run.step_time[:, 2]),
         },
     }
+    if getattr(mapping, "core_port", None) is not None:
+        report["mapping"]["core_port"] = _tolist(mapping.core_port)
     if energy is not None:
         report["energy"] = energy
     if baseline is not None:
         report["baseline"] = baseline
     if check is not None:
         report["check"] = check
+    return report
+
+
+#: dotted keys every report.json has (contracts.md section 4)
+REQUIRED_KEYS = (
+    "chip.name", "chip.cores", "chip.mesh", "network.neurons", "network.synapses", "network.inputs", "steps",
+    "spikes.total", "mapping.strategy", "mapping.cores_used", "noc.packets", "noc.hops", "noc.max_link_packets",
+    "time.chip_s", "time.step_s_max", "time.step_s_mean", "time.wall_s", "energy.total_j", "energy.breakdown",
+    "baseline.energy_j", "baseline.time_s",
+)
+
+
+def read_report(path) -> dict:
+    """Read and check a ``report.json``; a missing or malformed file, or a missing required
+    key, raises :class:`~chipemu.errors.FileFormatError` (one line naming file and key)."""
+    from ..errors import FileFormatError
+
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise FileFormatError(f"report file {path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FileFormatError(f"report file {path}: cannot be read ({exc})") from None
+    try:
+        report = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise FileFormatError(f"report file {path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    if not isinstance(report, dict):
+        raise FileFormatError(f"report file {path}: top level must be a JSON object")
+    for key in REQUIRED_KEYS:
+        cur = report
+        for part in key.split("."):
+            if not isinstance(cur, dict) or part not in cur:
+                raise FileFormatError(f"report file {path}: key '{key}' is missing")
+            cur = cur[part]
     return report
 
 
@@ -133,10 +174,30 @@ def format_summary(report: dict) -> str:
                       f"{_si(r['time']['step_s_max'], 's')} max per step"),
     ]
     if "energy" in r:
-        rows.append(("chip energy", f"{_si(r['energy']['total_j'], 'J')} ({r['chip']['energy_profile']})"))
+        e = r["energy"]
+        text = f"{_si(e['total_j'], 'J')} ({r['chip']['energy_profile']})"
+        if "dynamic_j" in e and "static_j" in e:
+            text = (f"{_si(e['total_j'], 'J')} = {_si(e['dynamic_j'], 'J')} dynamic + {_si(e['static_j'], 'J')} "
+                    f"static ({r['chip']['energy_profile']})")
+        rows.append(("chip energy", text))
     if "baseline" in r:
         b = r["baseline"]
-        rows.append(("von Neumann", f"{_si(b['energy_j'], 'J')}, {_si(b['time_s'], 's')} (modelled CPU)"))
+        text = f"{_si(b['energy_j'], 'J')}, {_si(b['time_s'], 's')} (modelled CPU)"
+        if "dynamic_j" in b:
+            host = b.get("host", {}).get("name", "CPU")
+            text = (f"{_si(b['energy_j'], 'J')} ({_si(b['dynamic_j'], 'J')} dynamic), {_si(b['time_s'], 's')} "
+                    f"(modelled {host})")
+        rows.append(("von Neumann", text))
+        ratios = b.get("ratios") or {}
+        if ratios.get("energy") is not None:
+            def x(v):
+                return "n/a" if v is None else f"{v:.3g}x"
+            rows.append(("chip advantage", f"energy {x(ratios.get('energy'))} (dynamic "
+                                           f"{x(ratios.get('dynamic_energy'))}), time {x(ratios.get('time'))}, "
+                                           f"EDP {x(ratios.get('edp'))} (baseline / chip)"))
+        if b.get("measured"):
+            rows.append(("host measured", f"{_si(b['measured']['wall_s'], 's')} wall (reference runner on this "
+                                          f"machine; a time, not an energy)"))
     rows.append(("wall time", f"{r['time']['wall_s']:.2f} s"))
     if "check" in r:
         rows.append(("check", ("PASSED: " if r["check"]["passed"] else "FAILED: ") + r["check"]["detail"]))
