@@ -44,6 +44,24 @@ class Progress:
             self.stream.write("\n")
 
 
+def _add_mapping_args(p: argparse.ArgumentParser, default_mapper: str) -> None:
+    p.add_argument("--chip", default="loihi1", metavar="NAME_OR_TOML",
+                   help="chip preset name or chip TOML file (default: loihi1; see 'chipemu chips')")
+    p.add_argument("--mapper", default=default_mapper, metavar="NAME",
+                   help=f"mapping strategy (default: {default_mapper}); see 'mappers' below")
+    p.add_argument("--seed", type=int, default=0, help="seed of every random choice of the mapper (default: 0)")
+    p.add_argument("--max-per-core", type=int, default=None, metavar="N",
+                   help="at most N compartments per core (default: the chip's limit)")
+    p.add_argument("--pin", action="append", metavar="POP=CORE[,CORE...]",
+                   help="pin a population to physical cores (router * cores_per_router + port; repeatable)")
+    p.add_argument("--routing", choices=("unicast", "multicast"), default="unicast",
+                   help="spike routing mode for hop counts (default: unicast, as on Loihi)")
+
+
+def _map_options(args) -> dict:
+    return dict(max_per_core=args.max_per_core, pin=_parse_pins(args.pin), routing=args.routing)
+
+
 def _add_network_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("network", metavar="NETWORK", help="flat network file (.npz) or program (programs/NAME.py or NAME)")
     p.add_argument("--param", action="append", metavar="NAME=VALUE", help="build parameter for a program (repeatable)")
@@ -78,7 +96,7 @@ def cmd_run(args) -> int:
     progress = Progress("run")
     try:
         run = run_network(net, args.chip, args.mapper, steps=args.steps, seed=args.seed, noc=args.noc,
-                          progress=progress, network_source=str(args.network))
+                          progress=progress, network_source=str(args.network), **_map_options(args))
     finally:
         progress.close()
     failed = False
@@ -89,22 +107,33 @@ def cmd_run(args) -> int:
     out = Path(args.out)
     write_outputs(run, out)
     print(format_summary(run.report))
-    print(f"wrote {out / 'report.json'}, {out / 'spikes.npz'}" + (f", {out / 'report.html'}" if (out / "report.html").exists() else ""))
+    print(f"wrote {out / 'report.json'}, {out / 'spikes.npz'}, {out / 'report.html'} and its figures")
     return 1 if failed else 0
 
 
 def write_outputs(run, out: Path) -> None:
-    """report.json, spikes.npz and (when available) report.html with its figures."""
-    from .report import write_report
+    """report.json, spikes.npz, report.html and its PNG figures, all or nothing.
 
-    run.spikes.save(out / "spikes.npz")
+    Everything is written into a temporary folder inside ``out`` first and moved into
+    place only when all of it succeeded, so a failure leaves no half-written report.
+    """
+    import os
+    import shutil
+    import tempfile
+
+    from .report import write_report
+    from .report.html import write_html
+
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".chipemu-run-", dir=out))
     try:
-        from .report.html import write_html
-    except ImportError:
-        write_html = None
-    if write_html is not None:
-        write_html(run.report, run.spikes, out)
-    write_report(run.report, out / "report.json")
+        run.spikes.save(tmp / "spikes.npz")
+        write_html(run.report, run.spikes, tmp)
+        write_report(run.report, tmp / "report.json")
+        for f in sorted(tmp.iterdir()):
+            os.replace(f, out / f.name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _parse_pins(items: list[str] | None) -> dict[str, list[int]] | None:
@@ -131,8 +160,7 @@ def cmd_map(args) -> int:
 
     net, _ = load_network_arg(args.network, parse_params(args.param))
     t0 = time.perf_counter()
-    mapping = map_network(net, args.chip, mapper=args.mapper, seed=args.seed,
-                          max_per_core=args.max_per_core, pin=_parse_pins(args.pin), routing=args.routing)
+    mapping = map_network(net, args.chip, mapper=args.mapper, seed=args.seed, **_map_options(args))
     wall = time.perf_counter() - t0
     quality = mapping.quality(net)
     out = Path(args.out)
@@ -219,35 +247,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="out", help="output directory (default: out)")
     p.set_defaults(func=cmd_simulate)
 
-    p = sub.add_parser("run", help="map a network onto a chip, emulate it and write a report")
+    from mapper import DEFAULT_MAPPER, mapper_help
+    p = sub.add_parser("run", help="map a network onto a chip, emulate it and write a report",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       description="Map the network onto the chip, emulate it (cores + SimPy mesh NoC), "
+                                   "and write DIR/report.json, DIR/spikes.npz and DIR/report.html.",
+                       epilog="mappers:\n" + mapper_help())
     _add_network_args(p)
-    p.add_argument("--chip", default="loihi1", help="chip preset name or TOML file (default: loihi1; see 'chipemu chips')")
-    p.add_argument("--mapper", default="traffic", help="mapping strategy (default: traffic; see 'chipemu map --help')")
+    _add_mapping_args(p, DEFAULT_MAPPER)
     p.add_argument("--steps", type=int, default=None, help="timesteps (default: the network's own)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the mapper (default: 0)")
     p.add_argument("--noc", default="simpy", choices=["simpy", "analytic"],
                    help="NoC model: simpy (reference, default) or analytic (fast, for sweeps)")
     p.add_argument("--out", default="out", help="output directory (default: out)")
     p.set_defaults(func=cmd_run)
 
-    from mapper import DEFAULT_MAPPER, mapper_help
     p = sub.add_parser("map", help="map a network onto a chip: write DIR/mapping.json, print per-core use",
                        formatter_class=argparse.RawDescriptionHelpFormatter,
                        description="Partition the network's compartments onto cores, place the cores on the "
                                    "chip's mesh and route spikes; print per-core utilisation and traffic figures.",
                        epilog="mappers:\n" + mapper_help())
     _add_network_args(p)
-    p.add_argument("--chip", default="loihi1", metavar="NAME_OR_TOML",
-                   help="chip preset name or chip TOML file (default: loihi1)")
-    p.add_argument("--mapper", default=DEFAULT_MAPPER, metavar="NAME",
-                   help=f"mapping strategy (default: {DEFAULT_MAPPER}); see 'mappers' below")
-    p.add_argument("--seed", type=int, default=0, help="seed of every random choice (default: 0)")
-    p.add_argument("--max-per-core", type=int, default=None, metavar="N",
-                   help="at most N compartments per core (default: the chip's limit)")
-    p.add_argument("--pin", action="append", metavar="POP=CORE[,CORE...]",
-                   help="pin a population to physical cores (router * cores_per_router + port; repeatable)")
-    p.add_argument("--routing", choices=("unicast", "multicast"), default="unicast",
-                   help="spike routing mode for hop counts (default: unicast, as on Loihi)")
+    _add_mapping_args(p, DEFAULT_MAPPER)
     p.add_argument("--out", default="out", help="output directory (default: out)")
     p.set_defaults(func=cmd_map)
 
@@ -284,6 +304,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into e.g. `head`, which closed early
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

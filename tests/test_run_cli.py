@@ -1,0 +1,81 @@
+"""`chipemu run`: the main job end to end (contracts.md sections 3-5)."""
+
+import json
+
+import pytest
+
+from chipemu import SpikeRaster
+from chipemu.cli import main
+from chipemu.reference import run as reference_run
+
+from conftest import DATA
+
+CONTRACT_KEYS = [
+    "chip.name", "chip.cores", "chip.mesh", "network.neurons", "network.synapses", "network.inputs", "steps",
+    "spikes.total", "mapping.strategy", "mapping.cores_used", "noc.packets", "noc.hops", "noc.max_link_packets",
+    "time.chip_s", "time.step_s_max", "time.step_s_mean", "time.wall_s", "energy.total_j", "energy.breakdown",
+    "baseline.energy_j", "baseline.time_s",
+]
+
+
+def _get(d, dotted):
+    for k in dotted.split("."):
+        d = d[k]
+    return d
+
+
+def test_run_flat_file_writes_contract_report(tmp_path, capsys):
+    out = tmp_path / "o"
+    assert main(["run", str(DATA / "ei_1k.net.npz"), "--chip", "loihi1", "--mapper", "sequential",
+                 "--steps", "50", "--out", str(out)]) == 0
+    report = json.loads((out / "report.json").read_text())
+    for key in CONTRACT_KEYS:
+        _get(report, key)
+    assert report["mapping"]["strategy"] == "sequential"
+    assert report["steps"] == 50
+    spikes = SpikeRaster.load(out / "spikes.npz")
+    assert spikes == reference_run(__import__("chipemu").Network.load(DATA / "ei_1k.net.npz"), 50).spikes
+    assert report["spikes"]["total"] == len(spikes)
+    assert sum(report["energy"]["breakdown"].values()) == pytest.approx(report["energy"]["total_j"], rel=1e-12)
+    assert (out / "report.html").stat().st_size > 0
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temp files left
+    assert "chip energy" in capsys.readouterr().out
+
+
+def test_run_program_records_check(tmp_path):
+    out = tmp_path / "o"
+    assert main(["run", "programs/synfire.py", "--param", "groups=4", "--chip", "tiny", "--noc", "analytic",
+                 "--out", str(out)]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["check"]["passed"] is True and "groups" in report["check"]["detail"]
+
+
+def test_run_failed_check_exits_1(tmp_path, monkeypatch):
+    import programs.synfire as synfire
+    from chipemu import loading
+    real = loading.load_program
+
+    def broken(ref):
+        mod = real(ref)
+        mod.check = lambda result: (False, "forced failure")
+        return mod
+    monkeypatch.setattr(loading, "load_program", broken)
+    out = tmp_path / "o"
+    assert main(["run", "programs/synfire.py", "--param", "groups=2", "--chip", "tiny", "--out", str(out)]) == 1
+    report = json.loads((out / "report.json").read_text())
+    assert report["check"] == {"passed": False, "detail": "forced failure"}
+    assert synfire.check  # the module itself is untouched
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["--chip", "nochip"], "unknown preset"),
+    (["--mapper", "nomapper"], "nomapper"),
+    (["--chip", "tiny", "--param", "groups=40"], "cores"),  # 1280 compartments > 512 on tiny
+    (["--steps", "-3"], "steps"),
+])
+def test_run_bad_input_one_line_exit_2_nothing_written(argv, fragment, tmp_path, capsys):
+    out = tmp_path / "o"
+    assert main(["run", "programs/synfire.py", "--out", str(out)] + argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and fragment in err
+    assert not out.exists() or not any(out.iterdir())
