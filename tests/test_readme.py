@@ -21,3 +21,11 @@ def test_readme_opens_with_two_setup_commands():
 def test_ci_runs_readme_test_command_verbatim():
     ci = (ROOT / ".ci" / "run").read_text().splitlines()
     assert _commands()[1] in ci
+
+
+def test_python_tour_runs(tmp_path, monkeypatch):
+    """The README's Python example runs as written (and its assertion holds)."""
+    code = re.findall(r"```python\n(.+?)\n```", (ROOT / "README.md").read_text(), re.S)[0]
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, "README.md", "exec"), {})
+    assert (tmp_path / "demo.npz").exists()
