@@ -7,6 +7,7 @@ Each timestep is bulk-synchronous, as on Loihi:
 
        T_c = n_active * t_neuron_active + n_inactive * t_neuron_inactive
            + n_spikes * t_spike_generation + n_synaptic_ops * t_synapse_op
+           + n_learning_updates * t_learning_update
 
    seconds (per-op times from the chip spec); the phase lasts ``max_c T_c``.
 2. **NoC** -- the packets emitted this step, aggregated into one message train per
@@ -31,6 +32,7 @@ import numpy as np
 
 from .core import COUNTERS, C, CoreArray
 from .errors import ChipemuError
+from .learning import LearningEngine
 from .network import Network
 from .reference import input_schedule
 from .spikes import SpikeRaster
@@ -45,6 +47,8 @@ class ChipRun:
     ``step_time`` (steps, 3): seconds of compute, NoC drain and barrier per step.
     ``noc``: cumulative NoC counters (packets, hops, hops_ew, hops_ns, stalls,
     queue_delay_s, max_latency_s); ``link_packets`` (n_links,) packets per mesh link.
+    ``weights``: learned weights of the plastic projections, {projection name: int16
+    array in the projection's synapse order} (empty without plasticity).
     """
 
     network: Network
@@ -61,6 +65,7 @@ class ChipRun:
     tiles: int
     report: dict | None = None
     info: dict = field(default_factory=dict)
+    weights: dict = field(default_factory=dict)
 
     @property
     def counters(self) -> dict[str, int]:
@@ -89,7 +94,8 @@ def emulate(network: Network, mapping, steps: int | None = None, *, noc: str = "
                            f"the network has {f.n} and {f.in_n}")
     start = time.perf_counter()
     K = mapping.n_cores
-    cores = CoreArray(f, mapping.neuron_core, mapping.neuron_slot, mapping.input_core, K)
+    engine = LearningEngine.build(network)
+    cores = CoreArray(f, mapping.neuron_core, mapping.neuron_slot, mapping.input_core, K, learning=engine)
     core_router = mapping.core_xy[:, 1] * chip.mesh.columns + mapping.core_xy[:, 0]
     noc_model = make_noc(noc, chip, core_router)
     tiles = int(np.unique(core_router).size)
@@ -100,6 +106,7 @@ def emulate(network: Network, mapping, steps: int | None = None, *, noc: str = "
     op_time[C["neuron_inactive"]] = tm.neuron_inactive
     op_time[C["spikes"]] = tm.spike_generation
     op_time[C["synaptic_ops"]] = tm.synapse_op
+    op_time[C["learning_updates"]] = tm.learning_update
 
     in_ptr, in_src = input_schedule(f, steps)
     in_src = in_src - f.n  # input ids
@@ -129,4 +136,5 @@ def emulate(network: Network, mapping, steps: int | None = None, *, noc: str = "
                    link_packets=np.asarray(noc_model.link_packets).copy(), wall_s=wall, tiles=tiles,
                    info={"core_memory_bytes": cores.nbytes,
                          "core_packets_out": np.asarray(noc_model.core_packets_out).copy(),
-                         "core_packets_in": np.asarray(noc_model.core_packets_in).copy()})
+                         "core_packets_in": np.asarray(noc_model.core_packets_in).copy()},
+                   weights=engine.weights() if engine is not None else {})

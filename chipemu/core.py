@@ -26,7 +26,15 @@ Per timestep t the chip runs Loihi's pipeline on every core (vectorised over cor
                     for each synapse (j, w, d) of the axon:      one synaptic op on core c
                         delay_buffer_c[(t + 1 + d) mod slots, j] += w
 
-and counts, per core, the operations the energy and time models charge.
+    learn    (plastic projections only) traces updated with the spikes of step t; at the
+             end of an epoch the rule is applied to the synapses of the plastic
+             projections (chipemu.learning) and the new weights written into synapse
+             memory; each processed synapse is one ``learning_updates`` on its core
+
+and counts, per core, the operations the energy and time models charge.  The learning
+engine works in canonical synapse order (:mod:`chipemu.learning`) and its updates reach
+each core's synapse memory through ``canonical id -> storage position``, so learned
+weights and spikes do not depend on the mapping.
 """
 
 from __future__ import annotations
@@ -35,6 +43,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .learning import canonical_position
 from .network import FlatNetwork
 from .neuron import CompartmentParams, is_active, lif_step
 from .reference import DelayRing
@@ -49,6 +58,7 @@ COUNTERS = (
     "packets_in",         # spike packets received from other cores
     "axon_reads",         # input-axon lookups (one per spike per destination axon, local ones included)
     "input_spikes",       # input-source spikes injected by this core
+    "learning_updates",   # plastic synapses processed by the core's learning engine at epoch ends
 )
 C = {name: i for i, name in enumerate(COUNTERS)}
 
@@ -95,7 +105,7 @@ class CoreArray:
     """All cores of a mapped network, as a structure of arrays (see module docstring)."""
 
     def __init__(self, flat: FlatNetwork, neuron_core: np.ndarray, neuron_slot: np.ndarray,
-                 input_core: np.ndarray, n_cores: int):
+                 input_core: np.ndarray, n_cores: int, learning=None):
         n, K = flat.n, int(n_cores)
         self.n, self.in_n, self.n_cores = n, flat.in_n, K
         self.neuron_core = np.asarray(neuron_core, dtype=np.int64)
@@ -117,6 +127,12 @@ class CoreArray:
         # source core of every presynaptic source (compartments, then inputs)
         self.source_core = np.concatenate([self.neuron_core, self.input_core])
         self._build_axons(flat)
+        #: the :class:`chipemu.learning.LearningEngine` of the plastic projections, or None
+        self.learning = learning
+        if learning is not None:
+            # canonical synapse id -> synapse-memory position, and the core that stores it
+            self.syn_position = canonical_position(self.syn_order)
+            self.syn_core = self.axon_core.repeat(self.axon_nsyn)[self.syn_position]
 
     def _build_axons(self, f: FlatNetwork) -> None:
         n, K = self.n, self.n_cores
@@ -127,6 +143,7 @@ class CoreArray:
         dst_core = self.pos_core[dst_pos]
         key = pre * K + dst_core  # one input axon per (source, destination core)
         order = np.argsort(key, kind="stable")
+        self.syn_order = order  # canonical synapse id stored at each synapse-memory position
         key = key[order]
         first = np.ones(key.size, dtype=bool)
         first[1:] = key[1:] != key[:-1]
@@ -183,6 +200,11 @@ class CoreArray:
             per_core[:, C["packets_in"]] = np.bincount(train_dst, weights=train_count, minlength=K)
         else:
             train_src = train_dst = train_count = np.zeros(0, dtype=np.int64)
+        if self.learning is not None:
+            upd = self.learning.step(t, fired, input_sources)
+            if upd is not None:
+                self.syn_weight[self.syn_position[upd.ids]] = upd.weights
+                per_core[:, C["learning_updates"]] = np.bincount(self.syn_core[upd.ids], minlength=K)
         return StepCounts(fired=fired, per_core=per_core, train_src=train_src.astype(np.int64),
                           train_dst=train_dst.astype(np.int64), train_count=train_count.astype(np.int64))
 

@@ -21,6 +21,12 @@ Optional keys written by chipemu so that a network round-trips with its structur
     in_proj_name, in_proj_pre, in_proj_post (s,) str, in_proj_start (s,) int
                                              the same for input synapses
 
+Optional keys of plastic projections (written only when a projection is plastic;
+docs/learning.md):
+
+    learn_proj (P,) str                      names of the plastic projections
+    learn_rule (P,) str                      their rules, JSON text of LearningRule.to_dict()
+
 Files without the optional keys load as one population ``pop`` (or the given
 populations), one input group ``input``, and one projection per (pre, post) pair.
 The loader rejects a missing key, a wrong shape or dtype, an out-of-range value or an
@@ -57,7 +63,11 @@ def network_to_arrays(net: Network) -> dict[str, np.ndarray]:
     def strs(values):
         return np.array(list(values), dtype=str) if values else np.zeros(0, dtype="<U1")
 
+    plastic = [p for p in rec + inp if p.plasticity is not None]   # the order the loader rebuilds
+    learn = {"learn_proj": strs(p.name for p in plastic),
+             "learn_rule": strs(p.plasticity.to_json() for p in plastic)} if plastic else {}
     return {
+        **learn,
         "format": np.array(FORMAT),
         "name": np.array(net.name),
         "du": f.du.astype(np.int16), "dv": f.dv.astype(np.int16), "vth": f.vth.astype(np.int32),
@@ -250,12 +260,41 @@ def network_from_arrays(d: dict, path: str = "<arrays>") -> Network:
             raise _bad(path, "in_spike_idx", str(exc)) from None
     pop_starts = np.array([a for _, a, _ in pops], dtype=np.int64)
     grp_starts = np.array([a for _, a, _ in groups], dtype=np.int64)
-    _add_projections(net, d, path, "proj", syn, pops, pop_starts, pops, pop_starts)
-    _add_projections(net, d, path, "in_proj", isyn, groups, grp_starts, pops, pop_starts)
+    rules = _learning_rules(d, path)
+    _add_projections(net, d, path, "proj", syn, pops, pop_starts, pops, pop_starts, rules)
+    _add_projections(net, d, path, "in_proj", isyn, groups, grp_starts, pops, pop_starts, rules)
+    unused = [name for name in rules if name not in {p.name for p in net.projections}]
+    if unused:
+        raise _bad(path, "learn_proj", f"names unknown projection {unused[0]!r}")
     return net
 
 
-def _add_projections(net, d, path, prefix, syn, pre_secs, pre_starts, post_secs, post_starts):
+def _learning_rules(d, path) -> dict:
+    """{projection name: LearningRule} from the optional keys learn_proj / learn_rule."""
+    from .learning import LearningError, LearningRule
+    if "learn_proj" not in d and "learn_rule" not in d:
+        return {}
+    for k in ("learn_proj", "learn_rule"):
+        if k not in d:
+            other = "learn_rule" if k == "learn_proj" else "learn_proj"
+            raise _bad(path, k, f"is missing (it must be given together with '{other}')")
+    names = _str_key(d, path, "learn_proj")
+    texts = _str_key(d, path, "learn_rule")
+    if len(texts) != len(names):
+        raise _bad(path, "learn_rule", f"has {len(texts)} entries, expected one per learn_proj ({len(names)})")
+    if len(set(names)) != len(names):
+        dup = next(n for n in names if names.count(n) > 1)
+        raise _bad(path, "learn_proj", f"lists projection {dup!r} twice")
+    rules = {}
+    for i, (name, text) in enumerate(zip(names, texts)):
+        try:
+            rules[name] = LearningRule.from_json(text)
+        except LearningError as exc:
+            raise _bad(path, "learn_rule", f"entry {i} (projection {name!r}): {exc}") from None
+    return rules
+
+
+def _add_projections(net, d, path, prefix, syn, pre_secs, pre_starts, post_secs, post_starts, rules=None):
     m = syn["src"].size
     named = f"{prefix}_name" in d or f"{prefix}_start" in d
     if m == 0 and not named:
@@ -289,7 +328,14 @@ def _add_projections(net, d, path, prefix, syn, pre_secs, pre_starts, post_secs,
         for sel in np.split(order, bounds):
             pi, qi = int(pre_of[sel[0]]), int(post_of[sel[0]])
             groups.append((f"{pre_secs[pi][0]}->{post_secs[qi][0]}", pi, qi, sel))
+    rules = rules or {}
     for pname, pi, qi, sel in groups:
-        net.connect(pre_secs[pi][0], post_secs[qi][0], "explicit",
-                    src=syn["src"][sel] - pre_starts[pi], dst=syn["dst"][sel] - post_starts[qi],
-                    weight=syn["weight"][sel], delay=syn["delay"][sel], name=pname)
+        rule = rules.get(pname)
+        try:
+            net.connect(pre_secs[pi][0], post_secs[qi][0], "explicit",
+                        src=syn["src"][sel] - pre_starts[pi], dst=syn["dst"][sel] - post_starts[qi],
+                        weight=syn["weight"][sel], delay=syn["delay"][sel], name=pname, plasticity=rule)
+        except ChipemuError as exc:
+            if rule is None:
+                raise
+            raise _bad(path, "learn_rule", f"projection {pname!r}: {exc}") from None

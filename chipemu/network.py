@@ -149,6 +149,8 @@ class Projection:
     ``pre`` names a population or an input group (``pre_is_input`` tells which), ``post``
     a population.  Indices are local to pre/post.  ``weight``: even int in [-256, 254]
     (8-bit mixed sign; > 0 excitatory, < 0 inhibitory); ``delay``: int in [0, 62] steps.
+    ``plasticity``: the projection's :class:`~chipemu.learning.LearningRule`, or None
+    (static weights); see docs/learning.md.
     """
 
     name: str
@@ -159,6 +161,7 @@ class Projection:
     dst: np.ndarray = field(repr=False)
     weight: np.ndarray = field(repr=False)
     delay: np.ndarray = field(repr=False)
+    plasticity: object = None
 
     def __len__(self) -> int:
         return int(self.src.size)
@@ -306,13 +309,16 @@ class Network:
         raise NetworkError(f"no population or input group named {ref!r} in network '{self.name}'")
 
     def connect(self, pre, post, connector: str | Connector = "all_to_all", *, weight: ValueSpec,
-                delay: ValueSpec = 0, name: str | None = None, **connector_args) -> Projection:
+                delay: ValueSpec = 0, name: str | None = None, plasticity=None, **connector_args) -> Projection:
         """Add synapses from ``pre`` (population or input group) to ``post`` (population).
 
         ``connector`` is a :class:`~chipemu.connectors.Connector` or its name
         (``all_to_all``, ``one_to_one``, ``fixed_probability``, ``fixed_fanout``,
         ``explicit``) with ``connector_args``.  ``weight`` and ``delay`` are an int, an
         array with one entry per synapse, or a function ``f(n_synapses) -> array``.
+        ``plasticity``: a :class:`~chipemu.learning.LearningRule` (e.g.
+        :func:`chipemu.learning.stdp`) or its dict form; the runners then learn the
+        weights (``RunResult.weights``).
         """
         pre_g = self._resolve(pre, "pre")
         post_g = self._resolve(post, "post")
@@ -335,13 +341,65 @@ class Network:
         w = _int_array(owner, "weight", w, m, *neuron.WEIGHT_RANGE)
         check_weights(owner, w)
         d = _int_array(owner, "delay", d, m, *neuron.DELAY_RANGE)
+        rule = self._check_plasticity(owner, plasticity, w)
         proj = Projection(name=name, pre=pre_g.name, post=post_g.name,
                           pre_is_input=isinstance(pre_g, InputGroup),
                           src=src.astype(np.int64), dst=dst.astype(np.int64),
-                          weight=w.astype(np.int16), delay=d.astype(np.int8))
+                          weight=w.astype(np.int16), delay=d.astype(np.int8), plasticity=rule)
         self.projections.append(proj)
         self._flat = None
         return proj
+
+    def _check_plasticity(self, owner: str, plasticity, weight: np.ndarray):
+        if plasticity is None:
+            return None
+        from .learning import LearningError, LearningRule
+        if isinstance(plasticity, dict):
+            try:
+                plasticity = LearningRule.from_dict(plasticity)
+            except LearningError as exc:
+                raise LearningError(f"{owner}: {exc}") from None
+        if not isinstance(plasticity, LearningRule):
+            raise NetworkError(f"{owner}: plasticity must be a chipemu.learning.LearningRule (e.g. stdp(...)), "
+                               f"got {type(plasticity).__name__}")
+        plasticity.check_projection(owner, self, np.asarray(weight))
+        return plasticity
+
+    def with_weights(self, weights: dict) -> "Network":
+        """A copy of the network with projections' weights replaced (plasticity kept).
+
+        ``weights``: {projection name: int array in the projection's synapse order}, e.g.
+        ``RunResult.weights`` / ``ChipRun.weights`` after a learning run.  Weights are
+        validated (even, in [-256, 254], within the rule's sign bounds).  Populations and
+        input groups are shared with this network (they are immutable).
+        """
+        import copy
+        import dataclasses
+        byname = {p.name: p for p in self.projections}
+        for key in weights:
+            if key not in byname:
+                raise NetworkError(f"with_weights: no projection named {key!r} in network '{self.name}'")
+        projections = []
+        for p in self.projections:
+            if p.name in weights:
+                owner = f"projection '{p.name}'"
+                w = _int_array(owner, "weight", np.asarray(weights[p.name]), len(p), *neuron.WEIGHT_RANGE)
+                check_weights(owner, w)
+                if p.plasticity is not None:
+                    p.plasticity.check_projection(owner, self, w)
+                p = dataclasses.replace(p, weight=w.astype(np.int16))
+            projections.append(p)
+        new = copy.copy(self)
+        new.populations = list(self.populations)
+        new.inputs = list(self.inputs)
+        new.projections = projections
+        new._flat = None
+        return new
+
+    @property
+    def plastic_projections(self) -> list[Projection]:
+        """The projections that carry a learning rule."""
+        return [p for p in self.projections if p.plasticity is not None]
 
     # ---------------------------------------------------------------- queries
     @property
@@ -398,7 +456,8 @@ class Network:
         for g in self.inputs:
             lines.append(f"  input {g.name}: {g.size} sources, {g.spike_idx.size} events")
         for pr in self.projections:
-            lines.append(f"  projection {pr.name}: {pr.pre} -> {pr.post}, {len(pr)} synapses")
+            lines.append(f"  projection {pr.name}: {pr.pre} -> {pr.post}, {len(pr)} synapses"
+                         + (f", plastic: {pr.plasticity}" if pr.plasticity is not None else ""))
         return "\n".join(lines)
 
     # ---------------------------------------------------------------- graphs

@@ -11,6 +11,10 @@ dst`` into a delay ring buffer and an int16 weight.  Per step::
 
 with ``L = max_delay + 1`` slots, so a spike at step s over delay d is integrated at
 step s + 1 + d.  There is no Python loop over neurons, synapses or spikes.
+
+Plastic projections: after the step's spikes are deposited, the learning engine
+(:mod:`chipemu.learning`) updates its traces and, at epoch ends, writes the new weights
+into ``weight`` through the index canonical synapse id -> table position.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import ChipemuError
+from .learning import LearningEngine, canonical_position
 from .network import FlatNetwork, Network
 from .neuron import CompartmentParams, lif_step
 from .spikes import SpikeRaster
@@ -40,6 +45,12 @@ class FanoutTable:
     offset: np.ndarray
     weight: np.ndarray
 
+    @staticmethod
+    def storage_order(f: FlatNetwork) -> np.ndarray:
+        """``order[p]``: the canonical synapse id (compartment synapses, then input
+        synapses, as in :meth:`Network.flat`) stored at table position p."""
+        return np.argsort(np.concatenate([f.src, f.in_src + f.n]), kind="stable")
+
     @classmethod
     def build(cls, f: FlatNetwork) -> "FanoutTable":
         n = f.n
@@ -49,7 +60,7 @@ class FanoutTable:
         delay = np.concatenate([f.delay, f.in_delay])
         weight = np.concatenate([f.weight, f.in_weight])
         off_dtype = np.int32 if 2 * slots * max(n, 1) < 2**31 else np.int64
-        order = np.argsort(pre, kind="stable")
+        order = cls.storage_order(f)
         indptr = np.zeros(n + f.in_n + 1, dtype=np.int64)
         np.cumsum(np.bincount(pre, minlength=n + f.in_n), out=indptr[1:])
         offset = (delay[order] * n + dst[order]).astype(off_dtype)
@@ -127,6 +138,10 @@ class RunResult:
     """What a run produced: the spike raster, optional traces, and how long it took.
 
     ``u_trace``/``v_trace`` have shape (steps, len(trace_ids)), the state after each step.
+    ``weights``: the learned weights of the plastic projections, {projection name: int16
+    array in the projection's synapse order} (empty without plasticity; see
+    :meth:`Network.with_weights`).  ``learning_updates``: synapses processed by the
+    learning engine (``chipemu.learning``).
     """
 
     spikes: SpikeRaster
@@ -138,6 +153,8 @@ class RunResult:
     v_trace: np.ndarray | None = None
     synaptic_events: int = 0
     info: dict = field(default_factory=dict)
+    weights: dict = field(default_factory=dict)
+    learning_updates: int = 0
 
 
 def run(network: Network | FlatNetwork, steps: int | None = None, *, record: np.ndarray | list | None = None,
@@ -146,6 +163,8 @@ def run(network: Network | FlatNetwork, steps: int | None = None, *, record: np.
 
     ``record``: global compartment indices whose u and v are traced every step.
     ``progress``: optional callable ``progress(done_steps, total_steps)``.
+    Plastic projections (a :class:`Network` only) learn as described in
+    :mod:`chipemu.learning`; the learned weights are in ``RunResult.weights``.
     """
     f = network.flat() if isinstance(network, Network) else network
     steps = f.steps if steps is None else steps
@@ -163,6 +182,9 @@ def run(network: Network | FlatNetwork, steps: int | None = None, *, record: np.
     in_ptr, in_src = input_schedule(f, steps)
     u = np.zeros(f.n, dtype=np.int64)
     v = np.zeros(f.n, dtype=np.int64)
+    engine = LearningEngine.build(network)
+    if engine is not None:  # canonical synapse id -> table position
+        table_pos = canonical_position(FanoutTable.storage_order(f))
     u_tr = np.zeros((steps, ids.size), dtype=np.int64) if ids.size else None
     v_tr = np.zeros((steps, ids.size), dtype=np.int64) if ids.size else None
     spk_t, spk_n = [], []
@@ -181,6 +203,10 @@ def run(network: Network | FlatNetwork, steps: int | None = None, *, record: np.
         syn = table.synapses_of(sources)
         events += syn.size
         ring.deposit(t, table.offset[syn], table.weight[syn])
+        if engine is not None:  # after the step's spikes are sent: traces, epoch rule
+            upd = engine.step(t, fired, in_src[in_ptr[t]:in_ptr[t + 1]] - f.n)
+            if upd is not None:
+                table.weight[table_pos[upd.ids]] = upd.weights
         if progress is not None:
             progress(t + 1, steps)
     wall = time.perf_counter() - start
@@ -189,4 +215,6 @@ def run(network: Network | FlatNetwork, steps: int | None = None, *, record: np.
     return RunResult(spikes=raster, steps=steps, n=f.n, wall_s=wall, trace_ids=ids, u_trace=u_tr,
                      v_trace=v_tr, synaptic_events=events,
                      info={"synapse_table_bytes": table.nbytes, "synapses": int(table.offset.size),
-                           "build_s": loop_start - start, "loop_s": wall - (loop_start - start)})
+                           "build_s": loop_start - start, "loop_s": wall - (loop_start - start)},
+                     weights=engine.weights() if engine is not None else {},
+                     learning_updates=engine.updates if engine is not None else 0)

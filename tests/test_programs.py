@@ -21,7 +21,7 @@ from chipemu.errors import ChipemuError
 from chipemu.loading import bundled_programs, load_program
 from chipemu.reference import run
 
-PROGRAMS = ["synfire", "brunel", "wta", "shortest_path", "lca", "digits"]
+PROGRAMS = ["synfire", "brunel", "wta", "shortest_path", "lca", "digits", "stdp_pattern"]
 
 # small sizes: each program builds and runs in well under a second
 SMALL = {
@@ -31,6 +31,7 @@ SMALL = {
     "shortest_path": dict(nodes=80, degree=2.0),
     "lca": dict(dim=32, atoms=64, sparsity=3, steps=1000),
     "digits": dict(images=40, window=48),
+    "stdp_pattern": dict(steps=10000),
 }
 
 
@@ -191,7 +192,18 @@ def _digits_corruptions(r):
     yield "no output spikes", _drop(r, ~inside)
 
 
+def _stdp_pattern_corruptions(r):
+    s = r.spikes
+    L = r.network.program_meta["pattern_len"]
+    # every spike moved one window later: the slot after a presentation never holds the pattern
+    yield "spikes moved out of the pattern", with_spikes(r, s.t + L, s.neuron)
+    dense = np.arange(0, r.steps, 7)
+    yield "fires in the noise too", with_spikes(r, np.union1d(s.t, dense), np.zeros(np.union1d(s.t, dense).size, int))
+    yield "silent", _drop(r, np.zeros(len(s), bool))
+
+
 CORRUPTIONS = {
+    "stdp_pattern": _stdp_pattern_corruptions,
     "synfire": _synfire_corruptions,
     "brunel": _brunel_corruptions,
     "wta": _wta_corruptions,
@@ -222,6 +234,13 @@ def test_brunel_synchronous_regime_fails(runner):
 def test_wta_without_inhibition_fails(runner):
     ok, detail = program("wta").check(runner(program("wta").build(**{**SMALL["wta"], "w_inh": 0})))
     assert not ok and "not suppressed" in detail
+
+
+def test_stdp_pattern_control_without_plasticity_fails(runner):
+    """The same network with static weights fires as much in the noise as in the pattern."""
+    ok, detail = program("stdp_pattern").check(runner(program("stdp_pattern").build(**{**SMALL["stdp_pattern"],
+                                                                                       "plastic": False})))
+    assert not ok and "not selective" in detail
 
 
 def test_digits_too_short_window_fails(runner):
