@@ -20,6 +20,8 @@ sources = compartment spikes + input spikes)::
         for every synapse (offset, w) of s:          # S_t per step
             pos = offset + slot(t+1); if pos >= size: pos -= size
             ring[pos] += w
+    for every synaptic weight update (learning):     # U_t per step, the chip's count
+        read w, pre trace, post trace; dw = A+ x1 y0 - A- y1 x0; round, clip; write w
 
 Operation counts (:data:`NEURON_OPS`, :data:`SYNAPSE_OPS`, :data:`ROW_OPS`), from
 neuron-model.md's equations::
@@ -32,6 +34,7 @@ neuron-model.md's equations::
     --> per compartment update: 2 mults, 9 adds (incl. and/select), 5 shifts, 5 compares
     per synaptic event: 2 adds (address, accumulate), 1 compare (ring wrap)
     per firing source:  1 add (row length)
+    per weight update:  2 mults, 4 adds, 2 shifts (rounding), 2 compares (clip)
 
 Memory traffic, with the layout of the host's ``[layout]`` section (bytes)::
 
@@ -40,6 +43,8 @@ Memory traffic, with the layout of the host's ``[layout]`` section (bytes)::
     per synaptic event:     read  synapse                         (synapse level)
                             read + write accumulator              (state level)
     per firing source:      read  2 row pointers                  (synapse level)
+    per weight update:      read + write weight                   (synapse level)
+                            read pre and post trace               (state level)
 
 Where data lives (the memory level logic): the *neuron state* -- u, v, parameters and
 the delay ring, ``n * (state + params) + L * n * accumulator`` bytes -- is touched every
@@ -80,7 +85,8 @@ from .core import C
 from .hosts import HostSpec, load_host
 
 __all__ = ["baseline_report", "modelled_baseline", "measured_baseline", "workload_of", "Workload",
-           "NEURON_OPS", "SYNAPSE_OPS", "ROW_OPS", "NEURON_ACCESSES", "SYNAPSE_ACCESSES", "ROW_ACCESSES"]
+           "NEURON_OPS", "SYNAPSE_OPS", "ROW_OPS", "LEARNING_OPS", "NEURON_ACCESSES", "SYNAPSE_ACCESSES",
+           "ROW_ACCESSES", "LEARNING_ACCESSES"]
 
 #: arithmetic per compartment update (see the module docstring)
 NEURON_OPS = {"mult": 2, "add": 9, "shift": 5, "compare": 5}
@@ -88,17 +94,22 @@ NEURON_OPS = {"mult": 2, "add": 9, "shift": 5, "compare": 5}
 SYNAPSE_OPS = {"mult": 0, "add": 2, "shift": 0, "compare": 1}
 #: arithmetic per firing source: the row length
 ROW_OPS = {"mult": 0, "add": 1, "shift": 0, "compare": 0}
+#: arithmetic per synaptic weight update (pair STDP: two trace products, sum, round, clip)
+LEARNING_OPS = {"mult": 2, "add": 4, "shift": 2, "compare": 2}
 #: load / store instructions: compartment update (u, v, 4 params, accumulator; u, v, clear)
 NEURON_ACCESSES = {"loads": 7, "stores": 3}
 #: synaptic event (offset, weight, accumulator; accumulator)
 SYNAPSE_ACCESSES = {"loads": 3, "stores": 1}
 #: firing source (two row pointers)
 ROW_ACCESSES = {"loads": 2, "stores": 0}
+#: weight update (weight, pre trace, post trace; weight)
+LEARNING_ACCESSES = {"loads": 3, "stores": 1}
 
 _OP_KEY = {"mult": "int_mult_j", "add": "int_add_j", "shift": "int_shift_j", "compare": "int_compare_j"}
 
 #: breakdown components of the modelled baseline, in order (``static`` last)
-COMPONENTS = ("neuron_arith", "neuron_memory", "synapse_fetch", "synapse_accumulate", "instructions", "static")
+COMPONENTS = ("neuron_arith", "neuron_memory", "synapse_fetch", "synapse_accumulate", "learning", "instructions",
+              "static")
 
 
 class Workload:
@@ -106,15 +117,19 @@ class Workload:
 
     ``n`` compartments, ``inputs`` input sources, ``synapses`` (recurrent + input),
     ``slots`` delay-ring slots (max delay + 1), ``steps``; per-step arrays
-    ``synaptic_events`` and ``firing_sources`` (length ``steps``).
+    ``synaptic_events``, ``firing_sources`` and ``learning_updates`` (length ``steps``;
+    learning updates default to none).
     """
 
-    def __init__(self, n: int, inputs: int, synapses: int, slots: int, synaptic_events, firing_sources):
+    def __init__(self, n: int, inputs: int, synapses: int, slots: int, synaptic_events, firing_sources,
+                 learning_updates=None):
         self.n, self.inputs, self.synapses, self.slots = int(n), int(inputs), int(synapses), int(slots)
         self.synaptic_events = np.asarray(synaptic_events, dtype=np.int64).reshape(-1)
         self.firing_sources = np.asarray(firing_sources, dtype=np.int64).reshape(-1)
-        if self.synaptic_events.shape != self.firing_sources.shape:
-            raise ValueError("synaptic_events and firing_sources must have one entry per step")
+        self.learning_updates = (np.zeros_like(self.synaptic_events) if learning_updates is None
+                                 else np.asarray(learning_updates, dtype=np.int64).reshape(-1))
+        if not (self.synaptic_events.shape == self.firing_sources.shape == self.learning_updates.shape):
+            raise ValueError("synaptic_events, firing_sources and learning_updates must have one entry per step")
 
     @property
     def steps(self) -> int:
@@ -126,17 +141,15 @@ def workload_of(run) -> Workload:
 
     Synaptic events per step are the chip's ``synaptic_ops`` (a mapping-independent count:
     one per synapse of a firing source); firing sources are compartment spikes plus input
-    spikes.
+    spikes; weight updates are the chip's ``learning_updates`` (also mapping-independent).
     """
     f = run.network.flat()
-    sc = np.asarray(run.step_counts)
-    if sc.size:
-        syn = sc[:, C["synaptic_ops"]]
-        rows = sc[:, C["spikes"]] + sc[:, C["input_spikes"]]
-    else:
-        syn = rows = np.zeros(0, dtype=np.int64)
+    sc = np.asarray(run.step_counts).reshape(-1, len(C))
+    syn = sc[:, C["synaptic_ops"]]
+    rows = sc[:, C["spikes"]] + sc[:, C["input_spikes"]]
+    learn = sc[:, C["learning_updates"]]
     return Workload(n=f.n, inputs=f.in_n, synapses=f.m + int(f.in_src.size), slots=f.max_delay + 1,
-                    synaptic_events=syn, firing_sources=rows)
+                    synaptic_events=syn, firing_sources=rows, learning_updates=learn)
 
 
 def _ops_energy(host: HostSpec, counts: dict, multiplier: float) -> float:
@@ -156,6 +169,7 @@ def modelled_baseline(work: Workload, host: HostSpec | str = "cpu-45nm") -> dict
     updates = n * steps
     events = int(work.synaptic_events.sum())
     rows = int(work.firing_sources.sum())
+    learns = int(work.learning_updates.sum())
 
     # bytes moved, by structure
     nb_read = lay["state_bytes"] + lay["param_bytes"] + lay["accumulator_bytes"]   # per update
@@ -163,12 +177,17 @@ def modelled_baseline(work: Workload, host: HostSpec | str = "cpu-45nm") -> dict
     acc_rw = lay["accumulator_bytes"]                                             # per event, each way
     syn_read = lay["synapse_bytes"]                                               # per event
     row_read = 2 * lay["row_pointer_bytes"]                                       # per firing source
+    weight_rw = lay["weight_bytes"]                                               # per weight update, each way
+    traces_read = 2 * lay["trace_bytes"]                                          # per weight update
 
     e_neuron_arith = _ops_energy(host, NEURON_OPS, updates)
     e_neuron_mem = updates * (nb_read * state_lv.read_j_per_byte + nb_write * state_lv.write_j_per_byte)
     e_syn_fetch = (events * syn_read + rows * row_read) * syn_lv.read_j_per_byte
     e_syn_acc = (events * acc_rw * (state_lv.read_j_per_byte + state_lv.write_j_per_byte)
                  + _ops_energy(host, SYNAPSE_OPS, events) + _ops_energy(host, ROW_OPS, rows))
+    e_learning = (_ops_energy(host, LEARNING_OPS, learns)
+                  + learns * weight_rw * (syn_lv.read_j_per_byte + syn_lv.write_j_per_byte)
+                  + learns * traces_read * state_lv.read_j_per_byte)
 
     def per(d):
         return sum(d.values())
@@ -176,14 +195,17 @@ def modelled_baseline(work: Workload, host: HostSpec | str = "cpu-45nm") -> dict
     instr_update = per(NEURON_OPS) + per(NEURON_ACCESSES)
     instr_event = per(SYNAPSE_OPS) + per(SYNAPSE_ACCESSES)
     instr_row = per(ROW_OPS) + per(ROW_ACCESSES)
-    instructions_t = n * instr_update + work.synaptic_events * instr_event + work.firing_sources * instr_row
+    instr_learn = per(LEARNING_OPS) + per(LEARNING_ACCESSES)
+    instructions_t = (n * instr_update + work.synaptic_events * instr_event + work.firing_sources * instr_row
+                      + work.learning_updates * instr_learn)
     instructions = int(instructions_t.sum()) if steps else 0
     e_instr = instructions * cpu["instruction_overhead_j"]
 
     # per-step roofline
     compute_t = instructions_t / (cpu["ipc"] * cpu["clock_hz"])
-    state_bytes_t = n * (nb_read + nb_write) + work.synaptic_events * 2 * acc_rw
-    syn_bytes_t = work.synaptic_events * syn_read + work.firing_sources * row_read
+    state_bytes_t = n * (nb_read + nb_write) + work.synaptic_events * 2 * acc_rw + work.learning_updates * traces_read
+    syn_bytes_t = (work.synaptic_events * syn_read + work.firing_sources * row_read
+                   + work.learning_updates * 2 * weight_rw)
     if state_lv.name == syn_lv.name:
         memory_t = (state_bytes_t + syn_bytes_t) / state_lv.bandwidth_bytes_per_s
     else:
@@ -196,6 +218,7 @@ def modelled_baseline(work: Workload, host: HostSpec | str = "cpu-45nm") -> dict
         "neuron_memory": float(e_neuron_mem),
         "synapse_fetch": float(e_syn_fetch),
         "synapse_accumulate": float(e_syn_acc),
+        "learning": float(e_learning),
         "instructions": float(e_instr),
     }
     dynamic_j = 0.0
@@ -225,6 +248,7 @@ def modelled_baseline(work: Workload, host: HostSpec | str = "cpu-45nm") -> dict
             "neuron_updates": updates,
             "synaptic_events": events,
             "firing_sources": rows,
+            "learning_updates": learns,
             "instructions": instructions,
             "steps_memory_bound": int(np.count_nonzero(memory_t > compute_t)) if steps else 0,
         },
@@ -243,6 +267,7 @@ def modelled_baseline(work: Workload, host: HostSpec | str = "cpu-45nm") -> dict
             "energy_per_byte_j": {"state_read": state_lv.read_j_per_byte, "synapse_read": syn_lv.read_j_per_byte},
             "ops_per_neuron_update": dict(NEURON_OPS),
             "ops_per_synaptic_event": dict(SYNAPSE_OPS),
+            "ops_per_weight_update": dict(LEARNING_OPS),
             "clock_hz": cpu["clock_hz"],
             "ipc": cpu["ipc"],
             "static_w": cpu["static_w"],

@@ -107,12 +107,18 @@ def cmd_run(args) -> int:
     out = Path(args.out)
     write_outputs(run, out)
     print(format_summary(run.report))
-    print(f"wrote {out / 'report.json'}, {out / 'spikes.npz'}, {out / 'report.html'} and its figures")
+    print(f"wrote {out / 'report.json'}, {out / 'spikes.npz'}, {out / 'report.html'} and its figures"
+          + (f", {out / LEARNED_NETWORK} (learned weights)" if run.weights else ""))
     return 1 if failed else 0
 
 
+#: the network with its learned weights, written by ``run`` when some projection is plastic
+LEARNED_NETWORK = "network_learned.npz"
+
+
 def write_outputs(run, out: Path) -> None:
-    """report.json, spikes.npz, report.html and its PNG figures, all or nothing.
+    """report.json, spikes.npz, report.html and its PNG figures (and the learned network
+    when the run learned), all or nothing.
 
     Everything is written into a temporary folder inside ``out`` first and moved into
     place only when all of it succeeded, so a failure leaves no half-written report.
@@ -128,6 +134,8 @@ def write_outputs(run, out: Path) -> None:
     tmp = Path(tempfile.mkdtemp(prefix=".chipemu-run-", dir=out))
     try:
         run.spikes.save(tmp / "spikes.npz")
+        if run.weights:
+            run.network.with_weights(run.weights).save(tmp / LEARNED_NETWORK)
         write_html(run.report, run.spikes, tmp)
         write_report(run.report, tmp / "report.json")
         for f in sorted(tmp.iterdir()):

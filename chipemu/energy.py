@@ -18,7 +18,7 @@ whole run, ``E_x`` the chip's energy per event ``x``)::
     E_hops_ew         = H_ew * noc.hop_energy_ew_j                (H_ew: east-west link traversals)
     E_hops_ns         = H_ns * noc.hop_energy_ns_j                (H_ns: north-south link traversals)
     E_barrier         = 0                                         (no published barrier energy)
-    E_learning        = N_learning_updates * E_learning_update    (0 while no learning counter exists)
+    E_learning        = N_learning_updates * E_learning_update    (chipemu.learning's weight updates)
     E_dynamic         = sum of the ten terms above
     E_static          = P_static * T_chip                         (P_static = chip.static_w, whole chip;
                                                                    T_chip = sum over steps of
@@ -69,7 +69,7 @@ _CORE_LOCAL = ("synaptic_ops", "neuron_active", "neuron_inactive", "spike_genera
 
 NOTES = {
     "barrier": "no barrier energy is published (D18 gives only its time; SANA-FE charges none): 0 J",
-    "learning": "charged per synaptic weight update counter 'learning_updates' (0 when the run has none)",
+    "learning": "charged per synaptic weight update (counter 'learning_updates'; 0 without plastic projections)",
     "static": "chip static power x emulated chip time (compute + NoC + barrier, summed over steps)",
     "per_core_j": "core-local dynamic energy: counter terms only; hops and static power are not per core",
 }

@@ -29,7 +29,7 @@ def easy_host(**changes) -> dict:
     d["dram"] = {"capacity_bytes": 10**9, "read_64b_j": 8000e-12, "write_64b_j": 8000e-12,
                  "bandwidth_bytes_per_s": 1e9}
     d["layout"] = {"synapse_bytes": 6, "row_pointer_bytes": 8, "state_bytes": 8, "param_bytes": 12,
-                   "accumulator_bytes": 4}
+                   "accumulator_bytes": 4, "weight_bytes": 2, "trace_bytes": 1}
     for path, v in changes.items():
         sec, key = path.split(".")
         d[sec][key] = v
@@ -67,6 +67,23 @@ def test_hand_example_energy_and_time():
     assert b["energy_j"] == sum(b["breakdown"].values())
     assert b["energy_j"] == b["dynamic_j"] + b["static_j"]
     assert b["edp_js"] == pytest.approx(b["energy_j"] * b["time_s"], rel=1e-15)
+
+
+def test_learning_updates_by_hand():
+    """4 weight updates in step 0 on the hand example's host (synapses in L2, state in L1)."""
+    work = Workload(n=10, inputs=2, synapses=100, slots=2, synaptic_events=[5, 0, 3], firing_sources=[1, 0, 1],
+                    learning_updates=[4, 0, 0])
+    plain = modelled_baseline(WORK, host_from_dict(easy_host()))
+    b = modelled_baseline(work, host_from_dict(easy_host()))
+    pj = 1e-12
+    # per update: 2 mult * 10 + 4 add * 1 + 2 shift * 2 + 2 compare * 3 = 34 pJ of arithmetic;
+    # weight 2 B read + 2 B written in L2 (10 pJ/B each way) = 40 pJ; 2 trace bytes read in L1 = 2 pJ
+    assert b["breakdown"]["learning"] == pytest.approx(4 * (34 + 40 + 2) * pj, rel=1e-12)
+    assert plain["breakdown"]["learning"] == 0.0
+    # 10 ops + 4 loads/stores per update
+    assert b["counts"]["instructions"] - plain["counts"]["instructions"] == 4 * 14
+    assert b["counts"]["learning_updates"] == 4
+    assert b["energy_j"] == sum(b["breakdown"].values())
 
 
 def test_memory_bound_steps_use_bandwidth():

@@ -79,3 +79,26 @@ def test_run_bad_input_one_line_exit_2_nothing_written(argv, fragment, tmp_path,
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1 and fragment in err
     assert not out.exists() or not any(out.iterdir())
+
+
+def test_run_saves_learned_network(tmp_path):
+    """A run with plastic projections writes DIR/network_learned.npz with the learned weights."""
+    from chipemu import Network
+    from chipemu.learning import stdp
+
+    net = Network("learn", steps=120)
+    pre = net.add_bernoulli_input("pre", 8, p=0.3, seed=1)
+    post = net.add_population("post", 2, du=2000, dv=500, vth=40)
+    net.connect(pre, post, weight=100, name="plastic", plasticity=stdp(a_plus=4, a_minus=3, tau_plus=8,
+                                                                       tau_minus=8))
+    path = tmp_path / "learn.npz"
+    net.save(path)
+    out = tmp_path / "o"
+    assert main(["run", str(path), "--chip", "tiny", "--out", str(out)]) == 0
+    learned = Network.load(out / "network_learned.npz")
+    w0 = net.projections[0].weight
+    w1 = learned.projections[0].weight
+    assert learned.projections[0].plasticity is not None
+    assert w1.shape == w0.shape and not (w1 == w0).all()
+    from chipemu.reference import run as host
+    assert (host(net).weights["plastic"] == w1).all()

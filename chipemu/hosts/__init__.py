@@ -67,6 +67,8 @@ _SCHEMA: dict[str, dict[str, tuple[str, float | None, bool, str]]] = {
         "state_bytes": (_INT, 1, False, "bytes of u and v per compartment"),
         "param_bytes": (_INT, 1, False, "bytes of constants per compartment"),
         "accumulator_bytes": (_INT, 1, False, "bytes per delay-ring accumulator"),
+        "weight_bytes": (_INT, 1, False, "bytes per synaptic weight (read and written per learning update)"),
+        "trace_bytes": (_INT, 1, False, "bytes per learning trace"),
     },
 }
 _TOP = {"name": "a non-empty string", "description": "a string", "source": "a string"}
