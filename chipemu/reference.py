@@ -27,7 +27,7 @@ import numpy as np
 from .errors import ChipemuError
 from .learning import LearningEngine, canonical_position
 from .network import FlatNetwork, Network
-from .neuron import CompartmentParams, lif_step
+from .neuron import lif_step
 from .spikes import SpikeRaster
 
 

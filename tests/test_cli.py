@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from chipemu import Network, SpikeRaster
+from chipemu import SpikeRaster
 from chipemu.cli import main
 
 from conftest import DATA

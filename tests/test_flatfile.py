@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from chipemu import neuron
 from chipemu.errors import FileFormatError
-from chipemu.flatfile import FORMAT, REQUIRED, load_network, network_from_arrays, network_to_arrays, save_network
+from chipemu.flatfile import REQUIRED, load_network, network_from_arrays, network_to_arrays, save_network
 from chipemu.network import Network
 
 from conftest import DATA, GOLDEN

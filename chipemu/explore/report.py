@@ -16,8 +16,6 @@ The varied parameters are the columns between ``error`` and ``program`` in resul
 
 from __future__ import annotations
 
-import base64
-import html
 import io
 import json
 import math
@@ -26,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from ..report.page import PAGE_END, esc, figure_html, page_head
+from ..report.units import PREFIXES, fmt_si
 from .pareto import pareto_front_groups
 
 __all__ = ["redraw_explore", "render_explore", "parameter_columns", "DEFAULT_X", "DEFAULT_Y"]
@@ -40,7 +40,6 @@ _LABELS = {
     "energy.dynamic_j": ("dynamic chip energy (whole run)", "J"),
     "energy.edp_js": ("energy-delay product", "J s"),
 }
-_PREFIXES = ((1.0, ""), (1e-3, "m"), (1e-6, "µ"), (1e-9, "n"), (1e-12, "p"), (1e-15, "f"))
 _COLORS = ["#1f5fa8", "#e07b00", "#2e9a4b", "#8e44ad", "#c0392b", "#16a085", "#7f8c8d", "#d35400"]
 _MAX_PANELS = 6
 _MAX_LABELS = 12
@@ -52,19 +51,10 @@ def _scale(values) -> tuple[float, str]:
     if not vals:
         return 1.0, ""
     x = float(np.median(vals))
-    for s, p in _PREFIXES:
+    for s, p in PREFIXES:
         if x >= s:
             return s, p
-    return _PREFIXES[-1]
-
-
-def _fmt_si(x, unit: str, digits: int = 3) -> str:
-    if x is None or (isinstance(x, float) and not math.isfinite(x)):
-        return "n/a"
-    if x == 0:
-        return f"0 {unit}"
-    s, p = _scale([x])
-    return f"{x / s:.{digits}g} {p}{unit}"
+    return PREFIXES[-1]
 
 
 def _num(v) -> float | None:
@@ -211,8 +201,8 @@ def fig_pareto(t: _Table):
                 ax.annotate(str(n + 1), (fx[n], fy[n]), textcoords="offset points", xytext=(5, 4),
                             fontsize=8, fontweight="bold", color="#7b1e14", zorder=5)
                 r = t.rows[i]
-                key.append(f"{n + 1:>2}  {t.label(r)}\n    {_fmt_si(float(r[t.y]), yu, 4)}, "
-                           f"{_fmt_si(float(r[t.x]), xu, 5)}")
+                key.append(f"{n + 1:>2}  {t.label(r)}\n    {fmt_si(float(r[t.y]), yu, 4)}, "
+                           f"{fmt_si(float(r[t.x]), xu, 5)}")
             if len(front_idx) > _MAX_LABELS:
                 key.append(f"... {len(front_idx) - _MAX_LABELS} more (see the table)")
             ax.text(1.03, 1.0, "Pareto-optimal points\n" + "\n".join(key), transform=ax.transAxes, va="top",
@@ -390,28 +380,7 @@ FIGURES = {
 # --------------------------------------------------------------------------------------
 # HTML
 
-_CSS = """
-body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; color: #1d2330; margin: 0;
-       background: #f5f6f8; }
-main { max-width: 1180px; margin: 0 auto; padding: 24px 28px 48px; background: white; }
-h1 { font-size: 24px; margin: 4px 0 2px; }
-h2 { font-size: 18px; margin: 34px 0 10px; border-bottom: 2px solid #1f5fa8; padding-bottom: 4px; }
-h3 { font-size: 15px; margin: 18px 0 6px; }
-.sub { color: #566; font-size: 13px; }
-table { border-collapse: collapse; font-size: 13px; margin: 6px 0 12px; }
-th, td { padding: 4px 10px; border-bottom: 1px solid #e6e9ef; text-align: left; vertical-align: top; }
-th { background: #f0f3f8; font-weight: 600; }
-td.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-figure { margin: 10px 0 24px; }
-figure img { max-width: 100%; border: 1px solid #e6e9ef; }
-figcaption { font-size: 13px; color: #445; margin-top: 4px; }
-.mono { font-family: Menlo, Consolas, monospace; font-size: 12px; }
-.note { font-size: 12px; color: #566; }
-"""
-
-
-def _e(x) -> str:
-    return html.escape(str(x))
+_e = esc
 
 
 def _table(head: list[str] | None, rows: list[list[str]], numeric: set[int] = frozenset()) -> str:
@@ -425,10 +394,7 @@ def _table(head: list[str] | None, rows: list[list[str]], numeric: set[int] = fr
 
 def _fig_html(name: str, png: bytes) -> str:
     _, title, caption = FIGURES[name]
-    data = base64.b64encode(png).decode("ascii")
-    return (f'<figure id="fig-{name}"><img alt="{_e(title)}" src="data:image/png;base64,{data}">'
-            f'<figcaption><b>{_e(title)}.</b> {_e(caption)} '
-            f'<span class="note">(also <a href="{name}.png">{name}.png</a>)</span></figcaption></figure>')
+    return figure_html(name, title, caption, png)
 
 
 def _pareto_tables(t: _Table) -> str:
@@ -445,9 +411,9 @@ def _pareto_tables(t: _Table) -> str:
         for i in idx:
             r = t.rows[i]
             rows.append([r["point_id"]] + [_fmt_val(r.get(c)) for c in t.design_cols] + [
-                _fmt_si(_num(r.get(t.y)), _LABELS.get(t.y, ("", ""))[1], 4),
-                _fmt_si(_num(r.get(t.x)), _LABELS.get(t.x, ("", ""))[1], 5),
-                _fmt_si(_num(r.get("time.chip_s")), "s"),
+                fmt_si(_num(r.get(t.y)), _LABELS.get(t.y, ("", ""))[1], 4),
+                fmt_si(_num(r.get(t.x)), _LABELS.get(t.x, ("", ""))[1], 5),
+                fmt_si(_num(r.get("time.chip_s")), "s"),
                 _fmt_val(r.get("mapping.cores_used")), _fmt_val(r.get("noc.packets")), _fmt_val(r.get("noc.hops")),
                 "n/a" if _num(r.get("baseline.ratios.energy")) is None
                 else f"{float(r['baseline.ratios.energy']):.3g}x"])
@@ -487,8 +453,7 @@ def render_explore(columns: list[str], rows: list[dict], figures: dict[str, byte
     if wall:
         summary.append(["point wall time", f"{sum(wall):.1f} s in all, {max(wall):.2f} s the longest"])
     parts = [
-        "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>chipemu explore: {_e(title)}</title><style>{_CSS}</style></head><body><main>",
+        *page_head(f"chipemu explore: {title}"),
         f"<h1>Architecture exploration: {_e(title)}</h1>",
         "<div class='sub'>chipemu explore · redrawn from results.csv</div>",
         "<h2>Summary</h2>", _table(None, summary),
@@ -508,7 +473,7 @@ def render_explore(columns: list[str], rows: list[dict], figures: dict[str, byte
               "<h2>Errors</h2>", _failure_table(t, "error"),
               "<p class='note'>Columns of every point are in <a href='results.csv'>results.csv</a>; the point "
               "list in <a href='points.json'>points.json</a>.</p>",
-              "</main></body></html>"]
+              PAGE_END]
     return "\n".join(parts)
 
 
@@ -573,7 +538,7 @@ def format_front(out_dir: str | Path, *, x: str = DEFAULT_X, y: str = DEFAULT_Y,
         lines.append(f"  {g}: {len(idx)} of {sum(1 for i in range(len(rows)) if t.groups[i] == g and t.ok[i])} points")
         for i in idx[:max_rows]:
             r = rows[i]
-            lines.append(f"    {r['point_id']}  {_fmt_si(_num(r[y]), yu, 4):>10}  {_fmt_si(_num(r[x]), xu, 5):>11}  "
+            lines.append(f"    {r['point_id']}  {fmt_si(_num(r[y]), yu, 4):>10}  {fmt_si(_num(r[x]), xu, 5):>11}  "
                          f"{t.label(r)}")
         if len(idx) > max_rows:
             lines.append(f"    ... {len(idx) - max_rows} more in explore.html")

@@ -22,8 +22,10 @@ from matplotlib.colors import Normalize  # noqa: E402
 from matplotlib.patches import FancyArrowPatch, Rectangle  # noqa: E402
 from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 
+from .units import fmt_si, si_scale  # noqa: E402
+
 __all__ = ["FIGURES", "render_figures", "fig_raster", "fig_core_utilisation", "fig_link_traffic",
-           "fig_energy", "fig_latency", "si_scale", "fmt_si"]
+           "fig_energy", "fig_latency"]
 
 _BLUE, _ORANGE, _GREEN, _GREY, _RED = "#1f5fa8", "#e07b00", "#2e9a4b", "#9a9a9a", "#c0392b"
 _DPI = 110
@@ -32,28 +34,6 @@ _STYLE = {
     "axes.spines.top": False, "axes.spines.right": False, "figure.dpi": _DPI, "savefig.dpi": _DPI,
     "axes.grid": False, "legend.frameon": False,
 }
-
-_PREFIXES = ((1.0, ""), (1e-3, "m"), (1e-6, "µ"), (1e-9, "n"), (1e-12, "p"), (1e-15, "f"))
-
-
-def si_scale(x: float) -> tuple[float, str]:
-    """``(scale, prefix)`` so that ``x / scale`` is in [1, 1000) (largest prefix for 0)."""
-    x = abs(float(x))
-    for scale, prefix in _PREFIXES:
-        if x >= scale:
-            return scale, prefix
-    return (_PREFIXES[-1] if x > 0 else _PREFIXES[0])
-
-
-def fmt_si(x: float | None, unit: str, digits: int = 3) -> str:
-    """``1.23e-6, "J"`` -> ``"1.23 µJ"``; None -> ``"n/a"``."""
-    if x is None:
-        return "n/a"
-    if x == 0:
-        return f"0 {unit}"
-    scale, prefix = si_scale(x)
-    return f"{x / scale:.{digits}g} {prefix}{unit}"
-
 
 def _pl(n, word: str) -> str:
     n = int(n)

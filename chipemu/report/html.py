@@ -8,13 +8,13 @@ from the report dict and the spike raster: nothing is re-run.
 
 from __future__ import annotations
 
-import base64
-import html
 import os
 from pathlib import Path
 
 from ..flatfile import atomic_write
-from .figures import FIGURES, fmt_si, render_figures
+from .figures import FIGURES, render_figures
+from .page import PAGE_END, esc, figure_html, page_head
+from .units import fmt_si
 
 __all__ = ["write_html", "render_html", "REQUIRED_KEYS"]
 
@@ -25,27 +25,12 @@ REQUIRED_KEYS = (
     "time.chip_s", "time.step_s_max", "time.step_s_mean", "time.wall_s",
 )
 
-_CSS = """
-body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; color: #1d2330; margin: 0;
-       background: #f5f6f8; }
-main { max-width: 1180px; margin: 0 auto; padding: 24px 28px 48px; background: white; }
-h1 { font-size: 24px; margin: 4px 0 2px; }
-h2 { font-size: 18px; margin: 34px 0 10px; border-bottom: 2px solid #1f5fa8; padding-bottom: 4px; }
-.sub { color: #566; font-size: 13px; }
+_EXTRA_CSS = """
 .cards { display: flex; flex-wrap: wrap; gap: 12px; margin: 18px 0 6px; }
 .card { flex: 1 1 160px; border: 1px solid #dde2ea; border-radius: 6px; padding: 10px 14px; background: #fafbfd; }
 .card .v { font-size: 22px; font-weight: 600; }
 .card .k { font-size: 12px; color: #566; text-transform: uppercase; letter-spacing: .04em; }
 .card.good .v { color: #2e7d32; } .card.bad .v { color: #c0392b; }
-table { border-collapse: collapse; font-size: 13px; margin: 6px 0 12px; }
-th, td { padding: 4px 10px; border-bottom: 1px solid #e6e9ef; text-align: left; vertical-align: top; }
-th { background: #f0f3f8; font-weight: 600; }
-td.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-figure { margin: 10px 0 24px; }
-figure img { max-width: 100%; border: 1px solid #e6e9ef; }
-figcaption { font-size: 13px; color: #445; margin-top: 4px; }
-.mono { font-family: Menlo, Consolas, monospace; font-size: 12px; word-break: break-all; }
-.note { font-size: 12px; color: #566; }
 .two { display: flex; gap: 28px; flex-wrap: wrap; } .two > div { flex: 1 1 420px; }
 """
 
@@ -59,8 +44,7 @@ def _get(d: dict, dotted: str):
     return cur
 
 
-def _e(x) -> str:
-    return html.escape(str(x))
+_e = esc
 
 
 def _num(x, digits: int = 3) -> str:
@@ -252,10 +236,7 @@ def _provenance(r: dict) -> str:
 
 def _figure(name: str, png: bytes) -> str:
     title, caption = FIGURES[name]
-    data = base64.b64encode(png).decode("ascii")
-    return (f'<figure id="fig-{name}"><img alt="{_e(title)}" src="data:image/png;base64,{data}">'
-            f'<figcaption><b>{_e(title)}.</b> {_e(caption)} '
-            f'<span class="note">(also <a href="{name}.png">{name}.png</a>)</span></figcaption></figure>')
+    return figure_html(name, title, caption, png)
 
 
 def render_html(report: dict, figures: dict[str, bytes]) -> str:
@@ -265,8 +246,7 @@ def render_html(report: dict, figures: dict[str, bytes]) -> str:
         _get(r, key)  # KeyError names the missing key
     title = f"{r['network'].get('name', 'network')} on {r['chip']['name']}"
     parts = [
-        "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>chipemu report: {_e(title)}</title><style>{_CSS}</style></head><body><main>",
+        *page_head(f"chipemu report: {title}", _EXTRA_CSS),
         f"<h1>{_e(title)}</h1>",
         f"<div class='sub'>chipemu {_e(r.get('chipemu_version', '?'))} · seed {_e(r.get('seed', '?'))} · "
         f"{r['steps']:,} timesteps · energy profile {_e(r.get('chip', {}).get('energy_profile', '?'))}</div>",
@@ -295,7 +275,7 @@ def render_html(report: dict, figures: dict[str, bytes]) -> str:
         if name in figures:
             parts.append(_figure(name, figures[name]))
     parts += ["<h3>Mapping quality</h3>", _quality_table(r["mapping"].get("quality"))]
-    parts += ["<h2>Provenance</h2>", _provenance(r), "</main></body></html>"]
+    parts += ["<h2>Provenance</h2>", _provenance(r), PAGE_END]
     return "\n".join(parts)
 
 

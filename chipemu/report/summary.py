@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import __version__
 from ..flatfile import atomic_write
+from .units import fmt_si
 
 
 def _tolist(a) -> list:
@@ -151,13 +152,6 @@ def write_report(report: dict, path) -> None:
     atomic_write(path, write)
 
 
-def _si(x: float, unit: str) -> str:
-    for scale, prefix in ((1, ""), (1e-3, "m"), (1e-6, "u"), (1e-9, "n"), (1e-12, "p")):
-        if abs(x) >= scale or scale == 1e-12:
-            return f"{x / scale:.3g} {prefix}{unit}"
-    return f"{x:g} {unit}"
-
-
 def format_summary(report: dict) -> str:
     """A short human summary table of a report."""
     r = report
@@ -170,22 +164,22 @@ def format_summary(report: dict) -> str:
         ("steps / spikes", f"{r['steps']:,} steps, {r['spikes']['total']:,} spikes"),
         ("NoC", f"{r['noc']['packets']:,} packets, {r['noc']['hops']:,} hops, busiest link "
                 f"{r['noc']['max_link_packets']:,} packets ({r['noc']['model']} model)"),
-        ("chip time", f"{_si(r['time']['chip_s'], 's')} total, {_si(r['time']['step_s_mean'], 's')} mean / "
-                      f"{_si(r['time']['step_s_max'], 's')} max per step"),
+        ("chip time", f"{fmt_si(r['time']['chip_s'], 's')} total, {fmt_si(r['time']['step_s_mean'], 's')} mean / "
+                      f"{fmt_si(r['time']['step_s_max'], 's')} max per step"),
     ]
     if "energy" in r:
         e = r["energy"]
-        text = f"{_si(e['total_j'], 'J')} ({r['chip']['energy_profile']})"
+        text = f"{fmt_si(e['total_j'], 'J')} ({r['chip']['energy_profile']})"
         if "dynamic_j" in e and "static_j" in e:
-            text = (f"{_si(e['total_j'], 'J')} = {_si(e['dynamic_j'], 'J')} dynamic + {_si(e['static_j'], 'J')} "
+            text = (f"{fmt_si(e['total_j'], 'J')} = {fmt_si(e['dynamic_j'], 'J')} dynamic + {fmt_si(e['static_j'], 'J')} "
                     f"static ({r['chip']['energy_profile']})")
         rows.append(("chip energy", text))
     if "baseline" in r:
         b = r["baseline"]
-        text = f"{_si(b['energy_j'], 'J')}, {_si(b['time_s'], 's')} (modelled CPU)"
+        text = f"{fmt_si(b['energy_j'], 'J')}, {fmt_si(b['time_s'], 's')} (modelled CPU)"
         if "dynamic_j" in b:
             host = b.get("host", {}).get("name", "CPU")
-            text = (f"{_si(b['energy_j'], 'J')} ({_si(b['dynamic_j'], 'J')} dynamic), {_si(b['time_s'], 's')} "
+            text = (f"{fmt_si(b['energy_j'], 'J')} ({fmt_si(b['dynamic_j'], 'J')} dynamic), {fmt_si(b['time_s'], 's')} "
                     f"(modelled {host})")
         rows.append(("von Neumann", text))
         ratios = b.get("ratios") or {}
@@ -196,7 +190,7 @@ def format_summary(report: dict) -> str:
                                            f"{x(ratios.get('dynamic_energy'))}), time {x(ratios.get('time'))}, "
                                            f"EDP {x(ratios.get('edp'))} (baseline / chip)"))
         if b.get("measured"):
-            rows.append(("host measured", f"{_si(b['measured']['wall_s'], 's')} wall (reference runner on this "
+            rows.append(("host measured", f"{fmt_si(b['measured']['wall_s'], 's')} wall (reference runner on this "
                                           f"machine; a time, not an energy)"))
     rows.append(("wall time", f"{r['time']['wall_s']:.2f} s"))
     if "check" in r:
