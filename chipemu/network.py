@@ -60,8 +60,29 @@ def _int_array(owner: str, param: str, value, n: int, lo: int, hi: int) -> np.nd
     return arr
 
 
+class _Contiguous:
+    """A named group laid out at global indices ``start .. start + size - 1``."""
+
+    name: str
+    size: int
+    start: int
+
+    @property
+    def stop(self) -> int:
+        return self.start + self.size
+
+    def __len__(self) -> int:
+        return self.size
+
+
+def _check_size(owner: str, size) -> int:
+    if isinstance(size, bool) or int(size) != size or size < 1:
+        raise NetworkError(f"{owner}: size = {size!r} must be an integer >= 1")
+    return int(size)
+
+
 @dataclass(frozen=True, eq=False)
-class Population:
+class Population(_Contiguous):
     """A group of ``size`` Loihi CUBA LIF compartments with their registers.
 
     Register arrays are int64 of shape ``(size,)``; ``start`` is the global index of the
@@ -80,9 +101,7 @@ class Population:
     @classmethod
     def create(cls, name: str, size: int, *, du=0, dv=0, vth=1, bias_mant=0, bias_exp=0, start: int = 0):
         _check_name("population", name)
-        if isinstance(size, bool) or int(size) != size or size < 1:
-            raise NetworkError(f"population '{name}': size = {size!r} must be an integer >= 1")
-        size = int(size)
+        size = _check_size(f"population '{name}'", size)
         owner = f"population '{name}'"
         regs = {}
         for param, value in (("du", du), ("dv", dv), ("vth", vth), ("bias_mant", bias_mant), ("bias_exp", bias_exp)):
@@ -90,16 +109,9 @@ class Population:
             regs[param] = _int_array(owner, param, value, size, lo, hi)
         return cls(name=name, size=size, start=start, **regs)
 
-    @property
-    def stop(self) -> int:
-        return self.start + self.size
-
-    def __len__(self) -> int:
-        return self.size
-
 
 @dataclass(frozen=True, eq=False)
-class InputGroup:
+class InputGroup(_Contiguous):
     """``size`` input spike sources; source ``spike_idx[i]`` fires at step ``spike_t[i]``.
 
     Events are unique (a source fires at most once per step) and sorted by ``(t, idx)``.
@@ -115,9 +127,7 @@ class InputGroup:
     @classmethod
     def create(cls, name: str, size: int, spike_idx=(), spike_t=(), start: int = 0):
         _check_name("input group", name)
-        if isinstance(size, bool) or int(size) != size or size < 1:
-            raise NetworkError(f"input group '{name}': size = {size!r} must be an integer >= 1")
-        size = int(size)
+        size = _check_size(f"input group '{name}'", size)
         owner = f"input group '{name}'"
         idx = np.asarray(spike_idx)
         t = np.asarray(spike_t)
@@ -133,13 +143,6 @@ class InputGroup:
                 i = int(np.flatnonzero(dup)[0])
                 raise NetworkError(f"{owner}: source {int(idx[i])} fires twice at step {int(t[i])}; events must be unique")
         return cls(name=name, size=size, spike_idx=idx, spike_t=t, start=start)
-
-    @property
-    def stop(self) -> int:
-        return self.start + self.size
-
-    def __len__(self) -> int:
-        return self.size
 
 
 @dataclass(frozen=True, eq=False)
