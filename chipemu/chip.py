@@ -21,6 +21,13 @@ Each timestep is bulk-synchronous, as on Loihi:
 ``step time = compute + NoC drain + barrier``.  The spikes never depend on the mapping:
 the cores run the same kernel and synapse arithmetic as :mod:`chipemu.reference`; the
 mapping only changes the counters, the traffic and the time.
+
+For speed the runner advances the cores' dynamics step by step
+(:meth:`CoreArray.advance`) but evaluates the counters, the message trains and the phase
+times for blocks of up to 1024 steps at once (:meth:`CoreArray.counts`); the analytic NoC
+keeps no state between steps and carries a whole block in one call
+(:meth:`AnalyticNoc.run_steps`), the SimPy NoC one step at a time.  Every number is the
+same as with one step at a time.
 """
 
 from __future__ import annotations
@@ -36,6 +43,10 @@ from .learning import LearningEngine
 from .network import Network
 from .reference import input_schedule
 from .spikes import SpikeRaster
+
+#: steps x K x K cells of the train matrices of one block of steps (see emulate)
+_BLOCK_CELLS = 1 << 22
+_MAX_BLOCK_STEPS = 1024
 
 
 @dataclass
@@ -113,21 +124,25 @@ def emulate(network: Network, mapping, steps: int | None = None, *, noc: str = "
     core_counts = np.zeros((K, len(COUNTERS)), dtype=np.int64)
     step_counts = np.zeros((steps, len(COUNTERS)), dtype=np.int64)
     step_time = np.zeros((steps, 3))
-    spk_t, spk_n = [], []
+    step_time[:, 2] = barrier_s
+    spk_n = []  # compartments that fired, per step
+    # The cores run step by step (the dynamics); their counters and message trains are
+    # evaluated for blocks of steps at once (CoreArray.counts), and so is the analytic
+    # NoC, which keeps no state between steps (run_steps: identical to one step() per
+    # step).  A block holds at most _BLOCK_CELLS steps x K x K train cells.
+    block = max(1, min(_MAX_BLOCK_STEPS, _BLOCK_CELLS // (K * K)))
+    t0 = 0
     for t in range(steps):
-        sc = cores.step(t, in_src[in_ptr[t]:in_ptr[t + 1]])
-        core_counts += sc.per_core
-        step_counts[t] = sc.per_core.sum(axis=0)
-        if sc.fired.size:
-            spk_t.append(np.full(sc.fired.size, t, dtype=np.int64))
-            spk_n.append(sc.fired)
-        res = noc_model.step(sc.train_src, sc.train_dst, sc.train_count)
-        step_time[t] = (float((sc.per_core @ op_time).max()) if K else 0.0, res.drain_s, barrier_s)
+        fired = cores.advance(t, in_src[in_ptr[t]:in_ptr[t + 1]])
+        spk_n.append(fired)
+        if t + 1 - t0 == block or t + 1 == steps:
+            _finish_block(cores.counts(), t0, noc_model, op_time, core_counts, step_counts, step_time)
+            t0 = t + 1
         if progress is not None:
             progress(t + 1, steps)
     wall = time.perf_counter() - start
-    spikes = SpikeRaster(np.concatenate(spk_t) if spk_t else np.zeros(0, np.int64),
-                         np.concatenate(spk_n) if spk_n else np.zeros(0, np.int64))
+    spike_steps = np.repeat(np.arange(steps, dtype=np.int64), [a.size for a in spk_n])
+    spikes = SpikeRaster(spike_steps, np.concatenate(spk_n) if spk_n else np.zeros(0, np.int64))
     tot = noc_model.totals
     noc_summary = {k: (float(getattr(tot, k)) if isinstance(getattr(tot, k), float) else int(getattr(tot, k)))
                    for k in ("packets", "hops", "hops_ew", "hops_ns", "stalls", "queue_delay_s", "max_latency_s")}
@@ -138,3 +153,24 @@ def emulate(network: Network, mapping, steps: int | None = None, *, noc: str = "
                          "core_packets_out": np.asarray(noc_model.core_packets_out).copy(),
                          "core_packets_in": np.asarray(noc_model.core_packets_in).copy()},
                    weights=engine.weights() if engine is not None else {})
+
+
+def _finish_block(b, t0: int, noc_model, op_time: np.ndarray, core_counts: np.ndarray,
+                  step_counts: np.ndarray, step_time: np.ndarray) -> None:
+    """Fold the counters of steps ``t0 ..`` (a :class:`chipemu.core.BlockCounts`) into the
+    run's totals and carry their trains over the NoC: all at once if the model has
+    ``run_steps`` (the analytic one), else one :meth:`step` per step."""
+    n = b.per_core.shape[0]
+    core_counts += b.per_core.sum(axis=0)
+    step_counts[t0:t0 + n] = b.per_core.sum(axis=1)
+    for i in range(n):  # compute phase: the busiest core (per-op times from the chip spec)
+        step_time[t0 + i, 0] = float((b.per_core[i] @ op_time).max()) if b.per_core.shape[1] else 0.0
+    if hasattr(noc_model, "run_steps"):
+        res = noc_model.run_steps(b.train_step, b.train_src, b.train_dst, b.train_count, n_steps=n)
+        step_time[t0:t0 + n, 1] = res["drain_s"]
+    else:
+        bounds = np.searchsorted(b.train_step, np.arange(n + 1)).tolist()
+        for i in range(n):
+            lo, hi = bounds[i], bounds[i + 1]
+            res = noc_model.step(b.train_src[lo:hi], b.train_dst[lo:hi], b.train_count[lo:hi])
+            step_time[t0 + i, 1] = res.drain_s

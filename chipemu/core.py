@@ -14,8 +14,11 @@ Every core of a mapping holds
 
 For speed all cores' memories are one structure of arrays: compartments are stored in
 *core order* (core 0's compartments by slot, then core 1's, ...) and ``core_offset[c]``
-marks where core c starts; axons are sorted by presynaptic source.  :meth:`CoreArray.view`
-returns the exact per-core view.
+marks where core c starts; axons are sorted by (presynaptic source, core); the synapses
+are stored by presynaptic source (canonical order within a source, as in the host
+reference's fan-out table), so the synapses of one axon are those of its source's run
+that target its core.  :meth:`CoreArray.view` returns the exact per-core view (each
+axon's synapses as one run, in canonical order).
 
 Per timestep t the chip runs Loihi's pipeline on every core (vectorised over cores)::
 
@@ -73,6 +76,19 @@ def _csr_gather(indptr: np.ndarray, rows: np.ndarray) -> np.ndarray:
     return np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(total, dtype=np.int64)
 
 
+def _count_keys(key: np.ndarray, key_range: int) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(key, return_counts=True)`` for keys in ``0 .. key_range-1``.
+
+    A bincount over the key range (linear time) when that range is not much larger than
+    the number of keys, else the sort of np.unique.
+    """
+    if key_range <= 4 * key.size + 1024:
+        counts = np.bincount(key, minlength=key_range)
+        present = np.flatnonzero(counts)
+        return present, counts[present]
+    return np.unique(key, return_counts=True)
+
+
 @dataclass
 class StepCounts:
     """What one timestep did: spikes (global ids), per-core counters, and the message trains.
@@ -83,6 +99,22 @@ class StepCounts:
 
     fired: np.ndarray
     per_core: np.ndarray
+    train_src: np.ndarray
+    train_dst: np.ndarray
+    train_count: np.ndarray
+
+
+@dataclass
+class BlockCounts:
+    """Counters and message trains of several consecutive steps (:meth:`CoreArray.counts`).
+
+    ``per_core`` is (steps, K, len(COUNTERS)) int64, step 0 the first step of the block;
+    train i carries ``train_count[i]`` packets from core ``train_src[i]`` to core
+    ``train_dst[i]`` in step ``train_step[i]``, ordered by (step, source, destination).
+    """
+
+    per_core: np.ndarray
+    train_step: np.ndarray
     train_src: np.ndarray
     train_dst: np.ndarray
     train_count: np.ndarray
@@ -126,97 +158,206 @@ class CoreArray:
         self.t_next = 0  # the next timestep to run
         # source core of every presynaptic source (compartments, then inputs)
         self.source_core = np.concatenate([self.neuron_core, self.input_core])
-        self._build_axons(flat)
+        dst_core = self._build_axons(flat)
+        self.core_size = np.diff(self.core_offset)  # compartments per core
+        self._run_count = np.zeros(n + 1, dtype=np.int64)  # buffer: running count of active compartments
+        # what counts() needs of the steps advanced since its last call: the sources that
+        # fired, the active compartments per core, learning updates per core {step: counts}
+        self._log_sources, self._log_active, self._log_learning = [], [], {}
         #: the :class:`chipemu.learning.LearningEngine` of the plastic projections, or None
         self.learning = learning
         if learning is not None:
             # canonical synapse id -> synapse-memory position, and the core that stores it
             self.syn_position = canonical_position(self.syn_order)
-            self.syn_core = self.axon_core.repeat(self.axon_nsyn)[self.syn_position]
+            self.syn_core = dst_core
 
-    def _build_axons(self, f: FlatNetwork) -> None:
+    def _build_axons(self, f: FlatNetwork) -> np.ndarray:
+        """Fan-in axon tables and synapse memory of all cores, plus per-run lookup tables.
+
+        Synapse memory is stored by presynaptic source (stable: canonical order within a
+        source).  Input axon ``(s, c)`` holds the synapses of source s on core c; the
+        axons, sorted by ``key = s * K + c``, and their synapse counts come from counting
+        the keys (no sort of the synapses by key).  Returns the core of every canonical
+        synapse.
+        """
         n, K = self.n, self.n_cores
-        pre = np.concatenate([f.src, f.in_src + n])
-        dst_pos = self.position[np.concatenate([f.dst, f.in_dst])]
-        delay = np.concatenate([f.delay, f.in_delay])
-        weight = np.concatenate([f.weight, f.in_weight])
-        dst_core = self.pos_core[dst_pos]
-        key = pre * K + dst_core  # one input axon per (source, destination core)
-        order = np.argsort(key, kind="stable")
-        self.syn_order = order  # canonical synapse id stored at each synapse-memory position
-        key = key[order]
-        first = np.ones(key.size, dtype=bool)
-        first[1:] = key[1:] != key[:-1]
-        axon_start = np.flatnonzero(first)
-        self.axon_syn_ptr = np.append(axon_start, key.size).astype(np.int64)
-        akey = key[axon_start]
-        self.axon_source = akey // K
-        self.axon_core = akey % K
-        self.axon_nsyn = np.diff(self.axon_syn_ptr)
         n_src = n + self.in_n
+        self._flat = f  # for the per-axon layout of view(), built on first use
+        self._by_axon = None
+        pre, dst_pos, dst_core = self._canonical_synapses()
+        order = np.argsort(pre, kind="stable")  # = FanoutTable.storage_order(f)
+        self.syn_order = order  # canonical synapse id stored at each synapse-memory position
+        akey, self.axon_nsyn = _count_keys(pre * K + dst_core, n_src * K)
+        self.axon_source = akey // K
+        self.axon_core = akey - self.axon_source * K
+        #: synapses of axon a in the per-axon layout of :meth:`view`: ``axon_syn_ptr[a] ..
+        #: axon_syn_ptr[a+1]``
+        self.axon_syn_ptr = np.zeros(akey.size + 1, dtype=np.int64)
+        np.cumsum(self.axon_nsyn, out=self.axon_syn_ptr[1:])
         self.source_axon_ptr = np.zeros(n_src + 1, dtype=np.int64)
         np.cumsum(np.bincount(self.axon_source, minlength=n_src), out=self.source_axon_ptr[1:])
-        self.axon_remote = self.axon_core != self.source_core[self.axon_source]
+        #: synapses of source s in synapse memory: ``source_syn_ptr[s] .. source_syn_ptr[s+1]``
+        #: (the axons' synapse counts add up source by source, so the CSR is the same)
+        self.source_syn_ptr = self.axon_syn_ptr[self.source_axon_ptr]
+        #: core of the source of each axon, and whether the axon is on another core (one packet per spike)
+        self.axon_src_core = self.source_core[self.axon_source]
+        self.axon_remote = self.axon_core != self.axon_src_core
+        #: message-train id of each axon, ``source core * K + destination core`` (local axons: the diagonal)
+        self.axon_pair = self.axon_src_core * K + self.axon_core
+        # synapse memory in its narrow dtypes (taken before the permutation: it moves fewer
+        # bytes); offset = delay * n + target position (see DelayRing)
         off_dtype = np.int32 if 2 * self.slots * max(n, 1) < 2**31 else np.int64
-        self.syn_offset = (delay[order] * n + dst_pos[order]).astype(off_dtype)
-        self.syn_weight = weight[order].astype(np.int16)
-        self.syn_local = (dst_pos[order] - self.core_offset[self.axon_core.repeat(self.axon_nsyn)]).astype(np.int32)
-        self.syn_delay = delay[order].astype(np.int8)
+        offset = np.concatenate([f.delay, f.in_delay], dtype=off_dtype, casting="same_kind")
+        offset *= n
+        offset += dst_pos
+        self.syn_offset = offset[order]
+        self.syn_weight = np.concatenate([f.weight, f.in_weight], dtype=np.int16, casting="same_kind")[order]
+        self.syn_delay = np.concatenate([f.delay, f.in_delay], dtype=np.int8, casting="same_kind")[order]
+        return dst_core
+
+    def _canonical_synapses(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(source, target position, target core)`` of every synapse, canonical order."""
+        f = self._flat
+        pre = np.concatenate([f.src, f.in_src + self.n])
+        dst_pos = self.position[np.concatenate([f.dst, f.in_dst])]
+        return pre, dst_pos, self.pos_core[dst_pos]
+
+    def _axon_layout(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(perm, local)``: synapse-memory positions in per-axon order (axon by axon,
+        canonical order inside an axon) and the local slot of each (int32)."""
+        if self._by_axon is None:
+            pre, dst_pos, dst_core = self._canonical_synapses()
+            canon = np.argsort(pre * self.n_cores + dst_core, kind="stable")  # by axon, then canonical id
+            perm = canonical_position(self.syn_order)[canon]
+            local = dst_pos[canon] - self.core_offset[dst_core[canon]]
+            self._by_axon = (perm, local.astype(np.int32))
+        return self._by_axon
+
+    @property
+    def syn_local(self) -> np.ndarray:
+        """Local compartment slot of every synapse in the per-axon layout (int32)."""
+        return self._axon_layout()[1]
 
     # ------------------------------------------------------------------ per step
     def step(self, t: int, input_sources: np.ndarray) -> StepCounts:
-        """Run timestep t on every core; ``input_sources`` are the input ids firing at t."""
+        """Run timestep t on every core; ``input_sources`` are the input ids firing at t.
+
+        :meth:`advance` then :meth:`counts` for this one step.
+        """
+        fired = self.advance(t, input_sources)
+        b = self.counts()
+        return StepCounts(fired=fired, per_core=b.per_core[0], train_src=b.train_src,
+                          train_dst=b.train_dst, train_count=b.train_count)
+
+    def advance(self, t: int, input_sources: np.ndarray) -> np.ndarray:
+        """Run timestep t on every core (deliver, update, emit, learn); returns the global
+        ids of the compartments that fired.
+
+        ``input_sources`` are the input ids firing at t.  What the operation counters need
+        is logged; :meth:`counts` evaluates them for all steps advanced since its last call.
+        """
         K = self.n_cores
-        per_core = np.zeros((K, len(COUNTERS)), dtype=np.int64)
         a = self.ring.take(t)
         self.t_next = t + 1
-        active = is_active(self.u, self.v, a, self.params)
+        active = is_active(self.u, self.v, a, self.params)  # on the state before the update
         spiking = lif_step(self.u, self.v, a, self.params)
         pos_spk = np.flatnonzero(spiking)
-        per_core[:, C["neuron_active"]] = np.bincount(self.pos_core, weights=active, minlength=K)
-        per_core[:, C["neuron_inactive"]] = np.diff(self.core_offset) - per_core[:, C["neuron_active"]]
-        per_core[:, C["spikes"]] = np.bincount(self.pos_core[pos_spk], minlength=K)
+        # active compartments per core: compartments are stored core by core, so the count
+        # of core c is a difference of the running count at the core boundaries
+        np.cumsum(active, out=self._run_count[1:])
+        self._log_active.append(np.diff(self._run_count[self.core_offset]))
         fired = self.order[pos_spk]
-        per_core[:, C["input_spikes"]] = np.bincount(self.input_core[input_sources], minlength=K)
-
         sources = np.concatenate([fired, input_sources + self.n]) if input_sources.size else fired
-        axons = _csr_gather(self.source_axon_ptr, sources)
-        if axons.size:
-            per_core[:, C["axon_reads"]] = np.bincount(self.axon_core[axons], minlength=K)
-            per_core[:, C["synaptic_ops"]] = np.bincount(self.axon_core[axons], weights=self.axon_nsyn[axons],
-                                                         minlength=K)
-            syn = _csr_gather(self.axon_syn_ptr, axons)
+        self._log_sources.append(sources)
+        syn = _csr_gather(self.source_syn_ptr, sources)
+        if syn.size:
             self.ring.deposit(t, self.syn_offset[syn], self.syn_weight[syn])
-            remote = axons[self.axon_remote[axons]]
-            pair = self.source_core[self.axon_source[remote]] * K + self.axon_core[remote]
-            counts = np.bincount(pair, minlength=K * K) if pair.size > K * K // 4 else None
-            if counts is not None:
-                pairs = np.flatnonzero(counts)
-                train_count = counts[pairs]
-            else:
-                pairs, train_count = np.unique(pair, return_counts=True)
-            train_src, train_dst = pairs // K, pairs % K
-            per_core[:, C["packets_out"]] = np.bincount(train_src, weights=train_count, minlength=K)
-            per_core[:, C["packets_in"]] = np.bincount(train_dst, weights=train_count, minlength=K)
-        else:
-            train_src = train_dst = train_count = np.zeros(0, dtype=np.int64)
         if self.learning is not None:
             upd = self.learning.step(t, fired, input_sources)
             if upd is not None:
                 self.syn_weight[self.syn_position[upd.ids]] = upd.weights
-                per_core[:, C["learning_updates"]] = np.bincount(self.syn_core[upd.ids], minlength=K)
-        return StepCounts(fired=fired, per_core=per_core, train_src=train_src.astype(np.int64),
-                          train_dst=train_dst.astype(np.int64), train_count=train_count.astype(np.int64))
+                step_in_block = len(self._log_sources) - 1
+                self._log_learning[step_in_block] = np.bincount(self.syn_core[upd.ids], minlength=K)
+        return fired
+
+    def counts(self) -> "BlockCounts":
+        """Operation counters and message trains of the steps advanced since the last call.
+
+        Per step and core c (all exact integers):
+
+        * ``neuron_active[c]``: compartments of c active before the update
+          (:func:`chipemu.neuron.is_active`); ``neuron_inactive[c]`` the rest;
+        * ``spikes`` / ``input_spikes``: spikes of c's compartments / input sources;
+        * with ``P[i, j]`` = input axons on core j read for spikes of core i's sources
+          (one :func:`numpy.bincount` over the axons' (step, train id) for all the steps):
+          ``axon_reads[j] = sum_i P[i, j]``, ``packets_in[j] = axon_reads[j] - P[j, j]``,
+          ``packets_out[i] = sum_j P[i, j] - P[i, i]``; the trains are the non-zero
+          off-diagonal ``P[i, j]`` in (step, source, destination) order;
+        * ``synaptic_ops[j]``: synapses of the axons read on j;
+        * ``learning_updates[c]``: plastic synapses of c processed at an epoch end.
+        """
+        K, n = self.n_cores, len(self._log_sources)
+        per_core = np.zeros((n, K, len(COUNTERS)), dtype=np.int64)
+        if n == 0:
+            empty = np.zeros(0, dtype=np.int64)
+            return BlockCounts(per_core, empty, empty, empty, empty)
+        n_active = np.array(self._log_active, dtype=np.int64).reshape(n, K)
+        per_core[:, :, C["neuron_active"]] = n_active
+        per_core[:, :, C["neuron_inactive"]] = self.core_size - n_active
+        for i, v in self._log_learning.items():
+            per_core[i, :, C["learning_updates"]] = v
+        sources = np.concatenate(self._log_sources)
+        source_step = np.repeat(np.arange(n), [s.size for s in self._log_sources])
+        self._log_sources, self._log_active, self._log_learning = [], [], {}
+
+        # spikes (compartments) and input spikes per (step, core of the source)
+        is_input = sources >= self.n
+        fired = np.bincount((source_step * 2 + is_input) * K + self.source_core[sources], minlength=n * 2 * K)
+        fired = fired.reshape(n, 2, K)
+        per_core[:, :, C["spikes"]] = fired[:, 0]
+        per_core[:, :, C["input_spikes"]] = fired[:, 1]
+
+        axons = _csr_gather(self.source_axon_ptr, sources)
+        axon_step = np.repeat(source_step, self.source_axon_ptr[sources + 1] - self.source_axon_ptr[sources])
+        cell = axon_step * K + self.axon_core[axons]  # (step, destination core)
+        per_core[:, :, C["synaptic_ops"]] = np.bincount(cell, weights=self.axon_nsyn[axons],
+                                                        minlength=n * K).reshape(n, K)
+        if axons.size > n * K * K // 8:  # dense: the K x K matrix P of every step in one bincount
+            p = np.bincount(axon_step * (K * K) + self.axon_pair[axons], minlength=n * K * K).reshape(n, K, K)
+            diag = np.arange(K)
+            local = p[:, diag, diag]  # axons read on the spiking source's own core
+            reads = p.sum(axis=1)
+            per_core[:, :, C["axon_reads"]] = reads
+            per_core[:, :, C["packets_in"]] = reads - local
+            per_core[:, :, C["packets_out"]] = p.sum(axis=2) - local
+            p[:, diag, diag] = 0
+            p = p.reshape(-1)
+            trains = np.flatnonzero(p)
+            train_count = p[trains]
+        else:  # sparse: only the remote axons' (step, train id), sorted
+            per_core[:, :, C["axon_reads"]] = np.bincount(cell, minlength=n * K).reshape(n, K)
+            remote = self.axon_remote[axons]
+            axons, axon_step = axons[remote], axon_step[remote]
+            per_core[:, :, C["packets_in"]] = np.bincount(axon_step * K + self.axon_core[axons],
+                                                          minlength=n * K).reshape(n, K)
+            per_core[:, :, C["packets_out"]] = np.bincount(axon_step * K + self.axon_src_core[axons],
+                                                           minlength=n * K).reshape(n, K)
+            trains, train_count = np.unique(axon_step * (K * K) + self.axon_pair[axons], return_counts=True)
+        train_step, pair = np.divmod(trains, K * K)
+        train_src, train_dst = np.divmod(pair, K)
+        return BlockCounts(per_core, train_step, train_src, train_dst,
+                           train_count.astype(np.int64, copy=False))
 
     # ------------------------------------------------------------------ views
     def view(self, core: int) -> CoreView:
         """The exact memories of one core."""
         lo, hi = self.core_offset[core], self.core_offset[core + 1]
         buf = self.ring.pending(self.t_next)[:, lo:hi]
+        perm, local = self._axon_layout()
         axons = np.flatnonzero(self.axon_core == core)
-        syns = [(self.syn_local[self.axon_syn_ptr[a]:self.axon_syn_ptr[a + 1]],
-                 self.syn_weight[self.axon_syn_ptr[a]:self.axon_syn_ptr[a + 1]],
-                 self.syn_delay[self.axon_syn_ptr[a]:self.axon_syn_ptr[a + 1]]) for a in axons]
+        ptr = self.axon_syn_ptr
+        syns = [(local[ptr[a]:ptr[a + 1]], self.syn_weight[perm[ptr[a]:ptr[a + 1]]],
+                 self.syn_delay[perm[ptr[a]:ptr[a + 1]]]) for a in axons]
         return CoreView(core=core, compartments=self.order[lo:hi], u=self.u[lo:hi], v=self.v[lo:hi],
                         delay_buffer=buf, axon_source=self.axon_source[axons], axon_synapses=syns)
 
@@ -233,7 +374,8 @@ class CoreArray:
 
     @property
     def nbytes(self) -> int:
-        arrays = (self.syn_offset, self.syn_weight, self.syn_local, self.syn_delay, self.axon_syn_ptr,
+        arrays = (self.syn_offset, self.syn_weight, self.syn_delay, self.axon_syn_ptr,
                   self.axon_source, self.axon_core, self.axon_nsyn, self.source_axon_ptr, self.ring.buf,
                   self.u, self.v)
-        return int(sum(a.nbytes for a in arrays))
+        syn_local_bytes = self.syn_offset.size * np.dtype(np.int32).itemsize  # syn_local: int32 per synapse
+        return int(sum(a.nbytes for a in arrays)) + syn_local_bytes
