@@ -299,6 +299,77 @@ def test_deterministic(kind, loihi):
     assert r3 == r1
 
 
+# Exact SimPy results, computed with the first version of the model (one SimPy process per
+# chunk): (drain_s, stalls, queue_delay_s, max_latency_s, latency_sum_s as float.hex, chunks).
+# The dyadic timing below makes many packets meet at exactly the same instant, so these
+# numbers also pin how ties are broken (SimPy's event order).  A change of the model's
+# event scheduling that is meant to be a pure speed-up must leave them unchanged.
+_DYADIC = {"time.message_out": 0.0, "time.message_in": 2 * 2.0 ** -30,
+           "noc.link_bandwidth_pps": 2.0 ** 29, "noc.hop_time_ew_s": 2.0 ** -30,
+           "noc.hop_time_ns_s": 3 * 2.0 ** -30, "noc.buffer_depth": 2}
+_PINNED_TINY = {  # chunk_packets -> one result per step
+    None: [("0x1.a800000000000p-25", 46, "0x1.31c0000000000p-20", "0x1.a800000000000p-25",
+            "0x1.00c0000000000p-19", 52),
+           ("0x1.1c00000000000p-24", 23, "0x1.e680000000000p-21", "0x1.1c00000000000p-24",
+            "0x1.3bc0000000000p-20", 21)],
+    1: [("0x1.a000000000000p-25", 77, "0x1.2d40000000000p-20", "0x1.a000000000000p-25",
+         "0x1.fd00000000000p-20", 94),
+        ("0x1.1800000000000p-24", 32, "0x1.e500000000000p-21", "0x1.1800000000000p-24",
+         "0x1.3b00000000000p-20", 35)],
+}
+_PINNED_UNIFORM = {
+    "loihi1": ("0x1.112739b6f5150p-19", 553, "0x1.2f0c3f2e3e5ecp-9", "0x1.0aaba66bf4d3ap-19",
+               "0x1.3a7c8ed529fb4p-9", 768),
+    "loihi1-silicon": ("0x1.18af592d9cc1dp-19", 592, "0x1.2e7e04d28ea06p-9",
+                       "0x1.08f0f3777790cp-19", "0x1.45955ec788c44p-9", 768),
+}
+
+
+def _pinned(r):
+    return (r.drain_s.hex(), r.stalls, r.queue_delay_s.hex(), r.max_latency_s.hex(),
+            r.latency_sum_s.hex(), r.chunks)
+
+
+@pytest.mark.parametrize("chunk_packets", [None, 1])
+def test_simpy_results_pinned_with_ties(chunk_packets):
+    """Random trains, then a hotspot, on tiny with 2-packet buffers and no injection time:
+    chunks are granted their port at time 0 and later (idle and new carriers), stall, and
+    meet at equal times."""
+    chip = load_chip("tiny").with_overrides(_DYADIC)
+    k = chip.n_cores
+    rng = np.random.default_rng(5)
+    steps = [(rng.integers(0, k, 24), rng.integers(0, k, 24), rng.integers(0, 9, 24)),
+             (np.arange(k), np.zeros(k, dtype=int), np.full(k, 5))]
+    noc = make_noc("simpy", chip, placement(chip), chunk_packets=chunk_packets)
+    results = [noc.step(*step) for step in steps]
+    assert [_pinned(r) for r in results] == _PINNED_TINY[chunk_packets]
+    assert all(r.injected == r.delivered == r.packets for r in results)
+
+
+@pytest.mark.parametrize("name", sorted(_PINNED_UNIFORM))
+def test_simpy_results_pinned_uniform(name):
+    """768 trains of 4 packets on the 128-core mesh: the float sums run in event order."""
+    chip = load_chip(name)
+    _, r = run("simpy", chip, *uniform_traffic(chip, 6, 4, seed=2))
+    assert _pinned(r) == _PINNED_UNIFORM[name]
+
+
+def test_simpy_buffer_forgets_a_chunk_once_its_last_packet_left():
+    """Rounding can put the computed leave time of a chunk's last packet one ulp after the
+    chunk's last leave time; the buffer still counts that packet as gone from then on."""
+    import simpy
+
+    from chipemu.noc.simpy_model import _Channel
+
+    first, last, n = 5e-09, 3.4e-08, 8
+    assert first + (n - 1) * ((last - first) / (n - 1)) > last  # the rounding case
+    ch = _Channel(simpy.Environment(), period=0.0, depth=n)
+    assert ch.request(0.0, 0.0, n, 0.0) == (0.0, 0.0, False)  # a chunk fills the buffer
+    ch.release(0.0, n, first, last)  # and is granted its next stage: leaves first..last
+    # at ``last`` the buffer is empty: a full chunk gets room at once, without a stall
+    assert ch.request(last, last, n, last) == (last, last, False)
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_self_duplicate_and_empty_trains(kind, loihi):
     noc = make_noc(kind, loihi, placement(loihi))

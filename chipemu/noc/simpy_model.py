@@ -13,8 +13,8 @@ What is simulated (equations in ``docs/noc.md``):
   holds ``noc.buffer_depth`` packets.  Packets wait, never drop.
 * **Chunks.**  A train of ``c`` packets moves as ``ceil(c / chunk_packets)`` chunks
   (``chunk_packets`` defaults to ``noc.buffer_depth``; 1 is an exact packet-level
-  simulation); every chunk is one SimPy process.  A chunk is tracked by its head and its
-  tail, and its packets are taken to be evenly spaced in between.
+  simulation).  A chunk is tracked by its head and its tail, and its packets are taken
+  to be evenly spaced in between.
 * **Streaming (cut-through).**  At a stage with period ``p`` and latency ``l`` the head
   starts at ``S = max(head arrival, stage free, 1 place free downstream)`` and reaches
   the next router at ``S + l``, before the tail has arrived.  The tail starts at
@@ -26,17 +26,28 @@ What is simulated (equations in ``docs/noc.md``):
   XY, so the stage-to-buffer dependencies are acyclic and the network cannot deadlock.
 
 Stages are *reservation channels* (:class:`_Channel`): a stage keeps the time it is next
-free and the release times of the chunks in the buffer it feeds, so a chunk that can
-see when it will be served computes its start time at once and sleeps until its head
+free and the leave times of the packets in the buffer it feeds, so a chunk that can see
+when it will be served computes its start time at once and sleeps until its head
 reaches the next router: one SimPy timeout per (chunk, stage).  A chunk whose room
 depends on chunks that have not moved on yet waits on a SimPy event that the channel
 triggers when they do.  SimPy work therefore scales with chunks x hops, not packets.
+
+Chunks are moved by *carriers* (:meth:`_StepSim.carrier`), SimPy processes that each
+carry one chunk at a time, from its injection port to its destination core.  All chunks
+ask their port for the injection stage at time 0, in canonical order (source core, then
+destination core, then chunk).  Most of them have to wait in the port's queue: such a
+chunk needs no process until the port grants it the stage, and then it is handed to an
+idle carrier (one whose last chunk was delivered), or to a new one.  The chunks are woken
+by the same SimPy events, in the same order, as with one process per chunk, so the
+results are the same, without the cost of starting and ending a process per chunk.
+
 Ties are broken by SimPy's deterministic event order and FIFO queues, so equal inputs
 give identical results.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right, insort
 from collections import deque
 
 import numpy as np
@@ -50,38 +61,22 @@ __all__ = ["SimpyNoc"]
 
 _NEVER = float("-inf")
 
-
-class _Slot:
-    """A chunk's ``n`` packets in a buffer.  They leave it one by one, evenly spaced from
-    ``first`` to ``last`` (s); both are None until the chunk has been granted its next
-    stage."""
-
-    __slots__ = ("n", "first", "last")
-
-    def __init__(self, n: int):
-        self.n = n
-        self.first: float | None = None
-        self.last: float | None = None
-
-    def leave_times(self) -> list[float]:
-        if self.n == 1:
-            return [self.last]
-        step = (self.last - self.first) / (self.n - 1)
-        return [self.first + i * step for i in range(self.n)]
-
-
-class _Grant:
-    """A stage granted to a chunk: when its head and its tail start (s), its room in the
-    buffer downstream, and whether it waited for that room (back-pressure)."""
-
-    __slots__ = ("head", "tail", "slot", "stalled")
-
-    def __init__(self, head: float, tail: float, slot: _Slot | None, stalled: bool):
-        self.head, self.tail, self.slot, self.stalled = head, tail, slot, stalled
+# Note: ``b if b > a else a`` below is ``max(a, b)`` bit for bit (max keeps the first of
+# equal arguments), without the cost of a call.
 
 
 class _Channel:
     """One stage, first come first served, and the buffer it feeds.
+
+    A *grant* is a tuple ``(head, tail, stalled)``: when the chunk's head and tail start
+    the stage (s), and whether the chunk had to wait for room downstream.
+
+    The buffer is booked packet by packet: ``unknown`` packets whose chunk has not been
+    granted its next stage yet, and the sorted ``leaving`` times (s) of the others.  The
+    ``n`` packets of a chunk granted its next stage from ``first`` to ``last`` leave at
+    ``first + i * (last - first) / (n - 1)``, ``i = 0 .. n-1``.  A packet is in the buffer
+    until its leave time and ``last`` have passed.  (Rounding can put the computed time
+    of the last packets one ulp after ``last``; those are also kept in ``late``.)
 
     Args:
         env: the step's SimPy environment.
@@ -89,168 +84,283 @@ class _Channel:
         depth: packets the downstream buffer holds; ``None`` for a core (no limit).
     """
 
-    __slots__ = ("env", "period", "depth", "free_at", "held", "occupied", "queue")
+    __slots__ = ("env", "period", "depth", "free_at", "unknown", "leaving", "late", "queue")
 
     def __init__(self, env: simpy.Environment, period: float, depth: int | None):
         self.env = env
         self.period = period
         self.depth = depth
-        self.free_at = _NEVER        # when the stage can take the next head (s)
-        self.held: list[_Slot] = []  # chunks that crossed and may still be in the buffer
-        self.occupied = 0            # packets in ``held``
-        self.queue: deque = deque()  # chunks waiting for room, in arrival order
+        self.free_at = _NEVER           # when the stage can take the next head (s)
+        self.unknown = 0                # packets in the buffer with unknown leave times
+        self.leaving: list[float] = []  # sorted leave times of the other packets (s)
+        self.late: list[tuple[float, float]] = []  # (last, time) with time > last
+        self.queue: deque = deque()     # (waiter, arrival, n, tail) waiting for room
 
-    def request(self, arrival: float, n: int, tail: float):
-        """Ask for the stage for ``n`` packets whose head arrives at ``arrival`` and whose
-        tail arrives at ``tail`` (s).  Returns a :class:`_Grant`, or a SimPy event that
-        succeeds with one as soon as the buffer room can be known."""
+    def request(self, now: float, arrival: float, n: int, tail: float, waiter=None):
+        """Ask at time ``now`` for the stage for ``n`` packets whose head arrives at
+        ``arrival`` and whose tail arrives at ``tail`` (s).  Returns a grant; else queues
+        and returns ``waiter`` (default: a new SimPy event), whose ``succeed`` is called
+        with the grant as soon as the buffer room can be known."""
         if not self.queue:
-            grant = self._try(arrival, n, tail)
+            grant = self._try(now, arrival, n, tail)
             if grant is not None:
                 return grant
-        event = self.env.event()
-        self.queue.append((event, arrival, n, tail))
-        return event
+        if waiter is None:
+            waiter = self.env.event()
+        self.queue.append((waiter, arrival, n, tail))
+        return waiter
 
-    def release(self, slot: _Slot, first: float, last: float) -> None:
-        """A chunk in this stage's buffer moves on: its packets leave from ``first`` to
-        ``last`` (s).  Chunks waiting for that room are served."""
-        slot.first, slot.last = first, last
-        while self.queue:
-            event, arrival, n, tail = self.queue[0]
-            grant = self._try(arrival, n, tail)
-            if grant is None:
-                break
-            self.queue.popleft()
-            event.succeed(grant)
+    def release(self, now: float, n: int, first: float, last: float) -> None:
+        """At time ``now``, ``n`` packets in this stage's buffer are granted their next
+        stage: they leave from ``first`` to ``last`` (s).  Chunks waiting for that room
+        are served."""
+        self.unknown -= n
+        leaving = self.leaving
+        if n == 1:
+            if leaving and last < leaving[-1]:
+                insort(leaving, last)
+            else:
+                leaving.append(last)
+        else:
+            step = (last - first) / (n - 1)
+            times = [first]  # = first + 0 * step
+            for i in range(1, n):
+                times.append(first + i * step)
+            if times[-1] > last:  # rounding: these packets leave once ``last`` has passed
+                self.late += [(last, t) for t in times if t > last]
+            if leaving and first < leaving[-1]:
+                leaving += times
+                leaving.sort()
+            else:
+                leaving += times
+        queue, depth = self.queue, self.depth
+        while queue:
+            waiter, arrival, n, tail = queue[0]
+            if self.unknown + n > depth:
+                break  # room depends on chunks not granted their next stage (_try: None)
+            grant = self._try(now, arrival, n, tail)
+            queue.popleft()
+            waiter.succeed(grant)
 
-    def _try(self, arrival: float, n: int, tail: float) -> _Grant | None:
+    def _try(self, now: float, arrival: float, n: int, tail: float) -> tuple | None:
         """Grant the stage if the buffer room is known: the head needs one free place,
         the tail needs ``n``.  Never starts before now (a chunk woken late)."""
-        rooms = self._room(n)
-        if rooms is None:
-            return None
-        room_head, room_tail = rooms
-        ready = max(arrival, self.free_at)
-        head = max(ready, room_head, self.env.now)
-        stream = max(head + (n - 1) * self.period, tail)
-        tail_start = max(stream, room_tail)
+        room_head = room_tail = _NEVER  # when the buffer has room for the head, the tail
+        depth = self.depth
+        if depth is not None:
+            unknown, leaving = self.unknown, self.leaving
+            if unknown + len(leaving) + n > depth:  # perhaps no room for all n right now
+                if unknown + n > depth:
+                    return None  # depends on chunks not granted their next stage yet
+                gone = bisect_right(leaving, now)  # packets that have left by now
+                if gone:
+                    del leaving[:gone]
+                if self.late:
+                    self._drop_late(now)
+                excess = unknown + len(leaving) - depth  # places to free before one fits
+                if excess >= 0:
+                    room_head = leaving[excess]
+                if excess + n > 0:
+                    room_tail = leaving[excess + n - 1]
+            self.unknown = unknown + n
+        free_at = self.free_at
+        ready = free_at if free_at > arrival else arrival
+        head = room_head if room_head > ready else ready
+        if now > head:
+            head = now
+        stream = head + (n - 1) * self.period
+        if tail > stream:
+            stream = tail
+        tail_start = room_tail if room_tail > stream else stream
         self.free_at = tail_start + self.period
-        slot = None
-        if self.depth is not None:
-            slot = _Slot(n)
-            self.held.append(slot)
-            self.occupied += n
-        return _Grant(head, tail_start, slot, room_head > ready or room_tail > stream)
+        return head, tail_start, room_head > ready or room_tail > stream
 
-    def _room(self, n: int) -> tuple[float, float] | None:
-        """Earliest times (s) the buffer has room for 1 and for ``n`` more packets; None
-        while that depends on chunks that have not been granted their next stage."""
-        if self.depth is None or self.occupied + n <= self.depth:
-            return _NEVER, _NEVER
-        now = self.env.now
-        self.held = [s for s in self.held if s.last is None or s.last > now]
-        self.occupied = sum(s.n for s in self.held)
-        if self.occupied + n <= self.depth:
-            return _NEVER, _NEVER
-        leaving, unknown = [], 0
-        for s in self.held:
-            if s.last is None:
-                unknown += s.n
+    def _drop_late(self, now: float) -> None:
+        """Forget the ``late`` packets of chunks whose ``last`` has passed."""
+        keep = []
+        for last, t in self.late:
+            if t <= now:
+                continue  # already dropped from ``leaving``
+            if last <= now:
+                self.leaving.remove(t)
             else:
-                leaving += [t for t in s.leave_times() if t > now]
-        excess = unknown + len(leaving) - self.depth  # places to free before one fits
-        if excess + n > len(leaving):
-            return None
-        leaving.sort()
-        head = leaving[excess] if excess >= 0 else _NEVER
-        tail = leaving[excess + n - 1] if excess + n > 0 else _NEVER
-        return head, tail
+                keep.append((last, t))
+        self.late = keep
+
+
+class _Waiting:
+    """A chunk waiting in its port's queue before any carrier has it.  When the port
+    grants it the stage, ``succeed`` hands it to a carrier (:meth:`_StepSim.hand_over`)."""
+
+    __slots__ = ("sim", "chunk")
+
+    def __init__(self, sim: "_StepSim", chunk: tuple):
+        self.sim, self.chunk = sim, chunk
+
+    def succeed(self, grant: tuple) -> None:
+        self.sim.hand_over(self.chunk, grant)
 
 
 class _StepSim:
     """One NoC phase: the SimPy environment, its channels and its counters."""
 
     def __init__(self, noc: "SimpyNoc", tr: Traffic, counts: StepCounts):
-        self.env = simpy.Environment()
-        self.t = noc.timing
+        self.env = env = simpy.Environment()
+        self.t = t = noc.timing
         self.chunk_packets = noc.chunk_packets
         self.tr = tr
         self.counts = counts
-        links, n_hops = noc.topology.routes(tr.src_router, tr.dst_router)
-        self.routes = [row[:n] for row, n in zip(links.tolist(), n_hops.tolist())]
         self.is_ns = noc.topology.link_is_ns
-        self.link_latency = np.where(self.is_ns, self.t.hop_ns_s, self.t.hop_ew_s).tolist()
-        self.first_s, self.period_s = (a.tolist() for a in zero_load(tr, self.t))
-        self.nominal_s = (self.t.inject_s * tr.packets_before()).tolist()
+        self.first_s, self.period_s = (a.tolist() for a in zero_load(tr, t))
+        self.nominal_s = (t.inject_s * tr.packets_before()).tolist()
         self.src = tr.src.tolist()
         self.dst = tr.dst.tolist()
+        # the channels: injection ports, links (as stages), ejection ports, per train
+        ports = {k: _Channel(env, t.inject_s, t.buffer_depth) for k in set(self.src)}
+        self.port = [ports[k] for k in self.src]
+        # the links of every train, as (channel, latency, link) stages
+        n_routers = noc.topology.n_routers
+        pairs, pair_of = np.unique(tr.src_router * n_routers + tr.dst_router,
+                                   return_inverse=True)
+        stage: list = [None] * noc.topology.n_links
+        hops = []
+        for pair in pairs.tolist():
+            route = noc.route(pair // n_routers, pair % n_routers)
+            for link in route:
+                if stage[link] is None:
+                    stage[link] = (_Channel(env, t.link_period_s, t.buffer_depth),
+                                   noc.link_latency[link], link)
+            hops.append([stage[link] for link in route])
+        self.hops = [hops[i] for i in pair_of.reshape(-1).tolist()]
+        ejects = {}
+        if t.eject_s > 0:
+            ejects = {k: _Channel(env, t.eject_s, None) for k in set(self.dst)}
+        self.eject = [ejects.get(k) for k in self.dst]
+        self._channels = list(ports.values()) + [s[0] for s in stage if s is not None]
         # packet counters as Python lists (cheap increments), copied to ``counts`` at the end
         self.link_packets = [0] * noc.topology.n_links
         self.out_packets = [0] * noc.n_cores
         self.in_packets = [0] * noc.n_cores
-        self._ports: dict[int, _Channel] = {}
-        self._links: dict[int, _Channel] = {}
-        self._ejects: dict[int, _Channel] = {}
         self.stalls = self.chunks = self.injected = self.delivered = 0
         self.drain_s = self.queue_delay_s = self.latency_sum_s = self.max_latency_s = 0.0
+        self.unstarted: deque = deque()  # chunks not started yet, canonical order
+        self.idle: list[simpy.Event] = []  # wake-up events of idle carriers
 
-    # ---- channels, created on first use ---------------------------------------------
+    # ---- the carrier processes ------------------------------------------------------
 
-    def _channel(self, table: dict, key: int, period: float, depth: int | None) -> _Channel:
-        ch = table.get(key)
-        if ch is None:
-            ch = table[key] = _Channel(self.env, period, depth)
-        return ch
+    def carrier(self, wake: simpy.Event | None):
+        """A SimPy process that carries one chunk at a time, through all its stages.
 
-    def port(self, core: int) -> _Channel:
-        """Injection port of a core, feeding its input buffer at the local router."""
-        return self._channel(self._ports, core, self.t.inject_s, self.t.buffer_depth)
+        Chunk ``(t, i0, n)`` is packets ``i0 .. i0+n-1`` of train ``t``: it is injected at
+        its source core's port, crosses every link of its route, and is ejected.  At every
+        stage the carrier sleeps until the chunk's head arrives, asks the channel for the
+        stage (and waits for the grant if the channel cannot give one yet), counts a stall
+        if the grant waited for room downstream, and leaves the upstream buffer.
 
-    def link(self, link: int) -> _Channel:
-        """A link, feeding the input buffer of the router it leads to."""
-        return self._channel(self._links, link, self.t.link_period_s, self.t.buffer_depth)
+        The first carrier starts the chunks at time 0, in canonical order: each asks its
+        port for the injection stage (:meth:`start_next`).  A chunk the port cannot take
+        yet waits in the port's queue without a carrier; the first one the port takes is
+        carried on, and as soon as its carrier has to wait, a new carrier starts the next
+        chunks (:meth:`pass_on_starting`).  When a port later grants a waiting chunk, it
+        goes to an idle carrier or to a new one (:meth:`hand_over`).  ``wake`` is None
+        for a starting carrier, else the event that brings its first chunk and grant.
+        """
+        env, inject_s, eject_s = self.env, self.t.inject_s, self.t.eject_s
+        link_packets, out_packets = self.link_packets, self.out_packets
+        starting = wake is None
+        while True:
+            if starting:
+                started = self.start_next()
+                if started is None:  # every chunk has been started
+                    starting = False
+                    continue
+                (t, i0, n), (head, tail, stalled) = started
+            else:
+                if wake is None:  # idle until a port grants a waiting chunk
+                    wake = env.event()
+                    self.idle.append(wake)
+                (t, i0, n), (head, tail, stalled) = yield wake
+                wake = None
+            now = env.now
+            # the injection stage is granted: the head and tail start at the port
+            if stalled:
+                self.stalls += 1
+            self.injected += n
+            out_packets[self.src[t]] += n
+            head, tail, upstream = head + inject_s, tail + inject_s, self.port[t]
+            for channel, latency, link in self.hops[t]:
+                delay = head - now
+                if delay > 0:
+                    if starting:
+                        starting = self.pass_on_starting()
+                    yield env.timeout(delay)
+                    now = env.now
+                g = channel.request(now, head, n, tail)
+                if g.__class__ is not tuple:
+                    if starting:
+                        starting = self.pass_on_starting()
+                    g = yield g
+                    now = env.now
+                head, tail, stalled = g
+                if stalled:
+                    self.stalls += 1
+                upstream.release(now, n, head, tail)  # we leave the upstream buffer
+                link_packets[link] += n
+                head, tail, upstream = head + latency, tail + latency, channel
+            eject = self.eject[t]
+            if eject is not None:
+                delay = head - now
+                if delay > 0:
+                    if starting:
+                        starting = self.pass_on_starting()
+                    yield env.timeout(delay)
+                    now = env.now
+                g = eject.request(now, head, n, tail)
+                if g.__class__ is not tuple:
+                    if starting:
+                        starting = self.pass_on_starting()
+                    g = yield g
+                    now = env.now
+                head, tail, stalled = g
+                if stalled:
+                    self.stalls += 1
+                upstream.release(now, n, head, tail)
+                head, tail = head + eject_s, tail + eject_s
+            else:
+                upstream.release(now, n, head, tail)  # the core takes packets as they arrive
+            self.deliver(t, i0, n, head, tail)
 
-    def eject_port(self, core: int) -> _Channel:
-        """Ejection port of a core (the core itself has no buffer limit)."""
-        return self._channel(self._ejects, core, self.t.eject_s, None)
+    def start_next(self) -> tuple | None:
+        """Start chunks in canonical order (at time 0) until a port takes one: returns
+        ``(chunk, grant)``, or None once every chunk has been started.  The chunks a port
+        cannot take yet wait in its queue (see :class:`_Waiting`)."""
+        unstarted = self.unstarted
+        while unstarted:
+            chunk = unstarted.popleft()
+            t, _, n = chunk
+            grant = self.port[t].request(self.env.now, 0.0, n, 0.0, _Waiting(self, chunk))
+            if grant.__class__ is tuple:
+                return chunk, grant
+        return None
 
-    # ---- the chunk process ----------------------------------------------------------
+    def pass_on_starting(self) -> bool:
+        """A starting carrier is about to wait: a new carrier starts the next chunks (its
+        SimPy start event is urgent, so it runs before anything else at time 0)."""
+        if self.unstarted:
+            self.env.process(self.carrier(None))
+        return False
 
-    def stage(self, channel: _Channel, arrival: float, n: int, tail: float):
-        """Wait until ``arrival`` (s), then for ``channel``; returns its :class:`_Grant`."""
-        delay = arrival - self.env.now
-        if delay > 0:
-            yield self.env.timeout(delay)
-        grant = channel.request(arrival, n, tail)
-        if not isinstance(grant, _Grant):
-            grant = yield grant
-        if grant.stalled:
-            self.stalls += 1
-        return grant
-
-    def chunk(self, t: int, i0: int, n: int):
-        """Packets ``i0 .. i0+n-1`` of train ``t``: inject, cross every link, eject."""
-        src, inject_s, eject_s = self.src[t], self.t.inject_s, self.t.eject_s
-        upstream = self.port(src)
-        g = yield from self.stage(upstream, 0.0, n, 0.0)
-        self.injected += n
-        self.out_packets[src] += n
-        head, tail, slot = g.head + inject_s, g.tail + inject_s, g.slot
-        for link in self.routes[t]:
-            channel = self.link(link)
-            g = yield from self.stage(channel, head, n, tail)
-            upstream.release(slot, g.head, g.tail)  # we leave the upstream buffer
-            self.link_packets[link] += n
-            latency = self.link_latency[link]
-            head, tail, slot, upstream = g.head + latency, g.tail + latency, g.slot, channel
-        if eject_s > 0:
-            g = yield from self.stage(self.eject_port(self.dst[t]), head, n, tail)
-            upstream.release(slot, g.head, g.tail)
-            head, tail = g.head + eject_s, g.tail + eject_s
+    def hand_over(self, chunk: tuple, grant: tuple) -> None:
+        """A port grants a chunk that waited in its queue: the SimPy event that gives it
+        to an idle carrier, or to a new one, is scheduled now (as the chunk's own process
+        would have been woken).  A new carrier's start event is urgent, so it is waiting
+        for that event before the event comes up."""
+        if self.idle:
+            self.idle.pop().succeed((chunk, grant))
         else:
-            upstream.release(slot, head, tail)  # the core takes packets as they arrive
-        self.deliver(t, i0, n, head, tail)
+            wake = self.env.event()
+            wake.succeed((chunk, grant))
+            self.env.process(self.carrier(wake))
 
     def deliver(self, t: int, i0: int, n: int, head_done: float, tail_done: float) -> None:
         """Count a delivered chunk.  A packet's latency runs from its nominal injection
@@ -266,22 +376,35 @@ class _StepSim:
         head_zero = first + i0 * (period - inject_s)
         tail_zero = first + (i0 + n - 1) * (period - inject_s)
         self.latency_sum_s += n * (head_lat + tail_lat) / 2
-        self.queue_delay_s += n * max(0.0, (head_lat - head_zero + tail_lat - tail_zero) / 2)
-        self.max_latency_s = max(self.max_latency_s, head_lat, tail_lat)
-        self.drain_s = max(self.drain_s, tail_done)
+        excess = (head_lat - head_zero + tail_lat - tail_zero) / 2
+        self.queue_delay_s += n * (excess if excess > 0.0 else 0.0)
+        worst = self.max_latency_s
+        if head_lat > worst:
+            worst = head_lat
+        if tail_lat > worst:
+            worst = tail_lat
+        self.max_latency_s = worst
+        if tail_done > self.drain_s:
+            self.drain_s = tail_done
 
     # ---- driver ---------------------------------------------------------------------
 
     def run(self) -> NocStepResult:
         size = self.chunk_packets
+        unstarted = self.unstarted
         for t, c in enumerate(self.tr.count.tolist()):  # canonical order = injection order
-            for i0 in range(0, c, size):
-                self.env.process(self.chunk(t, i0, min(size, c - i0)))
+            if c <= size:
+                unstarted.append((t, 0, c))
+            else:
+                for i0 in range(0, c, size):
+                    unstarted.append((t, i0, min(size, c - i0)))
+        self.env.process(self.carrier(None))
         self.env.run()
+        for wake in self.idle:  # let the idle carriers go (no references to them remain)
+            wake.callbacks = None
         packets = self.tr.packets
         if not (self.injected == self.delivered == packets):
-            blocked = sum(len(ch.queue) for d in (self._ports, self._links)
-                          for ch in d.values())
+            blocked = sum(len(ch.queue) for ch in self._channels)
             raise RuntimeError(  # a bug, not bad input: the network lost or made packets
                 f"NoC conservation violated: {packets} packets offered, {self.injected} "
                 f"injected, {self.delivered} delivered, {blocked} chunks blocked")
@@ -310,6 +433,20 @@ class SimpyNoc(NocBase):
     """
 
     name = "simpy"
+
+    def __init__(self, chip, core_router, *, chunk_packets: int | None = None):
+        super().__init__(chip, core_router, chunk_packets=chunk_packets)
+        t, topo = self.timing, self.topology
+        self.link_latency = np.where(topo.link_is_ns, t.hop_ns_s, t.hop_ew_s).tolist()
+        self._routes: dict[tuple[int, int], list[int]] = {}
+
+    def route(self, src_router: int, dst_router: int) -> list[int]:
+        """The links of the XY route between two routers (cached)."""
+        key = (src_router, dst_router)
+        route = self._routes.get(key)
+        if route is None:
+            route = self._routes[key] = self.topology.route(src_router, dst_router).tolist()
+        return route
 
     def _run(self, tr: Traffic, counts: StepCounts) -> NocStepResult:
         return _StepSim(self, tr, counts).run()
