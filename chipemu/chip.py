@@ -103,6 +103,8 @@ def emulate(network: Network, mapping, steps: int | None = None, *, noc: str = "
         raise ChipemuError(f"mapping does not match network '{network.name}': it places "
                            f"{mapping.neuron_core.size} compartments and {mapping.input_core.size} inputs, "
                            f"the network has {f.n} and {f.in_n}")
+    if f.n == 0:
+        raise ChipemuError(f"network '{network.name}' has no compartments: nothing to emulate")
     start = time.perf_counter()
     K = mapping.n_cores
     engine = LearningEngine.build(network)

@@ -19,6 +19,17 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {message} (see '{self.prog} --help')\n")
 
 
+def _nonneg_int(text: str) -> int:
+    """argparse type: an integer >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid integer {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} must be >= 0")
+    return value
+
+
 class Progress:
     """A one-line progress indicator on stderr, shown only for runs longer than ~2 s."""
 
@@ -49,7 +60,7 @@ def _add_mapping_args(p: argparse.ArgumentParser, default_mapper: str) -> None:
                    help="chip preset name or chip TOML file (default: loihi1; see 'chipemu chips')")
     p.add_argument("--mapper", default=default_mapper, metavar="NAME",
                    help=f"mapping strategy (default: {default_mapper}); see 'mappers' below")
-    p.add_argument("--seed", type=int, default=0, help="seed of every random choice of the mapper (default: 0)")
+    p.add_argument("--seed", type=_nonneg_int, default=0, help="seed of every random choice of the mapper (default: 0)")
     p.add_argument("--max-per-core", type=int, default=None, metavar="N",
                    help="at most N compartments per core (default: the chip's limit)")
     p.add_argument("--pin", action="append", metavar="POP=CORE[,CORE...]",
@@ -138,8 +149,14 @@ def write_outputs(run, out: Path) -> None:
             run.network.with_weights(run.weights).save(tmp / LEARNED_NETWORK)
         write_html(run.report, run.spikes, tmp)
         write_report(run.report, tmp / "report.json")
-        for f in sorted(tmp.iterdir()):
+        files = sorted(tmp.iterdir())
+        blocked = [out / f.name for f in files if (out / f.name).is_dir()]
+        if blocked:
+            raise ChipemuError(f"output {blocked[0]} is a directory; cannot write the report there")
+        for f in files:
             os.replace(f, out / f.name)
+        if not run.weights:  # a learned network from an earlier run would now be stale
+            (out / LEARNED_NETWORK).unlink(missing_ok=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -157,6 +174,8 @@ def _parse_pins(items: list[str] | None) -> dict[str, list[int]] | None:
             ids = None
         if not ids:
             raise ChipemuError(f"--pin {item!r}: expected POPULATION=CORE[,CORE...] with integer core ids")
+        if name in pins:
+            raise ChipemuError(f"--pin {item!r}: population '{name}' is pinned twice; list all its cores in one --pin")
         pins[name] = ids
     return pins
 
@@ -204,10 +223,13 @@ def cmd_report(args) -> int:
         raise FileFormatError(f"report directory {out}: no such directory (expected the --out DIR of 'chipemu run')")
     report = read_report(out / "report.json")
     spikes = SpikeRaster.load(out / "spikes.npz")
-    n = report["network"]["neurons"]
-    if len(spikes) and (int(spikes.neuron.max()) >= n or int(spikes.t.max()) >= report["steps"]):
+    n, steps = report["network"]["neurons"], report["steps"]
+    for key, value in (("network.neurons", n), ("steps", steps)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise FileFormatError(f"report file {out / 'report.json'}: key '{key}' = {value!r} must be an integer >= 0")
+    if len(spikes) and (int(spikes.neuron.max()) >= n or int(spikes.t.max()) >= steps):
         raise FileFormatError(f"spike file {out / 'spikes.npz'}: spikes beyond the report's {n} compartments x "
-                              f"{report['steps']} steps; it does not belong to {out / 'report.json'}")
+                              f"{steps} steps; it does not belong to {out / 'report.json'}")
     from .report.html import write_html
     from .report.figures import FIGURES
 
@@ -300,15 +322,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _error(msg: str) -> int:
+    print("error: " + " ".join(str(msg).split()), file=sys.stderr)  # always one line
+    return 2
+
+
 def main(argv: list[str] | None = None) -> int:
+    import warnings
+
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return args.func(args)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            rc = args.func(args)
+        for w in caught:  # after a success only: an error's stderr is its one line
+            print(f"warning: {' '.join(str(w.message).split())}", file=sys.stderr)
+        return rc
     except ChipemuError as exc:
-        msg = " ".join(str(exc).split())  # always one line
-        print(f"error: {msg}", file=sys.stderr)
-        return 2
+        return _error(str(exc))
+    except OSError as exc:  # an output (or input) path the system refuses
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        return _error(f"{where}{exc.strerror or exc}")
+    except MemoryError:
+        return _error("not enough memory for this run; reduce --steps or the network size")
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -185,22 +184,32 @@ def _sections(path, d, prefix, total, default_name, allow_empty=False):
     return [(n, int(a), int(b)) for n, a, b in zip(names, starts, stops)]
 
 
-def load_network(path) -> Network:
-    """Read, validate and rebuild a :class:`~chipemu.network.Network` from a flat file."""
+def read_npz(path, what: str) -> dict[str, np.ndarray]:
+    """Every array of the ``.npz`` file ``path``; ``what`` names the file in errors.
+
+    Anything that stops the file from being read -- missing, a folder, empty, truncated,
+    not a zip archive, a corrupt compressed member, a plain ``.npy`` -- is bad input: a
+    :class:`FileFormatError` with one line naming the file.
+    """
     path = Path(path)
+    if not path.exists():
+        raise FileFormatError(f"{what} {path}: no such file")
     try:
         npz = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise FileFormatError(f"network file {path}: no such file") from None
-    except (OSError, ValueError, zipfile.BadZipFile) as exc:
-        raise FileFormatError(f"network file {path}: not a readable .npz file ({exc})") from None
+    except Exception as exc:  # EOFError, OSError, ValueError, BadZipFile, ...: all unreadable input
+        raise FileFormatError(f"{what} {path}: not a readable .npz file ({type(exc).__name__}: {exc})") from None
     if not isinstance(npz, np.lib.npyio.NpzFile):  # a plain .npy array, not an archive
-        raise FileFormatError(f"network file {path}: not a .npz archive (it holds a single .npy array)")
+        raise FileFormatError(f"{what} {path}: not a .npz archive (it holds a single .npy array)")
     with npz:
         try:
-            d = {k: npz[k] for k in npz.files}
-        except (OSError, ValueError, zipfile.BadZipFile) as exc:
-            raise FileFormatError(f"network file {path}: corrupt .npz member ({exc})") from None
+            return {k: npz[k] for k in npz.files}
+        except Exception as exc:  # zlib.error, BadZipFile, ValueError on a damaged member
+            raise FileFormatError(f"{what} {path}: corrupt .npz member ({type(exc).__name__}: {exc})") from None
+
+
+def load_network(path) -> Network:
+    """Read, validate and rebuild a :class:`~chipemu.network.Network` from a flat file."""
+    d = read_npz(path, "network file")
     try:
         return network_from_arrays(d, str(path))
     except FileFormatError:

@@ -71,7 +71,14 @@ def build_program(module: ModuleType, params: dict) -> Network:
     if unknown:
         allowed = ", ".join(sig.parameters) or "none"
         raise ChipemuError(f"program {module.__chipemu_path__}: unknown parameter '{unknown[0]}' (allowed: {allowed})")
-    net = module.build(**params)
+    try:
+        net = module.build(**params)
+    except ChipemuError:
+        raise
+    except Exception as exc:  # a parameter value the program cannot build with: bad input
+        shown = ", ".join(f"{k}={v!r}" for k, v in params.items()) or "defaults"
+        raise ChipemuError(f"program {module.__chipemu_path__}: build({shown}) failed: "
+                           f"{type(exc).__name__}: {exc}") from None
     if not isinstance(net, Network):
         raise ChipemuError(f"program {module.__chipemu_path__}: build() returned {type(net).__name__}, not a Network")
     return net

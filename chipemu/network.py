@@ -177,8 +177,10 @@ def check_weights(owner: str, weight: np.ndarray) -> None:
         bad = (weight < lo) | (weight > hi) | (weight % 2 != 0)
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise NetworkError(
-                f"{owner}: weight = {int(weight[i])} (synapse {i}) must be an even integer in {lo}..{hi}")
+            w = int(weight[i])
+            why = "is odd" if lo <= w <= hi else f"is out of range {lo}..{hi}"
+            raise NetworkError(f"{owner}: weight = {w} (synapse {i}) {why}; weights are even integers in "
+                               f"{lo}..{hi} (8-bit mixed sign)")
 
 
 @dataclass(frozen=True)

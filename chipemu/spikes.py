@@ -6,9 +6,7 @@ compartment spike, sorted by ``(t, neuron)``.
 
 from __future__ import annotations
 
-import zipfile
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -69,19 +67,15 @@ class SpikeRaster:
 
     @classmethod
     def load(cls, path) -> "SpikeRaster":
-        path = Path(path)
-        try:
-            with np.load(path, allow_pickle=False) as d:
-                data = {k: d[k] for k in d.files}
-        except FileNotFoundError:
-            raise FileFormatError(f"spike file {path}: no such file") from None
-        except (OSError, ValueError, zipfile.BadZipFile) as exc:
-            raise FileFormatError(f"spike file {path}: not a readable .npz file ({exc})") from None
+        from .flatfile import read_npz
+        data = read_npz(path, "spike file")
         for key in ("t", "neuron"):
             if key not in data:
                 raise FileFormatError(f"spike file {path}: key '{key}' is missing")
             if data[key].ndim != 1 or not np.issubdtype(data[key].dtype, np.integer):
                 raise FileFormatError(f"spike file {path}: key '{key}' must be a 1-D integer array")
+            if data[key].size and data[key].min() < 0:
+                raise FileFormatError(f"spike file {path}: key '{key}' holds a negative value ({int(data[key].min())})")
         if data["t"].shape != data["neuron"].shape:
             raise FileFormatError(f"spike file {path}: keys 't' and 'neuron' differ in length")
         return cls(data["t"], data["neuron"])

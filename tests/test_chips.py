@@ -415,3 +415,9 @@ def test_format_chip_table():
         assert frag in row
     silicon = next(ln for ln in lines if ln.startswith("loihi1-silicon"))
     assert "33.6" in silicon
+
+
+def test_max_delay_must_fit_the_delay_field():
+    with pytest.raises(ChipSpecError, match=r"core.max_delay' = 62 does not fit a 3-bit delay field"):
+        load_chip("tiny").with_overrides({"core.delay_bits": 3})
+    assert load_chip("tiny").with_overrides({"core.delay_bits": 3, "core.max_delay": 7}).core.max_delay == 7

@@ -150,6 +150,8 @@ def small_case(draw):
         "core.delay_bits": draw(st.sampled_from([3, 6, 6, 6])),
         "core.max_delay": draw(st.sampled_from([5, 62, 62, 62])),
     }
+    # a chip's delay field must hold its largest delay (ChipSpec rejects anything else)
+    over["core.max_delay"] = min(over["core.max_delay"], 2 ** over["core.delay_bits"] - 1)
     chip = TINY.with_overrides(over)
     mapper = draw(st.sampled_from(sorted(MAPPERS)))
     mpc = draw(st.one_of(st.none(), st.integers(1, chip.core.compartments)))
@@ -519,7 +521,7 @@ def test_delay_beyond_chip():
     for piece in ("projection 'a->b'", "synaptic delay needed 40 steps", "capacity 30 steps", "remedy"):
         assert piece in msg, msg
     with pytest.raises(FitError, match="capacity 15 steps"):
-        map_network(net, TINY.with_overrides({"core.delay_bits": 4}))
+        map_network(net, TINY.with_overrides({"core.delay_bits": 4, "core.max_delay": 15}))
 
 
 def test_weight_not_representable():

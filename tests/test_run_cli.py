@@ -102,3 +102,55 @@ def test_run_saves_learned_network(tmp_path):
     assert w1.shape == w0.shape and not (w1 == w0).all()
     from chipemu.reference import run as host
     assert (host(net).weights["plastic"] == w1).all()
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["run", "programs/synfire.py", "--param", "groups=abc"], "build(groups='abc') failed"),
+    (["run", "programs/synfire.py", "--seed", "-1"], "must be >= 0"),
+    (["map", "programs/synfire.py", "--pin", "g0=0", "--pin", "g0=1"], "pinned twice"),
+])
+def test_more_bad_input_one_line_exit_2(argv, fragment, tmp_path, capsys):
+    rc = _main_rc(argv + ["--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.startswith("error: ") and err.count("\n") == 1 and fragment in err, err
+
+
+def _main_rc(argv):
+    try:
+        return main(argv)
+    except SystemExit as exc:  # argparse's own usage errors
+        return exc.code
+
+
+def test_out_is_a_file_one_line_exit_2(tmp_path, capsys):
+    target = tmp_path / "afile"
+    target.write_text("x")
+    assert main(["run", "programs/synfire.py", "--param", "groups=2", "--chip", "tiny", "--out", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1
+    assert target.read_text() == "x"
+
+
+def test_blocked_output_writes_nothing(tmp_path, capsys):
+    out = tmp_path / "o"
+    (out / "report.json").mkdir(parents=True)
+    assert main(["run", "programs/synfire.py", "--param", "groups=2", "--chip", "tiny", "--out", str(out)]) == 2
+    assert "is a directory" in capsys.readouterr().err
+    assert sorted(p.name for p in out.iterdir()) == ["report.json"]  # nothing else written, no temp left
+
+
+@pytest.mark.parametrize("content", [b"", b"PK\x03\x04garbage"])
+def test_empty_or_corrupt_network_file(content, tmp_path, capsys):
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(content)
+    assert main(["run", str(bad), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: network file") and err.count("\n") == 1
+
+
+def test_stale_learned_network_is_removed(tmp_path):
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / "network_learned.npz").write_bytes(b"old")
+    assert main(["run", "programs/synfire.py", "--param", "groups=2", "--chip", "tiny", "--out", str(out)]) == 0
+    assert not (out / "network_learned.npz").exists()

@@ -268,6 +268,13 @@ class CoreSpec(_Section):
     weight_bits: int = _f(_Rule("int", lo=1, hi=9), "stored weight bits incl. sign")
     delay_bits: int = _f(_Rule("int", lo=0, hi=6), "bits of the per-synapse delay field")
 
+    @classmethod
+    def _cross_check(cls, section: str, values: Mapping[str, Any]) -> None:
+        field_max = 2 ** values["delay_bits"] - 1
+        if values["max_delay"] > field_max:
+            raise _Bad(f"key '{section}.max_delay' = {values['max_delay']} does not fit a {values['delay_bits']}-bit "
+                       f"delay field (key '{section}.delay_bits'; allowed: max_delay <= {field_max})")
+
 
 @dataclass(frozen=True)
 class NocSpec(_Section):
