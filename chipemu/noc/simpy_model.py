@@ -231,11 +231,14 @@ class _StepSim:
                     stage[link] = (_Channel(env, t.link_period_s, t.buffer_depth),
                                    noc.link_latency[link], link)
             hops.append([stage[link] for link in route])
-        self.hops = [hops[i] for i in pair_of.reshape(-1).tolist()]
         ejects = {}
         if t.eject_s > 0:
             ejects = {k: _Channel(env, t.eject_s, None) for k in set(self.dst)}
         self.eject = [ejects.get(k) for k in self.dst]
+        # every train's stages after injection: its links, then its ejection port if any
+        # (``link`` None: an ejection stage, which counts no link traversal)
+        self.stages = [hops[i] + ([(ej, t.eject_s, None)] if ej is not None else [])
+                       for i, ej in zip(pair_of.reshape(-1).tolist(), self.eject)]
         self._channels = list(ports.values()) + [s[0] for s in stage if s is not None]
         # packet counters as Python lists (cheap increments), copied to ``counts`` at the end
         self.link_packets = [0] * noc.topology.n_links
@@ -265,7 +268,7 @@ class _StepSim:
         goes to an idle carrier or to a new one (:meth:`hand_over`).  ``wake`` is None
         for a starting carrier, else the event that brings its first chunk and grant.
         """
-        env, inject_s, eject_s = self.env, self.t.inject_s, self.t.eject_s
+        env, inject_s = self.env, self.t.inject_s
         link_packets, out_packets = self.link_packets, self.out_packets
         starting = wake is None
         while True:
@@ -288,7 +291,7 @@ class _StepSim:
             self.injected += n
             out_packets[self.src[t]] += n
             head, tail, upstream = head + inject_s, tail + inject_s, self.port[t]
-            for channel, latency, link in self.hops[t]:
+            for channel, latency, link in self.stages[t]:
                 delay = head - now
                 if delay > 0:
                     if starting:
@@ -305,28 +308,10 @@ class _StepSim:
                 if stalled:
                     self.stalls += 1
                 upstream.release(now, n, head, tail)  # we leave the upstream buffer
-                link_packets[link] += n
+                if link is not None:
+                    link_packets[link] += n
                 head, tail, upstream = head + latency, tail + latency, channel
-            eject = self.eject[t]
-            if eject is not None:
-                delay = head - now
-                if delay > 0:
-                    if starting:
-                        starting = self.pass_on_starting()
-                    yield env.timeout(delay)
-                    now = env.now
-                g = eject.request(now, head, n, tail)
-                if g.__class__ is not tuple:
-                    if starting:
-                        starting = self.pass_on_starting()
-                    g = yield g
-                    now = env.now
-                head, tail, stalled = g
-                if stalled:
-                    self.stalls += 1
-                upstream.release(now, n, head, tail)
-                head, tail = head + eject_s, tail + eject_s
-            else:
+            if self.eject[t] is None:
                 upstream.release(now, n, head, tail)  # the core takes packets as they arrive
             self.deliver(t, i0, n, head, tail)
 
