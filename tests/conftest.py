@@ -9,3 +9,18 @@ GOLDEN = ["edge_mix", "chain", "ei_1k", "ff"]
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     return DATA
+
+#: report.json keys that must exist (contracts.md section 4)
+CONTRACT_KEYS = [
+    "chip.name", "chip.cores", "chip.mesh", "network.neurons", "network.synapses", "network.inputs", "steps",
+    "spikes.total", "mapping.strategy", "mapping.cores_used", "noc.packets", "noc.hops", "noc.max_link_packets",
+    "time.chip_s", "time.step_s_max", "time.step_s_mean", "time.wall_s", "energy.total_j", "energy.breakdown",
+    "baseline.energy_j", "baseline.time_s",
+]
+
+
+def get_dotted(d: dict, dotted: str):
+    """``d["a"]["b"]`` for ``"a.b"`` (KeyError names the missing part)."""
+    for part in dotted.split("."):
+        d = d[part]
+    return d

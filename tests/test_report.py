@@ -13,22 +13,12 @@ from chipemu.energy import energy_report
 from chipemu.report import build_report, read_report, write_report
 from chipemu.report.figures import FIGURES
 
+from conftest import CONTRACT_KEYS, get_dotted
 from test_energy import tiny_run
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
-CONTRACT_KEYS = [
-    "chip.name", "chip.cores", "chip.mesh", "network.neurons", "network.synapses", "network.inputs", "steps",
-    "spikes.total", "mapping.strategy", "mapping.cores_used", "noc.packets", "noc.hops", "noc.max_link_packets",
-    "time.chip_s", "time.step_s_max", "time.step_s_mean", "time.wall_s", "energy.total_j", "energy.breakdown",
-    "baseline.energy_j", "baseline.time_s",
-]
 
-
-def _get(d, dotted):
-    for part in dotted.split("."):
-        d = d[part]
-    return d
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +40,7 @@ def test_report_json_has_every_contract_key(rendered):
     out, run, _ = rendered
     r = json.loads((out / "report.json").read_text())
     for key in CONTRACT_KEYS:
-        _get(r, key)
+        get_dotted(r, key)
     assert sum(r["energy"]["breakdown"].values()) == r["energy"]["total_j"]
     assert sum(r["baseline"]["breakdown"].values()) == r["baseline"]["energy_j"]
     assert r["chip"]["mesh"] == [2, 2] and r["steps"] == 4 and r["spikes"]["total"] == 2

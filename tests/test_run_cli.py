@@ -8,20 +8,9 @@ from chipemu import SpikeRaster
 from chipemu.cli import main
 from chipemu.reference import run as reference_run
 
-from conftest import DATA
-
-CONTRACT_KEYS = [
-    "chip.name", "chip.cores", "chip.mesh", "network.neurons", "network.synapses", "network.inputs", "steps",
-    "spikes.total", "mapping.strategy", "mapping.cores_used", "noc.packets", "noc.hops", "noc.max_link_packets",
-    "time.chip_s", "time.step_s_max", "time.step_s_mean", "time.wall_s", "energy.total_j", "energy.breakdown",
-    "baseline.energy_j", "baseline.time_s",
-]
+from conftest import CONTRACT_KEYS, DATA, get_dotted
 
 
-def _get(d, dotted):
-    for k in dotted.split("."):
-        d = d[k]
-    return d
 
 
 def test_run_flat_file_writes_contract_report(tmp_path, capsys):
@@ -30,7 +19,7 @@ def test_run_flat_file_writes_contract_report(tmp_path, capsys):
                  "--steps", "50", "--out", str(out)]) == 0
     report = json.loads((out / "report.json").read_text())
     for key in CONTRACT_KEYS:
-        _get(report, key)
+        get_dotted(report, key)
     assert report["mapping"]["strategy"] == "sequential"
     assert report["steps"] == 50
     spikes = SpikeRaster.load(out / "spikes.npz")
