@@ -93,35 +93,40 @@ class CompartmentParams:
         return CompartmentParams(self.u_keep[index], self.v_keep[index], self.bias[index], self.threshold[index])
 
 
-def trunc_shift12(p: np.ndarray) -> np.ndarray:
+def trunc_shift12(p: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """``trunc0(p / 4096)`` for int64 ``p``: arithmetic shift rounding toward zero.
 
     For negative p, adding 4095 before the floor-shift turns the floor into a ceiling.
+    ``out`` (may be ``p`` itself) receives the result without a new array.
     """
-    return (p + ((p >> 63) & 4095)) >> DECAY_SHIFT
+    bias = p >> 63
+    bias &= 4095
+    out = np.add(p, bias, out=out)
+    out >>= DECAY_SHIFT
+    return out
 
 
 def lif_step(u: np.ndarray, v: np.ndarray, a: np.ndarray, p: CompartmentParams) -> np.ndarray:
     """Advance compartments one timestep in place; return the boolean spike mask.
 
     ``u``, ``v``: int64 state arrays, updated in place.  ``a``: int64 summed synaptic input
-    arriving this step (weight units, before the << 6).  ``p``: the compartments' constants.
-    The update is elementwise, so any permutation of the compartments (a core's local
-    order) gives the same result per compartment.
+    arriving this step (weight units, before the << 6; not modified).  ``p``: the
+    compartments' constants.  The update is elementwise, so any permutation of the
+    compartments (a core's local order) gives the same result per compartment.
     """
-    un = trunc_shift12(u * p.u_keep)
-    un += a << ACTIVITY_SHIFT
-    # 24-bit wrap-around, applied once (|a << 6| is far below 2**24 * 2**38).
-    un -= U_WRAP * (un > U_MAX)
-    un += U_WRAP * (un <= -U_MAX)
-    u[...] = un
-    vn = trunc_shift12(v * p.v_keep)
-    vn += un
-    vn += p.bias
-    np.clip(vn, -V_MAX, V_MAX, out=vn)
-    spikes = vn > p.threshold
-    vn[spikes] = 0
-    v[...] = vn
+    u *= p.u_keep                       # |u * u_keep| < 2**24 * 2**12: no int64 overflow
+    trunc_shift12(u, out=u)
+    u += a << ACTIVITY_SHIFT
+    # 24-bit wrap-around, applied once
+    np.subtract(u, U_WRAP, out=u, where=u > U_MAX)
+    np.add(u, U_WRAP, out=u, where=u <= -U_MAX)
+    v *= p.v_keep
+    trunc_shift12(v, out=v)
+    v += u
+    v += p.bias
+    np.clip(v, -V_MAX, V_MAX, out=v)
+    spikes = v > p.threshold
+    np.copyto(v, 0, where=spikes)
     return spikes
 
 
