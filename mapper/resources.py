@@ -343,6 +343,8 @@ def too_many_cores(needed: int, model: ResourceModel, why: str, at_least: bool =
     cols = -(-needed // (m.rows * m.cores_per_router))
     by = f" with mapper '{mapper}'" if mapper else ""
     other = "; or try mapper 'traffic'" if mapper and mapper.startswith("sequential") else ""
+    if model.max_per_core is not None and model.max_per_core < chip.core.compartments:
+        other += f"; or raise max_per_core (now {model.max_per_core}, chip limit {chip.core.compartments})"
     return FitError(
         f"network needs {'at least ' if at_least else ''}{needed} cores{by} > {chip.n_cores} (capacity of "
         f"chip '{chip.name}': {m.columns}x{m.rows} mesh x {m.cores_per_router} cores; {why}); remedy: a bigger "

@@ -588,3 +588,11 @@ def test_module_docstring_example_runs():
 
     import mapper
     assert doctest.testmod(mapper).failed == 0
+
+
+def test_too_many_cores_because_of_the_cap_suggests_raising_it():
+    net = two_pop_net()
+    with pytest.raises(FitError) as e:
+        map_network(net, TINY, max_per_core=1)
+    msg = one_line(e)
+    assert "raise max_per_core (now 1, chip limit 64)" in msg, msg
