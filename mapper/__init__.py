@@ -29,7 +29,7 @@ from typing import Callable, Mapping as TMapping, Sequence
 import numpy as np
 
 from chipemu.chips import ChipSpec, load_chip
-from chipemu.errors import ChipemuError
+from chipemu.errors import ChipemuError, FitError
 
 from .graph import MapGraph, NetworkLike, build_graph, source_rates
 from .mapping import Mapping, format_quality, slots_of
@@ -56,6 +56,26 @@ def mapper_help() -> str:
     """One line per mapper: name and description (for ``chipemu map --help``)."""
     width = max(len(k) for k in MAPPERS)
     return "\n".join(f"  {k.ljust(width)}  {v[0]}" for k, v in MAPPERS.items())
+
+
+def _partition(graph: MapGraph, model: ResourceModel, spec: ChipSpec, mapper: str, partitioner, seed: int,
+               pin, rates):
+    """Partition, assign input sources, and check every per-core limit.
+
+    Returns ``(neuron_core, input_core, usage, n_cores, fixed)``; raises :class:`FitError`.
+    """
+    part = partitioner(graph, model, seed=seed, pin=pin, rates=rates, max_cores=spec.n_cores)
+    K = part.n_cores
+    if K > spec.n_cores:
+        words = {"compartments": "compartments", "synapse_bits": "synaptic memory",
+                 "fanin_axons": "fan-in axons", "fanout_axons": "fan-out axons"}
+        raise too_many_cores(K, model, f"cores filled up to their {words.get(part.limited_by, part.limited_by)} limit",
+                             mapper=mapper)
+    nc = part.neuron_core
+    ic = repair_input_fanout(graph, model, nc, assign_inputs(graph, nc, K), K)
+    usage = core_usage(graph, model, nc, ic, K)
+    check_usage(graph, model, usage, nc)
+    return nc, ic, usage, K, part.fixed
 
 
 def map_network(network: NetworkLike | MapGraph, chip: ChipSpec | str, mapper: str = DEFAULT_MAPPER,
@@ -93,21 +113,20 @@ def map_network(network: NetworkLike | MapGraph, chip: ChipSpec | str, mapper: s
     r = source_rates(graph, rates)
     check_network(graph, model)
     _, partitioner, placer = MAPPERS[mapper]
-    part = partitioner(graph, model, seed=int(seed), pin=pin, rates=r, max_cores=spec.n_cores)
-    K = part.n_cores
-    if K > spec.n_cores:
-        words = {"compartments": "compartments", "synapse_bits": "synaptic memory",
-                 "fanin_axons": "fan-in axons", "fanout_axons": "fan-out axons"}
-        raise too_many_cores(K, model, f"cores filled up to their {words.get(part.limited_by, part.limited_by)} limit",
-                             mapper=mapper)
-    nc = part.neuron_core
-    ic = repair_input_fanout(graph, model, nc, assign_inputs(graph, nc, K), K)
-    usage = core_usage(graph, model, nc, ic, K)
-    check_usage(graph, model, usage, nc)
+    try:
+        nc, ic, usage, K, fixed = _partition(graph, model, spec, mapper, partitioner, int(seed), pin, r)
+    except FitError as first:
+        if partitioner is partition_sequential:
+            raise
+        # a traffic-aware partition never fails where the index-order one fits: fall back to it
+        try:
+            nc, ic, usage, K, fixed = _partition(graph, model, spec, mapper, partition_sequential, int(seed), pin, r)
+        except FitError:
+            raise first from None
     T = traffic_matrix(graph, nc, ic, K, r)
-    slots = placer(T, spec, seed=int(seed), fixed=part.fixed)
+    slots = placer(T, spec, seed=int(seed), fixed=fixed)
     core_xy, core_port = slot_xy_port(spec, slots)
-    pins = {} if not pin else {str(k): [int(c) for c in (v if isinstance(v, Sequence) else [v])]
+    pins = {} if not pin else {str(k): [int(c) for c in np.atleast_1d(np.asarray(v)).reshape(-1)]
                                for k, v in pin.items()}
     return Mapping(chip=spec, strategy=mapper, seed=int(seed), neuron_core=nc, neuron_slot=slots_of(nc),
                    input_core=ic, core_xy=core_xy, core_port=core_port, usage=usage,

@@ -74,6 +74,7 @@ class ProjectionInfo:
     kind: str
     start: int
     stop: int
+    plastic: bool = False
 
 
 @dataclass(frozen=True, eq=False)
@@ -240,7 +241,8 @@ def _projection_infos(net: Network) -> tuple[ProjectionInfo, ...]:
     pos = {"rec": 0, "in": 0}
     for pr in net.projections:
         kind = "in" if pr.pre_is_input else "rec"
-        out.append(ProjectionInfo(pr.name, kind, pos[kind], pos[kind] + len(pr)))
+        out.append(ProjectionInfo(pr.name, kind, pos[kind], pos[kind] + len(pr),
+                                  plastic=getattr(pr, "plasticity", None) is not None))
         pos[kind] += len(pr)
     return tuple(out)
 

@@ -72,7 +72,8 @@ _REMEDY = {
     "compartments": "lower the load per core (max_per_core) or use a chip with more compartments per core",
     "synapse_bits": "lower max_per_core, use fewer synapses or weight/delay bits, or a chip with more synaptic memory",
     "fanin_axons": "lower max_per_core, merge presynaptic sources, or use a chip with more fan-in axon slots",
-    "fanout_axons": "try mapper 'traffic', lower the fan-out of its sources, or use a chip with more fan-out axons",
+    "fanout_axons": "group each source's targets on fewer cores (mapper 'traffic' tries to), lower the fan-out of "
+                    "its sources, or use a chip with more fan-out axons",
     "max_delay": "shorten the delays or use a chip with a larger core.max_delay",
 }
 
@@ -259,6 +260,13 @@ def _synapse_owner(graph: MapGraph, kind: str, i: int) -> str:
 def _check_weights(graph: MapGraph, model: ResourceModel) -> None:
     b = model.weight_bits
     f = graph.flat
+    plastic = [p for p in graph.projections if p.plastic]
+    if plastic and weight_step(b) > 2:
+        # learning moves weights in steps of 2 (chipemu.learning): every even weight must be storable
+        raise FitError(
+            f"projection '{plastic[0].name}' (plastic): weight precision needed 8 bits (learned weights are any "
+            f"even value in -256..254) > capacity {b} bits per synapse on chip '{model.chip.name}'; remedy: use a "
+            f"chip with core.weight_bits >= 8 or make the projection static")
     for kind, w in (("rec", f.weight), ("in", f.in_weight)):
         if w.size == 0:
             continue

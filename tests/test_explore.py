@@ -439,3 +439,16 @@ def test_columns_fixed_before_running():
     assert len(cols) == len(set(cols))
     assert set(WALL_COLUMNS) <= set(cols)
     assert list(itertools.islice(iter(parse_sweep(SMALL).points()), 1))[0]["index"] == 0
+
+
+def test_pareto_groups_keep_close_float_parameters_apart():
+    """Two workload instances whose parameter values print alike are still two fronts."""
+    from chipemu.explore.report import _Table
+    rows = [
+        {"status": "ok", "workload": "w", "param.p": 0.10001, "mapper": "a", "time.step_s_mean": 1.0, "energy.total_j": 1.0},
+        {"status": "ok", "workload": "w", "param.p": 0.10002, "mapper": "a", "time.step_s_mean": 2.0, "energy.total_j": 2.0},
+    ]
+    t = _Table(["workload", "mapper", "param.p", "time.step_s_mean", "energy.total_j"], rows,
+               "time.step_s_mean", "energy.total_j")
+    assert len(set(t.groups)) == 2
+    assert t.front.tolist() == [True, True]  # neither dominates the other: different networks

@@ -20,6 +20,8 @@ from mapper.resources import AXON_HEADER_BITS, representable
 from mapper.routing import (link_loads, routing_table_dict, routing_tables, source_hops,
                             xy_route)
 
+from conftest import DATA
+
 TINY = load_chip("tiny")
 
 
@@ -596,3 +598,38 @@ def test_too_many_cores_because_of_the_cap_suggests_raising_it():
         map_network(net, TINY, max_per_core=1)
     msg = one_line(e)
     assert "raise max_per_core (now 1, chip limit 64)" in msg, msg
+
+
+def test_traffic_mapper_falls_back_where_sequential_fits():
+    """A network (found by review) whose traffic-aware partition broke the fan-out limit
+    while the index-order one fits: the traffic mapper must fit it too."""
+    net = Network.load(DATA / "traffic_fallback.net.npz")
+    chip = TINY.with_overrides({"core.fanin_axons": 64, "core.fanout_axons": 8,
+                                "core.synapse_memory_bits": 8192, "mesh.columns": 3})
+    seq = map_network(net, chip, mapper="sequential", seed=1)
+    for mapper in ("traffic", "traffic-rowmajor"):
+        m = map_network(net, chip, mapper=mapper, seed=1)
+        assert m.n_cores <= chip.n_cores
+        for res, cap in m.capacity.items():
+            assert (m.usage[res] <= cap).all(), res
+    assert seq.n_cores <= chip.n_cores
+
+
+def test_plastic_projection_needs_full_weight_precision():
+    from chipemu.learning import stdp
+    net = Network("plastic", steps=10)
+    a = net.add_input("in", 4, [0], [1])
+    b = net.add_population("b", 4, vth=10)
+    net.connect(a, b, weight=64, plasticity=stdp(a_plus=8, a_minus=6, tau_plus=10, tau_minus=20))
+    with pytest.raises(FitError) as e:
+        map_network(net, TINY.with_overrides({"core.weight_bits": 4}))
+    msg = one_line(e)
+    for piece in ("projection 'in->b' (plastic)", "weight precision needed 8 bits", "capacity 4 bits", "remedy"):
+        assert piece in msg, msg
+    map_network(net, TINY)  # 8-bit weights hold every learned value
+
+
+def test_pins_accept_arrays():
+    net = two_pop_net()
+    m = map_network(net, TINY, pin={"a": np.array([0, 1])})
+    assert m.pin == {"a": [0, 1]}

@@ -96,7 +96,14 @@ class _Table:
         lasts = [c.rsplit(".", 1)[-1] for c in self.params]
         self.short = {c: (c.rsplit(".", 1)[-1] if lasts.count(c.rsplit(".", 1)[-1]) == 1 else _short(c))
                       for c in self.params}
-        self.groups = [self.group_of(r) for r in rows]
+        # group on the exact parameter values; shorten them for display only if that keeps
+        # every group apart (0.10001 and 0.10002 are two networks, even if both print as 0.1)
+        keys = [tuple((c, r.get(c)) for c in self.group_cols) for r in rows]
+        self.default_group = str(rows[0].get("workload") or "all points") if rows else "all points"
+        labels = {k: self.group_label(k, _fmt_val) for k in dict.fromkeys(keys)}
+        if len(set(labels.values())) < len(labels):
+            labels = {k: self.group_label(k, repr) for k in labels}
+        self.groups = [labels[k] for k in keys]
         self.group_names = list(dict.fromkeys(self.groups))
         self.ok = np.array([r.get("status") == "ok" and _num(r.get(x)) is not None and _num(r.get(y)) is not None
                             and np.isfinite(_num(r.get(x))) and np.isfinite(_num(r.get(y))) for r in rows], bool)
@@ -104,17 +111,15 @@ class _Table:
         ys = [_num(r.get(y)) for r in rows]
         self.front = pareto_front_groups(xs, ys, self.groups, self.ok) if rows else np.zeros(0, bool)
 
-    def group_of(self, r: dict) -> str:
+    def group_label(self, key: tuple, fmt) -> str:
+        """The display name of a workload instance ``((column, value), ...)``."""
         parts = []
-        for c in self.group_cols:
-            v = r.get(c)
+        for c, v in key:
             if c == "workload":
                 parts.insert(0, str(v))
             elif v is not None:
-                parts.append(f"{self.short[c]}={_fmt_val(v)}")
-        if not parts:
-            return str(r.get("workload") or "all points")
-        return " ".join(parts)
+                parts.append(f"{self.short[c]}={fmt(v)}")
+        return " ".join(parts) if parts else self.default_group
 
     def label(self, r: dict) -> str:
         parts = []
