@@ -1,4 +1,5 @@
-"""Resolve a NETWORK argument: a flat ``.npz`` file or a program (``programs/*.py``).
+"""Resolve a NETWORK argument: a flat ``.npz`` file, a NIR graph (``.nir``, imported with
+:mod:`chipemu.importers.nir`) or a program (``programs/*.py``).
 
 A program is a Python file with ``build(**params) -> Network`` and optionally
 ``check(result) -> (passed, detail)`` (contracts.md section 5).  A bare name such as
@@ -87,9 +88,12 @@ def build_program(module: ModuleType, params: dict) -> Network:
 def load_network_arg(ref: str, params: dict | None = None) -> tuple[Network, ModuleType | None]:
     """The network named by a CLI argument, and its program module (None for a file)."""
     params = params or {}
-    if str(ref).endswith(".npz"):
+    if str(ref).endswith((".npz", ".nir")):
         if params:
             raise ChipemuError(f"--param applies to programs, not to the network file {ref}")
+        if str(ref).endswith(".nir"):  # a NIR graph from another tool (docs/import.md)
+            from .importers.nir import load_nir
+            return load_nir(ref), None
         return Network.load(ref), None
     module = load_program(ref)
     return build_program(module, params), module

@@ -278,3 +278,18 @@ def test_report_fields_and_summary():
     assert rep.nodes_converted == 5 and ("lif1", "CubaLIF") in rep.nodes
     text = rep.summary()
     assert "\n" not in text and "weight scale 100" in text and "5 NIR nodes" in text
+
+
+def test_cli_runs_a_nir_file(tmp_path, capsys):
+    """`chipemu run x.nir` imports the graph (no input events) and maps and emulates it."""
+    import json
+
+    from chipemu.cli import main
+
+    path = tmp_path / "small.nir"
+    nir.write(path, small_graph())
+    assert main(["run", str(path), "--chip", "tiny", "--noc", "analytic", "--out", str(tmp_path / "o")]) == 0
+    report = json.loads((tmp_path / "o" / "report.json").read_text())
+    assert report["network"]["name"] == "small" and report["network"]["neurons"] == 6
+    assert main(["simulate", str(path), "--param", "x=1", "--out", str(tmp_path / "p")]) == 2
+    assert "--param applies to programs" in capsys.readouterr().err
