@@ -207,6 +207,25 @@ def read_npz(path, what: str) -> dict[str, np.ndarray]:
             raise FileFormatError(f"{what} {path}: corrupt .npz member ({type(exc).__name__}: {exc})") from None
 
 
+def read_json(path, what: str):
+    """The parsed JSON document of ``path``; ``what`` names the file in errors.
+
+    A missing, unreadable or invalid file is a :class:`FileFormatError` with one line.
+    """
+    import json
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise FileFormatError(f"{what} {path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FileFormatError(f"{what} {path}: cannot be read ({exc})") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise FileFormatError(f"{what} {path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+
+
 def load_network(path) -> Network:
     """Read, validate and rebuild a :class:`~chipemu.network.Network` from a flat file."""
     d = read_npz(path, "network file")

@@ -39,6 +39,7 @@ import numpy as np
 
 from chipemu.chips import ChipSpec, load_chip
 from chipemu.errors import ChipemuError, FileFormatError
+from chipemu.flatfile import read_json
 
 from .graph import MapGraph, NetworkLike, build_graph, source_rates
 from .resources import LIMITED, RESOURCES, source_cores
@@ -303,18 +304,7 @@ class Mapping:
     @classmethod
     def load(cls, path, chip: ChipSpec | str | None = None) -> "Mapping":
         """Read and validate ``mapping.json``; ``chip`` overrides the one stored in the file."""
-        where = f"mapping file {path}"
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise FileFormatError(f"{where}: no such file") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise FileFormatError(f"{where}: cannot read ({exc})") from None
-        try:
-            d = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise FileFormatError(f"{where}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
-        return cls.from_dict(d, chip, where)
+        return cls.from_dict(read_json(path, "mapping file"), chip, f"mapping file {path}")
 
 
 # ------------------------------------------------------------------ validation helpers

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
-from ..flatfile import atomic_write
+from ..flatfile import atomic_write, read_json
 from .units import fmt_si
 
 
@@ -122,16 +122,7 @@ def read_report(path) -> dict:
     from ..errors import FileFormatError
 
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise FileFormatError(f"report file {path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FileFormatError(f"report file {path}: cannot be read ({exc})") from None
-    try:
-        report = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise FileFormatError(f"report file {path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    report = read_json(path, "report file")
     if not isinstance(report, dict):
         raise FileFormatError(f"report file {path}: top level must be a JSON object")
     for key in REQUIRED_KEYS:
