@@ -111,7 +111,7 @@ def quality_row(name: str, net: Network, chip, seed: int) -> float:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="networks ~8x smaller")
+    ap.add_argument("--quick", action="store_true", help="networks ~8x smaller (a smoke run: targets not judged)")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
     q = 8 if args.quick else 1
@@ -125,7 +125,11 @@ def main(argv=None) -> int:
     print(f"  random E/I: {ei.n_compartments} compartments, {ei.n_synapses} synapses, {ei.n_inputs} inputs")
     quality_row("random E/I", ei, loihi1, args.seed)
     ok_q = dh >= 0.30
-    print(f"  target >= 30 % fewer packet-hops on the modular network: {'met' if ok_q else 'NOT met'}")
+    if args.quick:  # a few cores on one router: too small to judge the quality target
+        print("  (--quick: the quality target is judged at full size only)")
+        ok_q = True
+    else:
+        print(f"  target >= 30 % fewer packet-hops on the modular network: {'met' if ok_q else 'NOT met'}")
 
     print("(b) speed of the traffic mapper")
     t0 = time.perf_counter()
@@ -154,8 +158,9 @@ def main(argv=None) -> int:
         qs = ms.quality(big)
         print(f"  sequential mapper: {time.perf_counter() - t0:.1f} s, {ms.n_cores} cores, packets/spike "
               f"{qs['inter_core_packets_per_spike']:.3f}, packet-hops/spike {qs['packet_hops_per_spike']:.3f}")
-    ok_t = wall < 30.0
-    print(f"  target < 30 s: {'met' if ok_t else 'NOT met'}")
+    ok_t = wall < 30.0 or args.quick
+    if not args.quick:
+        print(f"  target < 30 s: {'met' if ok_t else 'NOT met'}")
     return 0 if ok_q and ok_t else 1
 
 

@@ -1,0 +1,21 @@
+"""The benchmarks still run (tiny sizes; their numbers are not checked here)."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+
+
+@pytest.mark.parametrize("argv", [
+    ["reference.py", "--sizes", "1000", "--steps", "20", "--no-brian2"],
+    ["chip.py", "--n", "600", "--fanout", "20", "--window", "100", "--steps", "20", "--repeat", "1"],
+    ["mapping.py", "--quick"],
+])
+def test_benchmark_runs(argv, tmp_path):
+    proc = subprocess.run([sys.executable, str(BENCH / argv[0]), *argv[1:]], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip()
