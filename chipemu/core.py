@@ -49,7 +49,7 @@ import numpy as np
 from .learning import canonical_position
 from .network import FlatNetwork
 from .neuron import CompartmentParams, is_active, lif_step
-from .reference import DelayRing
+from .reference import DelayRing, csr_gather
 
 #: per-core operation counters, in this order in ``StepCounts.per_core``
 COUNTERS = (
@@ -64,16 +64,6 @@ COUNTERS = (
     "learning_updates",   # plastic synapses processed by the core's learning engine at epoch ends
 )
 C = {name: i for i, name in enumerate(COUNTERS)}
-
-
-def _csr_gather(indptr: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """Indices of every element of the CSR rows ``rows`` (concatenated, in row order)."""
-    starts = indptr[rows]
-    counts = indptr[rows + 1] - starts
-    total = int(counts.sum())
-    if total == 0:
-        return np.zeros(0, dtype=np.int64)
-    return np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(total, dtype=np.int64)
 
 
 def _count_keys(key: np.ndarray, key_range: int) -> tuple[np.ndarray, np.ndarray]:
@@ -269,7 +259,7 @@ class CoreArray:
         fired = self.order[pos_spk]
         sources = np.concatenate([fired, input_sources + self.n]) if input_sources.size else fired
         self._log_sources.append(sources)
-        syn = _csr_gather(self.source_syn_ptr, sources)
+        syn = csr_gather(self.source_syn_ptr, sources)
         if syn.size:
             self.ring.deposit(t, self.syn_offset[syn], self.syn_weight[syn])
         if self.learning is not None:
@@ -317,7 +307,7 @@ class CoreArray:
         per_core[:, :, C["spikes"]] = fired[:, 0]
         per_core[:, :, C["input_spikes"]] = fired[:, 1]
 
-        axons = _csr_gather(self.source_axon_ptr, sources)
+        axons = csr_gather(self.source_axon_ptr, sources)
         axon_step = np.repeat(source_step, self.source_axon_ptr[sources + 1] - self.source_axon_ptr[sources])
         cell = axon_step * K + self.axon_core[axons]  # (step, destination core)
         per_core[:, :, C["synaptic_ops"]] = np.bincount(cell, weights=self.axon_nsyn[axons],

@@ -31,6 +31,19 @@ from .neuron import lif_step
 from .spikes import SpikeRaster
 
 
+def csr_gather(indptr: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Indices of every element of the CSR rows ``rows`` (concatenated, in row order).
+
+    Position k of row j's run maps to ``indptr[rows[j]] + k``; no Python loop.
+    """
+    starts = indptr[rows]
+    counts = indptr[rows + 1] - starts
+    total = int(counts.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    return np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(total, dtype=np.int64)
+
+
 @dataclass(frozen=True)
 class FanoutTable:
     """CSR fan-out of ``n_src`` presynaptic sources over ``n`` compartments.
@@ -68,14 +81,7 @@ class FanoutTable:
 
     def synapses_of(self, sources: np.ndarray) -> np.ndarray:
         """Indices into ``offset``/``weight`` of every synapse of ``sources`` (CSR gather)."""
-        starts = self.indptr[sources]
-        counts = self.indptr[sources + 1] - starts
-        total = int(counts.sum())
-        if total == 0:
-            return np.zeros(0, dtype=np.int64)
-        # position k of source j's run maps to starts[j] + k
-        run_base = np.repeat(starts - np.cumsum(counts) + counts, counts)
-        return run_base + np.arange(total, dtype=np.int64)
+        return csr_gather(self.indptr, sources)
 
     @property
     def nbytes(self) -> int:
