@@ -3,13 +3,14 @@ NoC model; packets conserved; counters exact; time and traffic depend on the map
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from chipemu import Network
 from chipemu.chip import emulate
 from chipemu.chips import load_chip
 from chipemu.core import COUNTERS
+from chipemu.errors import FitError
 from chipemu.reference import run as reference_run
 from mapper import MAPPERS, map_network
 
@@ -69,7 +70,11 @@ def _random_net(seed, n_pops, sizes, p, in_n, steps):
 def test_property_chip_equals_reference(seed, n_pops, sizes, p, in_n, mapper, chip, noc):
     net = _random_net(seed, n_pops, sizes, p, in_n, steps=30)
     spec = load_chip(chip)
-    run = emulate(net, map_network(net, spec, mapper=mapper, seed=seed), noc=noc)
+    try:
+        mapping = map_network(net, spec, mapper=mapper, seed=seed)
+    except FitError:  # a draw too big for the chip (tiny: 8 cores) says nothing about spikes
+        assume(False)
+    run = emulate(net, mapping, noc=noc)
     ref = reference_run(net)
     assert run.spikes == ref.spikes
     c = run.counters
