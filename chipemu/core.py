@@ -23,7 +23,7 @@ axon's synapses as one run, in canonical order).
 Per timestep t the chip runs Loihi's pipeline on every core (vectorised over cores)::
 
     deliver  a = delay_buffer[t mod slots]                      (spikes that arrived)
-    update   spikes = lif_step(u, v, a)                          (chipemu.neuron, shared)
+    update   spikes = lif_step(u, v, a, t)                       (chipemu.neuron, shared)
     emit     for each spiking compartment / firing input source s:
                 for each input axon (s, core c) of s:            one packet if c != core(s)
                     for each synapse (j, w, d) of the axon:      one synaptic op on core c
@@ -250,7 +250,7 @@ class CoreArray:
         a = self.ring.take(t)
         self.t_next = t + 1
         active = is_active(self.u, self.v, a, self.params)  # on the state before the update
-        spiking = lif_step(self.u, self.v, a, self.params)
+        spiking = lif_step(self.u, self.v, a, self.params, t)
         pos_spk = np.flatnonzero(spiking)
         # active compartments per core: compartments are stored core by core, so the count
         # of core c is a difference of the running count at the core boundaries

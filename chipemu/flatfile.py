@@ -27,6 +27,13 @@ docs/learning.md):
     learn_proj (P,) str                      names of the plastic projections
     learn_rule (P,) str                      their rules, JSON text of LearningRule.to_dict()
 
+Optional keys of the periodic reset (written only when some population resets;
+:mod:`chipemu.neuron`):
+
+    reset_interval, reset_offset (n,) int    u and v cleared at the start of every step t
+                                             with t % reset_interval == reset_offset
+                                             (interval 0: never)
+
 Files without the optional keys load as one population ``pop`` (or the given
 populations), one input group ``input``, and one projection per (pre, post) pair.
 The loader rejects a missing key, a wrong shape or dtype, an out-of-range value or an
@@ -65,8 +72,11 @@ def network_to_arrays(net: Network) -> dict[str, np.ndarray]:
     plastic = [p for p in rec + inp if p.plasticity is not None]   # the order the loader rebuilds
     learn = {"learn_proj": strs(p.name for p in plastic),
              "learn_rule": strs(p.plasticity.to_json() for p in plastic)} if plastic else {}
+    reset = ({"reset_interval": f.reset_interval.astype(np.int32), "reset_offset": f.reset_offset.astype(np.int32)}
+             if f.reset_interval is not None else {})
     return {
         **learn,
+        **reset,
         "format": np.array(FORMAT),
         "name": np.array(net.name),
         "du": f.du.astype(np.int16), "dv": f.dv.astype(np.int16), "vth": f.vth.astype(np.int32),
@@ -250,6 +260,7 @@ def network_from_arrays(d: dict, path: str = "<arrays>") -> Network:
         raise _bad(path, "du", f"has shape {du.shape}, expected (n,)")
     n = du.shape[0]
     regs = {k: _int_key(d, path, k, n, *neuron.PARAM_RANGES[k]) for k in neuron.PARAM_RANGES}
+    regs.update(_reset_keys(d, path, n))
     in_n = int(_int_key(d, path, "in_n", lo=0, scalar=True))
     steps = int(_int_key(d, path, "steps", lo=0, scalar=True))
     m = d["src"].shape[0] if d["src"].ndim == 1 else -1
@@ -295,6 +306,24 @@ def network_from_arrays(d: dict, path: str = "<arrays>") -> Network:
     if unused:
         raise _bad(path, "learn_proj", f"names unknown projection {unused[0]!r}")
     return net
+
+
+def _reset_keys(d, path, n: int) -> dict:
+    """``reset_interval``/``reset_offset`` (n,) from the optional keys ({} when absent)."""
+    if "reset_interval" not in d and "reset_offset" not in d:
+        return {}
+    for k in ("reset_interval", "reset_offset"):
+        if k not in d:
+            other = "reset_offset" if k == "reset_interval" else "reset_interval"
+            raise _bad(path, k, f"is missing (it must be given together with '{other}')")
+    interval = _int_key(d, path, "reset_interval", n, *neuron.RESET_INTERVAL_RANGE)
+    offset = _int_key(d, path, "reset_offset", n, *neuron.RESET_INTERVAL_RANGE)
+    bad = offset >= np.maximum(interval, 1)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise _bad(path, "reset_offset", f"value {int(offset[i])} at index {i} must be below its reset_interval "
+                                         f"({int(interval[i])}; 0 where the interval is 0)")
+    return {"reset_interval": interval, "reset_offset": offset}
 
 
 def _learning_rules(d, path) -> dict:

@@ -97,9 +97,15 @@ class Population(_Contiguous):
     bias_mant: np.ndarray = field(repr=False)
     bias_exp: np.ndarray = field(repr=False)
     start: int = 0
+    reset_interval: np.ndarray | None = field(default=None, repr=False)
+    reset_offset: np.ndarray | None = field(default=None, repr=False)
 
     @classmethod
-    def create(cls, name: str, size: int, *, du=0, dv=0, vth=1, bias_mant=0, bias_exp=0, start: int = 0):
+    def create(cls, name: str, size: int, *, du=0, dv=0, vth=1, bias_mant=0, bias_exp=0, start: int = 0,
+               reset_interval=0, reset_offset=0):
+        """``reset_interval``/``reset_offset``: periodic reset (Lava ``LIFReset``): u and v
+        are cleared at the start of every step t with ``t % reset_interval ==
+        reset_offset`` (interval 0: never); scalars or arrays of length ``size``."""
         _check_name("population", name)
         size = _check_size(f"population '{name}'", size)
         owner = f"population '{name}'"
@@ -107,7 +113,28 @@ class Population(_Contiguous):
         for param, value in (("du", du), ("dv", dv), ("vth", vth), ("bias_mant", bias_mant), ("bias_exp", bias_exp)):
             lo, hi = neuron.PARAM_RANGES[param]
             regs[param] = _int_array(owner, param, value, size, lo, hi)
-        return cls(name=name, size=size, start=start, **regs)
+        interval, offset = check_reset(owner, reset_interval, reset_offset, size)
+        return cls(name=name, size=size, start=start, reset_interval=interval, reset_offset=offset, **regs)
+
+    @property
+    def has_reset(self) -> bool:
+        return self.reset_interval is not None
+
+
+def check_reset(owner: str, reset_interval, reset_offset, n: int) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Validated periodic-reset registers as int64 arrays (n,), or (None, None) when no
+    compartment resets.  ``reset_offset`` must be below its ``reset_interval`` (and 0 where
+    the interval is 0)."""
+    interval = _int_array(owner, "reset_interval", reset_interval, n, *neuron.RESET_INTERVAL_RANGE)
+    offset = _int_array(owner, "reset_offset", reset_offset, n, *neuron.RESET_INTERVAL_RANGE)
+    bad = (offset >= np.maximum(interval, 1))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise NetworkError(f"{owner}: parameter 'reset_offset' = {int(offset[i])} (at index {i}) must be in "
+                           f"0..reset_interval-1 = 0..{max(int(interval[i]) - 1, 0)}")
+    if not interval.any():
+        return None, None
+    return interval, offset
 
 
 @dataclass(frozen=True, eq=False)
@@ -190,7 +217,8 @@ class FlatNetwork:
     Compartment registers ``du, dv, vth, bias_mant, bias_exp`` (n,); synapses between
     compartments ``src, dst, weight, delay`` (m,); synapses from input sources
     ``in_src, in_dst, in_weight, in_delay`` (k,); input events ``in_spike_idx, in_spike_t``
-    (e,), sorted by (t, idx); ``in_n`` input sources; ``steps`` default run length.
+    (e,), sorted by (t, idx); ``in_n`` input sources; ``steps`` default run length;
+    ``reset_interval, reset_offset`` (n,) periodic reset, or None when no compartment resets.
     """
 
     du: np.ndarray
@@ -210,6 +238,8 @@ class FlatNetwork:
     in_spike_idx: np.ndarray
     in_spike_t: np.ndarray
     steps: int
+    reset_interval: np.ndarray | None = None
+    reset_offset: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -220,7 +250,8 @@ class FlatNetwork:
         return int(self.src.size)
 
     def params(self) -> neuron.CompartmentParams:
-        return neuron.CompartmentParams.from_registers(self.du, self.dv, self.vth, self.bias_mant, self.bias_exp)
+        return neuron.CompartmentParams.from_registers(self.du, self.dv, self.vth, self.bias_mant, self.bias_exp,
+                                                        self.reset_interval, self.reset_offset)
 
     @property
     def max_delay(self) -> int:
@@ -257,11 +288,17 @@ class Network:
         if name in taken:
             raise NetworkError(f"{kind} name '{name}' is already used in network '{self.name}'")
 
-    def add_population(self, name: str, size: int, *, du=0, dv=0, vth=1, bias_mant=0, bias_exp=0) -> Population:
-        """Add ``size`` compartments; registers are scalars or arrays of length ``size``."""
+    def add_population(self, name: str, size: int, *, du=0, dv=0, vth=1, bias_mant=0, bias_exp=0,
+                       reset_interval=0, reset_offset=0) -> Population:
+        """Add ``size`` compartments; registers are scalars or arrays of length ``size``.
+
+        ``reset_interval``/``reset_offset``: periodic reset of u and v at the start of every
+        step t with ``t % reset_interval == reset_offset`` (0: never; :mod:`chipemu.neuron`).
+        """
         self._check_new_name("population", name)
         pop = Population.create(name, size, du=du, dv=dv, vth=vth, bias_mant=bias_mant,
-                                bias_exp=bias_exp, start=self.n_compartments)
+                                bias_exp=bias_exp, start=self.n_compartments,
+                                reset_interval=reset_interval, reset_offset=reset_offset)
         self.populations.append(pop)
         self._flat = None
         return pop
@@ -555,7 +592,17 @@ def _flatten(net: Network) -> FlatNetwork:
         in_spike_idx=_sorted_events(net)[0],
         in_spike_t=_sorted_events(net)[1],
         steps=net.steps,
+        **_reset_arrays(net),
     )
+
+
+def _reset_arrays(net: Network) -> dict:
+    """``reset_interval``/``reset_offset`` (n,) of the flat arrays, None when nothing resets."""
+    if not any(p.has_reset for p in net.populations):
+        return {"reset_interval": None, "reset_offset": None}
+    zeros = lambda p: np.zeros(p.size, np.int64)  # noqa: E731
+    return {"reset_interval": np.concatenate([p.reset_interval if p.has_reset else zeros(p) for p in net.populations]),
+            "reset_offset": np.concatenate([p.reset_offset if p.has_reset else zeros(p) for p in net.populations])}
 
 
 def _sorted_events(net: Network) -> tuple[np.ndarray, np.ndarray]:

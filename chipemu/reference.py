@@ -5,7 +5,7 @@ then input sources), each synapse packed into 6 bytes: an int32 ``offset = delay
 dst`` into a delay ring buffer and an int16 weight.  Per step::
 
     a          = ring[t mod L]; ring[t mod L] = 0       # input arriving at step t
-    spikes     = lif_step(u, v, a)                       # chipemu.neuron, in place
+    spikes     = lif_step(u, v, a, t)                    # chipemu.neuron, in place
     for every synapse of every source that fired at t (compartments and inputs):
         ring[(t + 1 + delay) mod L, dst] += weight       # vectorised scatter-add
 
@@ -198,7 +198,7 @@ def run(network: Network | FlatNetwork, steps: int | None = None, *, record: np.
     loop_start = time.perf_counter()
     for t in range(steps):
         a = ring.take(t)
-        fired = np.flatnonzero(lif_step(u, v, a, params))
+        fired = np.flatnonzero(lif_step(u, v, a, params, t))
         if ids.size:
             u_tr[t] = u[ids]
             v_tr[t] = v[ids]
