@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Run a chipemu flat network (contracts.md section 1) in Brian2, bit-exact to Loihi CUBA LIF.
+"""Run a chipemu flat network (docs/formats.md) in Brian2, bit-exact to Loihi CUBA LIF.
 
 Standalone: Brian2 is not a chipemu dependency. Run it with the benchmark venv
 (see bench/README.md):
@@ -7,7 +7,7 @@ Standalone: Brian2 is not a chipemu dependency. Run it with the benchmark venv
     /work/bench-venv/bin/python bench/brian2_side.py NET.npz --steps N \
         [--target cython|numpy] [--spikes-out S.npz] [--json-out R.json] [--ref GOLD.npz]
 
-How the Loihi integer model (docs/neuron-model.md) maps onto Brian2
+How the Loihi integer model (docs/neuron.md) maps onto Brian2
 -------------------------------------------------------------------
 * dt = 1 ms = one Loihi timestep; Brian2 step k is Loihi step k.
 * u, v, a are float64 variables that only ever hold integers (Brian2's ``integer`` type is

@@ -14,7 +14,7 @@ sources = compartment spikes + input spikes)::
 
     for every compartment i:                         # n per step
         read u, v, params, a = ring[t mod L][i]; ring[t mod L][i] = 0
-        LIF update (neuron-model.md), write u, v
+        LIF update (docs/neuron.md), write u, v
     for every firing source s:                       # R_t per step
         read row pointers ptr[s], ptr[s+1]
         for every synapse (offset, w) of s:          # S_t per step
@@ -24,7 +24,7 @@ sources = compartment spikes + input spikes)::
         read w, pre trace, post trace; dw = A+ x1 y0 - A- y1 x0; round, clip; write w
 
 Operation counts (:data:`NEURON_OPS`, :data:`SYNAPSE_OPS`, :data:`ROW_OPS`), from
-neuron-model.md's equations::
+the equations of docs/neuron.md::
 
     u' = trunc0(u * u_keep / 4096) + (a << 6)   1 mult; trunc0 = 2 shifts + and + add; 1 shift + 1 add
     u wrap (24-bit)                             2 compares + 1 add

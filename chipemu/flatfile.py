@@ -1,4 +1,4 @@
-"""Flat network file, format ``chipemu-flat-1`` (contracts.md section 1).
+"""Flat network file, format ``chipemu-flat-1`` (docs/formats.md).
 
 Required keys (integer arrays, 0-based indices)::
 

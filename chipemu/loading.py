@@ -2,7 +2,7 @@
 :mod:`chipemu.importers.nir`) or a program (``programs/*.py``).
 
 A program is a Python file with ``build(**params) -> Network`` and optionally
-``check(result) -> (passed, detail)`` (contracts.md section 5).  A bare name such as
+``check(result) -> (passed, detail)`` (docs/cli.md, docs/programs.md).  A bare name such as
 ``synfire`` resolves to the bundled ``programs/synfire.py``.
 """
 

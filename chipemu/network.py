@@ -14,7 +14,7 @@ Everything is validated when it is added; an error names the population or proje
 the parameter, the bad value and the allowed range.  Populations and input groups are laid
 out contiguously in the order they were added: a compartment's *global index* is its
 population's ``start`` plus its local index.  :meth:`Network.flat` gives the flat arrays
-of contracts.md section 1, the representation both runners and the mapper consume.
+of the flat file (docs/formats.md), the representation both runners and the mapper consume.
 """
 
 from __future__ import annotations
@@ -212,7 +212,7 @@ def check_weights(owner: str, weight: np.ndarray) -> None:
 
 @dataclass(frozen=True)
 class FlatNetwork:
-    """The flat arrays of contracts.md section 1 (global indices, int dtypes).
+    """The arrays of the flat file (docs/formats.md; global indices, int dtypes).
 
     Compartment registers ``du, dv, vth, bias_mant, bias_exp`` (n,); synapses between
     compartments ``src, dst, weight, delay`` (m,); synapses from input sources
@@ -550,7 +550,7 @@ class Network:
 
     # ---------------------------------------------------------------- files
     def save(self, path) -> None:
-        """Write the flat file (contracts.md section 1, plus population/projection names)."""
+        """Write the flat file (docs/formats.md, with population and projection names)."""
         from .flatfile import save_network
         save_network(self, path)
 

@@ -1,4 +1,4 @@
-"""Spike rasters and the spike file (contracts.md section 2).
+"""Spike rasters and the spike file (docs/formats.md).
 
 ``spikes.npz`` holds ``t`` and ``neuron``: int arrays of equal length, one entry per
 compartment spike, sorted by ``(t, neuron)``.

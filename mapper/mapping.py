@@ -6,7 +6,7 @@ each input source an injecting core (``input_core``), and each logical core a ro
 position ``core_xy[k] = [x, y]`` and a port ``core_port[k]`` (which of the router's cores).
 ``usage`` and ``capacity`` record the per-core resources (see :mod:`mapper.resources`).
 
-``mapping.json`` (format ``chipemu-mapping-1``; contracts.md section 3) holds::
+``mapping.json`` (format ``chipemu-mapping-1``; docs/mapping.md) holds::
 
     format        "chipemu-mapping-1"
     chip          chip name                          (contract)

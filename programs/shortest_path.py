@@ -6,7 +6,7 @@ What it computes
     (``max_len`` <= 63).  Each node is one compartment that fires on the first spike it
     receives (``du=4095, dv=0, vth=1``, edge weight 2: one arriving spike gives
     v = 128 > 64 = threshold).  An edge u -> v of length L is a synapse of delay L - 1:
-    a spike of u at step s is integrated at s + 1 + (L - 1) = s + L (neuron-model.md), so v
+    a spike of u at step s is integrated at s + 1 + (L - 1) = s + L (docs/neuron.md), so v
     fires exactly L steps after u.  An input spike at ``stim_step`` fires the source at
     t0 = stim_step + 1, and every node fires at t0 + its shortest-path distance.
 

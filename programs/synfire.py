@@ -8,7 +8,7 @@ What it computes
     voltage last one step) and threshold ``group_size * weight // 2``: a full volley from
     the previous group fires a group, half a volley does not.
 
-    Timing (neuron-model.md): a spike at step s over a synapse of delay d is integrated at
+    Timing (docs/neuron.md): a spike at step s over a synapse of delay d is integrated at
     s + 1 + d, and a compartment receiving a full volley crosses threshold in the step the
     volley arrives, so group g fires at ``stim_step + 1 + g * (delay + 1)``.
 

@@ -18,7 +18,7 @@ GOLDEN = ["edge_mix", "chain", "ei_1k", "ff"]
 def data_dir() -> Path:
     return DATA
 
-#: report.json keys that must exist (contracts.md section 4)
+#: report.json keys that must exist (docs/report.md)
 CONTRACT_KEYS = [
     "chip.name", "chip.cores", "chip.mesh", "network.neurons", "network.synapses", "network.inputs", "steps",
     "spikes.total", "mapping.strategy", "mapping.cores_used", "noc.packets", "noc.hops", "noc.max_link_packets",

@@ -1,4 +1,4 @@
-"""Flat network file chipemu-flat-1 (contracts.md section 1): round trip, defaults, rejection."""
+"""Flat network file chipemu-flat-1 (docs/formats.md): round trip, defaults, rejection."""
 
 from __future__ import annotations
 

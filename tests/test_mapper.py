@@ -406,7 +406,7 @@ def test_json_round_trip(tmp_path):
     path = tmp_path / "mapping.json"
     m.save(path)
     d = json.loads(path.read_text())
-    for key in ("chip", "neuron_core", "input_core", "core_xy"):  # contracts.md section 3
+    for key in ("chip", "neuron_core", "input_core", "core_xy"):  # the keys docs/mapping.md marks (contract)
         assert key in d
     assert d["chip"] == m.chip.name and len(d["neuron_core"]) == net.n_compartments
     back = Mapping.load(path)

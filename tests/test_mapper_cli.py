@@ -13,7 +13,7 @@ from conftest import DATA
 def test_map_writes_mapping_json_with_contract_keys(tmp_path, capsys):
     assert main(["map", str(DATA / "ei_1k.net.npz"), "--out", str(tmp_path)]) == 0
     d = json.loads((tmp_path / "mapping.json").read_text())
-    for key in ("chip", "neuron_core", "input_core", "core_xy"):  # contracts.md section 3
+    for key in ("chip", "neuron_core", "input_core", "core_xy"):  # the keys docs/mapping.md marks (contract)
         assert key in d
     assert d["chip"] == "loihi1" and d["strategy"] == "traffic"
     assert len(d["core_xy"]) == d["n_cores"] and all(len(xy) == 2 for xy in d["core_xy"])

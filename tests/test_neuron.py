@@ -1,4 +1,4 @@
-"""One test per rule of neuron-model.md, on the shared kernel and through the runner."""
+"""One test per rule of docs/neuron.md, on the shared kernel and through the runner."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""`chipemu run`: the main job end to end (contracts.md sections 3-5)."""
+"""`chipemu run`: the main job end to end (docs/cli.md, docs/report.md)."""
 
 import json
 

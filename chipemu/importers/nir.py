@@ -30,7 +30,7 @@ snnTorch/Norse/Lava-dl exports), and a spike crossing a projection arrives one s
     IF:       v[t] = v[t-1] + dt * r * S[t]
     all:      spike where v[t] > v_threshold (strict), then v = v_reset (= 0)
 
-Loihi (docs: neuron-model.md), per step: ``u = u*(4096-(du+1))/4096 + 64*a``,
+Loihi (docs/neuron.md), per step: ``u = u*(4096-(du+1))/4096 + 64*a``,
 ``v = v*(4096-dv)/4096 + u + bias``, spike where ``v > vth*64``, ``a`` = sum of integer
 weights of arriving spikes.  With ``u = k_u * I`` and ``v_loihi = k_v * v`` the two are the
 same recursion when, with the gains ``g_u = dt*w_in/tau_syn`` (S -> I per step; 1 for

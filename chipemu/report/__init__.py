@@ -1,4 +1,4 @@
-"""Reports: ``report.json`` for machines (contracts.md section 4), HTML/PNG for people.
+"""Reports: ``report.json`` for machines (docs/report.md), HTML/PNG for people.
 
 ``write_html`` and ``render_figures`` load matplotlib, so they are imported on first use.
 """

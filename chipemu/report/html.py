@@ -18,7 +18,7 @@ from .units import fmt_si
 
 __all__ = ["write_html", "render_html", "REQUIRED_KEYS"]
 
-#: dotted keys the page needs (contracts.md section 4)
+#: dotted keys the page needs (docs/report.md)
 REQUIRED_KEYS = (
     "chip.name", "chip.cores", "chip.mesh", "network.neurons", "network.synapses", "network.inputs", "steps",
     "spikes.total", "mapping.strategy", "mapping.cores_used", "noc.packets", "noc.hops", "noc.max_link_packets",

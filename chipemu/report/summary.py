@@ -1,6 +1,6 @@
 """``report.json``: every number of a run, computed from the run (SI units: J, s).
 
-Keys required by contracts.md section 4 are always present; the rest (per-step times,
+The keys listed as required in docs/report.md are always present; the rest (per-step times,
 per-link and per-core traffic, per-core utilisation) is what the figures are redrawn from.
 """
 
@@ -107,7 +107,7 @@ def build_report(run, *, seed: int = 0, network_source: str = "", energy: dict |
     return report
 
 
-#: dotted keys every report.json has (contracts.md section 4)
+#: dotted keys every report.json has (docs/report.md, "Keys every report has")
 REQUIRED_KEYS = (
     "chip.name", "chip.cores", "chip.mesh", "network.neurons", "network.synapses", "network.inputs", "steps",
     "spikes.total", "mapping.strategy", "mapping.cores_used", "noc.packets", "noc.hops", "noc.max_link_packets",
