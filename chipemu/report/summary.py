@@ -1,7 +1,8 @@
 """``report.json``: every number of a run, computed from the run (SI units: J, s).
 
-The keys listed as required in docs/report.md are always present; the rest (per-step times,
-per-link and per-core traffic, per-core utilisation) is what the figures are redrawn from.
+The keys (docs/report.md), their types and units are the records of
+:mod:`chipemu.report.schema`; the required ones are always present; the rest (per-step times, per-link and per-core
+traffic, per-core utilisation) is what the figures are redrawn from.
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ import numpy as np
 
 from .. import __version__
 from ..flatfile import atomic_write, read_json
+from ..records import Record
+from .schema import (REQUIRED_KEYS, BaselineSection, ChipSection, CheckSection, EnergySection, MappingSection,
+                     NetworkSection, NocSection, Report, SpikesSection, TimeSection)
 from .units import fmt_si
 
 
@@ -21,104 +25,118 @@ def _tolist(a) -> list:
 
 
 def build_report(run, *, seed: int = 0, network_source: str = "", energy: dict | None = None,
-                 baseline: dict | None = None, check: dict | None = None) -> dict:
-    """The report dict of a :class:`~chipemu.chip.ChipRun` (plus energy/baseline when given)."""
+                 baseline: dict | None = None, check: dict | None = None, **sections) -> dict:
+    """The report dict (the JSON form of :class:`~chipemu.report.schema.Report`) of a
+    :class:`~chipemu.chip.ChipRun`, plus energy/baseline/check when given.
+
+    ``sections``: further :class:`Report` fields by name (a record or its JSON form).
+    """
+    return make_report(run, seed=seed, network_source=network_source, energy=energy, baseline=baseline,
+                       check=check, **sections).to_dict()
+
+
+def make_report(run, *, seed: int = 0, network_source: str = "", energy=None, baseline=None, check=None,
+                quality: dict | None = None, **sections) -> Report:
+    """The typed :class:`Report` of a :class:`~chipemu.chip.ChipRun` (see :func:`build_report`).
+
+    ``quality``: the mapping's traffic figures (:meth:`mapper.Mapping.quality`); computed
+    from the run's mapping when not given.
+    """
     net, mapping, chip = run.network, run.mapping, run.mapping.chip
     f = net.flat()
     steps = run.steps
     step_total = run.step_time.sum(axis=1)
     link_packets = np.asarray(run.link_packets)
-    counters = run.counters
-    usage = {k: _tolist(v) for k, v in mapping.usage.items()}
-    report = {
-        "chipemu_version": __version__,
-        "seed": int(seed),
-        "chip": {
-            "name": chip.name,
-            "cores": chip.n_cores,
-            "mesh": [chip.mesh.columns, chip.mesh.rows],
-            "cores_per_router": chip.mesh.cores_per_router,
-            "energy_profile": chip.energy_profile,
-            "energy_source": chip.energy_source,
-            "source": chip.source,
-            "sha256": chip.sha256,
-        },
-        "network": {
-            "name": net.name,
-            "source": network_source,
-            "neurons": f.n,
-            "synapses": f.m + int(f.in_src.size),
-            "recurrent_synapses": f.m,
-            "input_synapses": int(f.in_src.size),
-            "inputs": f.in_n,
-            "input_events": int(f.in_spike_idx.size),
-            "populations": [p.name for p in net.populations],
-            "population_start": [int(p.start) for p in net.populations],
-            "population_size": [int(p.size) for p in net.populations],
-            "sha256": net.sha256(),
-        },
-        "steps": steps,
-        "spikes": {
-            "total": len(run.spikes),
-            "per_step_mean": len(run.spikes) / steps if steps else 0.0,
-            "fraction_per_step": len(run.spikes) / (steps * f.n) if steps and f.n else 0.0,
-        },
-        "mapping": {
-            "strategy": mapping.strategy,
-            "cores_used": mapping.n_cores,
-            "routing": getattr(mapping, "routing", "unicast"),
-            "tiles_used": run.tiles,
-            "core_xy": _tolist(mapping.core_xy),
-            "usage": usage,
-            "capacity": {k: int(v) for k, v in mapping.capacity.items()},
-            "quality": mapping.quality(net) if hasattr(mapping, "quality") else {},
-        },
-        "ops": counters,
-        "noc": {
+    if quality is None:
+        quality = mapping.quality(net)
+    core_port = getattr(mapping, "core_port", None)
+    unknown = sorted(set(sections) - set(Report.field_names()))
+    if unknown:
+        raise TypeError(f"build_report: unknown report section {unknown[0]!r}")
+    return Report(
+        chipemu_version=__version__,
+        seed=int(seed),
+        chip=ChipSection(
+            name=chip.name,
+            cores=chip.n_cores,
+            mesh=[chip.mesh.columns, chip.mesh.rows],
+            cores_per_router=chip.mesh.cores_per_router,
+            energy_profile=chip.energy_profile,
+            energy_source=chip.energy_source,
+            source=chip.source,
+            sha256=chip.sha256,
+        ),
+        network=NetworkSection(
+            name=net.name,
+            source=network_source,
+            neurons=f.n,
+            synapses=f.m + int(f.in_src.size),
+            recurrent_synapses=f.m,
+            input_synapses=int(f.in_src.size),
+            inputs=f.in_n,
+            input_events=int(f.in_spike_idx.size),
+            populations=[p.name for p in net.populations],
+            population_start=[int(p.start) for p in net.populations],
+            population_size=[int(p.size) for p in net.populations],
+            sha256=net.sha256(),
+        ),
+        steps=steps,
+        spikes=SpikesSection(
+            total=len(run.spikes),
+            per_step_mean=len(run.spikes) / steps if steps else 0.0,
+            fraction_per_step=len(run.spikes) / (steps * f.n) if steps and f.n else 0.0,
+        ),
+        mapping=MappingSection(
+            strategy=mapping.strategy,
+            cores_used=mapping.n_cores,
+            routing=getattr(mapping, "routing", "unicast"),
+            tiles_used=run.tiles,
+            core_xy=_tolist(mapping.core_xy),
+            usage={k: _tolist(v) for k, v in mapping.usage.items()},
+            capacity={k: int(v) for k, v in mapping.capacity.items()},
+            quality=dict(quality),
+            core_port=None if core_port is None else _tolist(core_port),
+        ),
+        ops=run.counters,
+        noc=NocSection.from_dict({
             "model": run.noc_model,
             **run.noc,
             "max_link_packets": int(link_packets.max()) if link_packets.size else 0,
             "link_packets": _tolist(link_packets),
             "core_packets_out": _tolist(run.info.get("core_packets_out", [])),
             "core_packets_in": _tolist(run.info.get("core_packets_in", [])),
-        },
-        "time": {
-            "chip_s": float(step_total.sum()),
-            "step_s_max": float(step_total.max()) if steps else 0.0,
-            "step_s_mean": float(step_total.mean()) if steps else 0.0,
-            "compute_s": float(run.step_time[:, 0].sum()),
-            "noc_s": float(run.step_time[:, 1].sum()),
-            "barrier_s": float(run.step_time[:, 2].sum()),
-            "wall_s": float(run.wall_s),
-            "per_step_s": _tolist(step_total),
-            "per_step_compute_s": _tolist(run.step_time[:, 0]),
-            "per_step_noc_s": _tolist(run.step_time[:, 1]),
-            "per_step_barrier_s": _tolist(run.step_time[:, 2]),
-        },
-    }
-    if getattr(mapping, "core_port", None) is not None:
-        report["mapping"]["core_port"] = _tolist(mapping.core_port)
-    if energy is not None:
-        report["energy"] = energy
-    if baseline is not None:
-        report["baseline"] = baseline
-    if check is not None:
-        report["check"] = check
-    return report
+        }),
+        time=TimeSection(
+            chip_s=float(step_total.sum()),
+            step_s_max=float(step_total.max()) if steps else 0.0,
+            step_s_mean=float(step_total.mean()) if steps else 0.0,
+            compute_s=float(run.step_time[:, 0].sum()),
+            noc_s=float(run.step_time[:, 1].sum()),
+            barrier_s=float(run.step_time[:, 2].sum()),
+            wall_s=float(run.wall_s),
+            per_step_s=_tolist(step_total),
+            per_step_compute_s=_tolist(run.step_time[:, 0]),
+            per_step_noc_s=_tolist(run.step_time[:, 1]),
+            per_step_barrier_s=_tolist(run.step_time[:, 2]),
+        ),
+        energy=_section(EnergySection, energy),
+        baseline=_section(BaselineSection, baseline),
+        check=_section(CheckSection, check),
+        **{name: _section(Report.field_record(name), value) for name, value in sections.items()},
+    )
 
 
-#: dotted keys every report.json has (docs/report.md, "Keys every report has")
-REQUIRED_KEYS = (
-    "chip.name", "chip.cores", "chip.mesh", "network.neurons", "network.synapses", "network.inputs", "steps",
-    "spikes.total", "mapping.strategy", "mapping.cores_used", "noc.packets", "noc.hops", "noc.max_link_packets",
-    "time.chip_s", "time.step_s_max", "time.step_s_mean", "time.wall_s", "energy.total_j", "energy.breakdown",
-    "baseline.energy_j", "baseline.time_s",
-)
+def _section(cls, value):
+    """``value`` as a record of ``cls``: a record passes, a dict is validated, None stays."""
+    if value is None or isinstance(value, Record):
+        return value
+    return cls.from_dict(value, where=f"report section {cls.__name__}")
 
 
 def read_report(path) -> dict:
-    """Read and check a ``report.json``; a missing or malformed file, or a missing required
-    key, raises :class:`~chipemu.errors.FileFormatError` (one line naming file and key)."""
+    """Read and check a ``report.json`` against :class:`Report`; a missing or malformed
+    file, a value of the wrong type or a missing required key raises
+    :class:`~chipemu.errors.FileFormatError` (one line naming file and key)."""
     from ..errors import FileFormatError
 
     path = Path(path)
@@ -131,7 +149,7 @@ def read_report(path) -> dict:
             if not isinstance(cur, dict) or part not in cur:
                 raise FileFormatError(f"report file {path}: key '{key}' is missing")
             cur = cur[part]
-    return report
+    return Report.from_dict(report, where=f"report file {path}").to_dict()
 
 
 def write_report(report: dict, path) -> None:
