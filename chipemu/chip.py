@@ -41,6 +41,7 @@ from .core import COUNTERS, C, CoreArray
 from .errors import ChipemuError
 from .learning import LearningEngine
 from .network import Network
+from .probes import ProbeRecorder
 from .reference import input_schedule
 from .spikes import SpikeRaster
 
@@ -60,6 +61,8 @@ class ChipRun:
     queue_delay_s, max_latency_s); ``link_packets`` (n_links,) packets per mesh link.
     ``weights``: learned weights of the plastic projections, {projection name: int16
     array in the projection's synapse order} (empty without plasticity).
+    ``probes``: ``{"POP/u": (steps, n) int32, "POP/v": ...}`` of the probed populations
+    (:mod:`chipemu.probes`), identical to the reference runner's.
     """
 
     network: Network
@@ -77,6 +80,7 @@ class ChipRun:
     report: dict | None = None
     info: dict = field(default_factory=dict)
     weights: dict = field(default_factory=dict)
+    probes: dict = field(default_factory=dict)
 
     @property
     def counters(self) -> dict[str, int]:
@@ -89,8 +93,12 @@ class ChipRun:
 
 
 def emulate(network: Network, mapping, steps: int | None = None, *, noc: str = "simpy",
-            progress=None) -> ChipRun:
-    """Emulate ``network`` placed by ``mapping`` on its chip for ``steps`` timesteps."""
+            progress=None, probes=None) -> ChipRun:
+    """Emulate ``network`` placed by ``mapping`` on its chip for ``steps`` timesteps.
+
+    ``probes``: names of populations whose u and v are recorded every step
+    (``ChipRun.probes``, :mod:`chipemu.probes`).
+    """
     from .noc import make_noc
 
     f = network.flat()
@@ -109,6 +117,7 @@ def emulate(network: Network, mapping, steps: int | None = None, *, noc: str = "
     K = mapping.n_cores
     engine = LearningEngine.build(network)
     cores = CoreArray(f, mapping.neuron_core, mapping.neuron_slot, mapping.input_core, K, learning=engine)
+    recorder = ProbeRecorder(network, probes, steps, position=cores.position) if probes else None
     core_router = mapping.core_xy[:, 1] * chip.mesh.columns + mapping.core_xy[:, 0]
     noc_model = make_noc(noc, chip, core_router)
     tiles = int(np.unique(core_router).size)
@@ -137,6 +146,8 @@ def emulate(network: Network, mapping, steps: int | None = None, *, noc: str = "
     for t in range(steps):
         fired = cores.advance(t, in_src[in_ptr[t]:in_ptr[t + 1]])
         spk_n.append(fired)
+        if recorder is not None:
+            recorder.record(t, cores.u, cores.v)
         if t + 1 - t0 == block or t + 1 == steps:
             _finish_block(cores.counts(), t0, noc_model, op_time, core_counts, step_counts, step_time)
             t0 = t + 1
@@ -154,7 +165,8 @@ def emulate(network: Network, mapping, steps: int | None = None, *, noc: str = "
                    info={"core_memory_bytes": cores.nbytes,
                          "core_packets_out": np.asarray(noc_model.core_packets_out).copy(),
                          "core_packets_in": np.asarray(noc_model.core_packets_in).copy()},
-                   weights=engine.weights() if engine is not None else {})
+                   weights=engine.weights() if engine is not None else {},
+                   probes=recorder.result() if recorder is not None else {})
 
 
 def _finish_block(b, t0: int, noc_model, op_time: np.ndarray, core_counts: np.ndarray,

@@ -78,6 +78,11 @@ def _add_network_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--param", action="append", metavar="NAME=VALUE", help="build parameter for a program (repeatable)")
 
 
+def _add_probe_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--probe", action="append", metavar="POP",
+                   help="record u and v of population POP every step into DIR/probes.npz (repeatable)")
+
+
 def cmd_simulate(args) -> int:
     from .loading import load_network_arg, parse_params
     from .reference import run
@@ -85,17 +90,32 @@ def cmd_simulate(args) -> int:
     net, _ = load_network_arg(args.network, parse_params(args.param))
     progress = Progress("simulate")
     try:
-        result = run(net, args.steps, progress=progress)
+        result = run(net, args.steps, progress=progress, probes=args.probe)
     finally:
         progress.close()
     out = Path(args.out)
     result.spikes.save(out / "spikes.npz")
+    _write_probes(result.probes, out)
     rate = len(result.spikes) / max(result.steps * max(net.n_compartments, 1), 1)
     print(f"{net.name}: {net.n_compartments} compartments, {net.n_synapses} synapses, {result.steps} steps")
     print(f"spikes: {len(result.spikes)} ({100 * rate:.2f} % of compartments per step); "
           f"synaptic events: {result.synaptic_events}; wall time: {result.wall_s:.3f} s")
-    print(f"wrote {out / 'spikes.npz'}")
+    print(f"wrote {out / 'spikes.npz'}" + (f" and {out / PROBES}" if result.probes else ""))
     return 0
+
+
+#: u and v of the populations given with --probe (chipemu.probes)
+PROBES = "probes.npz"
+
+
+def _write_probes(probes: dict, out: Path) -> None:
+    """DIR/probes.npz when something was probed; else remove a stale one from an earlier run."""
+    from .flatfile import atomic_write
+    from .probes import save_probes
+    if probes:
+        atomic_write(out / PROBES, lambda tmp: save_probes(probes, tmp))
+    else:
+        (out / PROBES).unlink(missing_ok=True)
 
 
 def cmd_run(args) -> int:
@@ -107,7 +127,8 @@ def cmd_run(args) -> int:
     progress = Progress("run")
     try:
         run = run_network(net, args.chip, args.mapper, steps=args.steps, seed=args.seed, noc=args.noc,
-                          progress=progress, network_source=str(args.network), **_map_options(args))
+                          progress=progress, network_source=str(args.network), probes=args.probe,
+                          **_map_options(args))
     finally:
         progress.close()
     failed = False
@@ -119,7 +140,8 @@ def cmd_run(args) -> int:
     write_outputs(run, out)
     print(format_summary(run.report))
     print(f"wrote {out / 'report.json'}, {out / 'spikes.npz'}, {out / 'report.html'} and its figures"
-          + (f", {out / LEARNED_NETWORK} (learned weights)" if run.weights else ""))
+          + (f", {out / LEARNED_NETWORK} (learned weights)" if run.weights else "")
+          + (f", {out / PROBES} (probes)" if run.probes else ""))
     return 1 if failed else 0
 
 
@@ -129,7 +151,7 @@ LEARNED_NETWORK = "network_learned.npz"
 
 def write_outputs(run, out: Path) -> None:
     """report.json, spikes.npz, report.html and its PNG figures (and the learned network
-    when the run learned), all or nothing.
+    when the run learned, probes.npz when it probed), all or nothing.
 
     Everything is written into a temporary folder inside ``out`` first and moved into
     place only when all of it succeeded, so a failure leaves no half-written report.
@@ -145,6 +167,9 @@ def write_outputs(run, out: Path) -> None:
     tmp = Path(tempfile.mkdtemp(prefix=".chipemu-run-", dir=out))
     try:
         run.spikes.save(tmp / "spikes.npz")
+        if run.probes:
+            from .probes import save_probes
+            save_probes(run.probes, tmp / PROBES)
         if run.weights:
             run.network.with_weights(run.weights).save(tmp / LEARNED_NETWORK)
         write_html(run.report, run.spikes, tmp)
@@ -157,6 +182,8 @@ def write_outputs(run, out: Path) -> None:
             os.replace(f, out / f.name)
         if not run.weights:  # a learned network from an earlier run would now be stale
             (out / LEARNED_NETWORK).unlink(missing_ok=True)
+        if not run.probes:  # so would probes
+            (out / PROBES).unlink(missing_ok=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -275,6 +302,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_network_args(p)
     p.add_argument("--steps", type=int, default=None, help="timesteps (default: the network's own)")
     p.add_argument("--out", default="out", help="output directory (default: out)")
+    _add_probe_arg(p)
     p.set_defaults(func=cmd_simulate)
 
     from mapper import DEFAULT_MAPPER, mapper_help
@@ -289,6 +317,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--noc", default="simpy", choices=["simpy", "analytic"],
                    help="NoC model: simpy (reference, default) or analytic (fast, for sweeps)")
     p.add_argument("--out", default="out", help="output directory (default: out)")
+    _add_probe_arg(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("map", help="map a network onto a chip: write DIR/mapping.json, print per-core use",

@@ -18,12 +18,13 @@ from .report import build_report
 def run_network(network: Network, chip: str | ChipSpec = "loihi1", mapper: str = "traffic", *,
                 steps: int | None = None, seed: int = 0, noc: str = "simpy", mapping=None,
                 progress=None, network_source: str = "", host: str = "cpu-45nm", measure_baseline: bool = True,
-                **map_options) -> ChipRun:
+                probes=None, **map_options) -> ChipRun:
     """Map ``network`` onto ``chip``, emulate it and attach ``run.report`` (a dict).
 
     ``mapping``: reuse a :class:`mapper.Mapping` instead of mapping again.
     ``host``: the von Neumann host of the baseline (preset name or TOML path, :mod:`chipemu.hosts`).
     ``measure_baseline``: also time the host reference runner for ``report["baseline"]["measured"]``.
+    ``probes``: populations whose u and v are recorded every step (``run.probes``).
     ``map_options``: passed to :func:`mapper.map_network` (``max_per_core``, ``pin``, ...).
     """
     spec = chip if isinstance(chip, ChipSpec) else load_chip(chip)
@@ -31,7 +32,7 @@ def run_network(network: Network, chip: str | ChipSpec = "loihi1", mapper: str =
         from mapper import map_network
 
         mapping = map_network(network, spec, mapper=mapper, seed=seed, **map_options)
-    run = emulate(network, mapping, steps, noc=noc, progress=progress)
+    run = emulate(network, mapping, steps, noc=noc, progress=progress, probes=probes)
     energy = energy_report(run)
     baseline = baseline_report(run, energy, host=host, measure=measure_baseline)
     run.report = build_report(run, seed=seed, network_source=network_source, energy=energy, baseline=baseline)

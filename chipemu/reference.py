@@ -28,6 +28,7 @@ from .errors import ChipemuError
 from .learning import LearningEngine, canonical_position
 from .network import FlatNetwork, Network
 from .neuron import lif_step
+from .probes import ProbeRecorder
 from .spikes import SpikeRaster
 
 
@@ -147,7 +148,8 @@ class RunResult:
     ``weights``: the learned weights of the plastic projections, {projection name: int16
     array in the projection's synapse order} (empty without plasticity; see
     :meth:`Network.with_weights`).  ``learning_updates``: synapses processed by the
-    learning engine (``chipemu.learning``).
+    learning engine (``chipemu.learning``).  ``probes``: ``{"POP/u": (steps, n) int32,
+    "POP/v": ...}`` for the probed populations (:mod:`chipemu.probes`).
     """
 
     spikes: SpikeRaster
@@ -161,14 +163,17 @@ class RunResult:
     info: dict = field(default_factory=dict)
     weights: dict = field(default_factory=dict)
     learning_updates: int = 0
+    probes: dict = field(default_factory=dict)
 
 
 def run(network: Network | FlatNetwork, steps: int | None = None, *, record: np.ndarray | list | None = None,
-        progress=None) -> RunResult:
+        progress=None, probes=None) -> RunResult:
     """Run ``network`` on the host for ``steps`` steps (default: the network's ``steps``).
 
     ``record``: global compartment indices whose u and v are traced every step.
     ``progress``: optional callable ``progress(done_steps, total_steps)``.
+    ``probes``: names of populations (a :class:`Network` only) whose u and v are recorded
+    every step (:mod:`chipemu.probes`; ``RunResult.probes``).
     Plastic projections (a :class:`Network` only) learn as described in
     :mod:`chipemu.learning`; the learned weights are in ``RunResult.weights``.
     """
@@ -181,6 +186,9 @@ def run(network: Network | FlatNetwork, steps: int | None = None, *, record: np.
     if ids.size and (ids.min() < 0 or ids.max() >= f.n):
         raise ChipemuError(f"record: compartment index {int(ids[(ids < 0) | (ids >= f.n)][0])} out of range 0..{f.n - 1}")
 
+    if probes and not isinstance(network, Network):
+        raise ChipemuError("probes name populations: run a Network, not its flat arrays")
+    recorder = ProbeRecorder(network, probes, steps) if probes else None
     start = time.perf_counter()
     params = f.params()
     table = FanoutTable.build(f)
@@ -202,6 +210,8 @@ def run(network: Network | FlatNetwork, steps: int | None = None, *, record: np.
         if ids.size:
             u_tr[t] = u[ids]
             v_tr[t] = v[ids]
+        if recorder is not None:
+            recorder.record(t, u, v)
         if fired.size:
             spk_t.append(np.full(fired.size, t, dtype=np.int64))
             spk_n.append(fired)
@@ -223,4 +233,5 @@ def run(network: Network | FlatNetwork, steps: int | None = None, *, record: np.
                      info={"synapse_table_bytes": table.nbytes, "synapses": int(table.offset.size),
                            "build_s": loop_start - start, "loop_s": wall - (loop_start - start)},
                      weights=engine.weights() if engine is not None else {},
-                     learning_updates=engine.updates if engine is not None else 0)
+                     learning_updates=engine.updates if engine is not None else 0,
+                     probes=recorder.result() if recorder is not None else {})
