@@ -14,15 +14,14 @@ Units: joules, seconds, hertz, bytes, bytes per second, watts.
 from __future__ import annotations
 
 import hashlib
-import math
 import os
-import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from chipemu.errors import ChipSpecError
+from chipemu.schema import Invalid, Table, parse_toml, boolean, integer, number, string, table, validate
 
 __all__ = ["HostSpec", "MemoryLevel", "HostSpecError", "load_host", "list_hosts", "MEMORY_LEVELS"]
 
@@ -36,43 +35,52 @@ class HostSpecError(ChipSpecError):
     """An invalid host description (TOML): unknown or missing key, value out of range."""
 
 
-# key -> (kind, lower bound, strictly greater?, doc)
-_NUM = "number"
-_INT = "int"
-_BOOL = "bool"
-_STR = "str"
-_SCHEMA: dict[str, dict[str, tuple[str, float | None, bool, str]]] = {
-    "cpu": {
-        "clock_hz": (_NUM, 0, True, "core clock in Hz"),
-        "ipc": (_NUM, 0, True, "sustained instructions per cycle"),
-        "instruction_overhead_j": (_NUM, 0, False, "joules charged per instruction on top of its operation"),
-        "static_w": (_NUM, 0, False, "static power of the host in watts"),
-        "include_static": (_BOOL, None, False, "whether the total energy includes static_w * time"),
-    },
-    "ops": {
-        "int_add_j": (_NUM, 0, False, "joules per 32-bit integer add"),
-        "int_mult_j": (_NUM, 0, False, "joules per 32-bit integer multiply"),
-        "int_shift_j": (_NUM, 0, False, "joules per shift"),
-        "int_compare_j": (_NUM, 0, False, "joules per compare"),
-    },
-    **{level: {
-        "capacity_bytes": (_INT, 1, False, "capacity in bytes"),
-        "read_64b_j": (_NUM, 0, False, "joules per 64-bit read"),
-        "write_64b_j": (_NUM, 0, False, "joules per 64-bit write"),
-        "bandwidth_bytes_per_s": (_NUM, 0, True, "sustained bandwidth in bytes per second"),
-    } for level in MEMORY_LEVELS},
-    "layout": {
-        "synapse_bytes": (_INT, 1, False, "bytes per stored synapse"),
-        "row_pointer_bytes": (_INT, 1, False, "bytes per CSR row pointer"),
-        "state_bytes": (_INT, 1, False, "bytes of u and v per compartment"),
-        "param_bytes": (_INT, 1, False, "bytes of constants per compartment"),
-        "accumulator_bytes": (_INT, 1, False, "bytes per delay-ring accumulator"),
-        "weight_bytes": (_INT, 1, False, "bytes per synaptic weight (read and written per learning update)"),
-        "trace_bytes": (_INT, 1, False, "bytes per learning trace"),
-    },
-}
-_TOP = {"name": "a non-empty string", "description": "a string", "source": "a string"}
-_TOP_KEYS = [*_TOP, *_SCHEMA]
+def _level_table(level: str):
+    return table({
+        "capacity_bytes": integer("capacity in bytes", lo=1, unit="B"),
+        "read_64b_j": number("joules per 64-bit read", lo=0, unit="J"),
+        "write_64b_j": number("joules per 64-bit write", lo=0, unit="J"),
+        "bandwidth_bytes_per_s": number("sustained bandwidth in bytes per second", lo=0, lo_open=True, unit="B/s"),
+    }, f"memory level {level}")
+
+
+def _levels_grow(d: dict, path: str) -> None:
+    for a, b in zip(MEMORY_LEVELS[:-1], MEMORY_LEVELS[1:]):
+        lo, hi = d[a]["capacity_bytes"], d[b]["capacity_bytes"]
+        if hi <= lo:
+            raise Invalid(f"key '{b}.capacity_bytes' = {hi} must exceed '{a}.capacity_bytes' = {lo} "
+                          f"(levels grow from l1 to dram)")
+
+
+#: the host file, key by key (docs/chips.md, "Hosts")
+HOST_SCHEMA = Table({
+    "name": string("host name", nonempty=True),
+    "description": string("one-line summary"),
+    "source": string("citation shown in reports"),
+    "cpu": table({
+        "clock_hz": number("core clock in Hz", lo=0, lo_open=True, unit="Hz"),
+        "ipc": number("sustained instructions per cycle", lo=0, lo_open=True),
+        "instruction_overhead_j": number("joules charged per instruction on top of its operation", lo=0, unit="J"),
+        "static_w": number("static power of the host in watts", lo=0, unit="W"),
+        "include_static": boolean("whether the total energy includes static_w * time"),
+    }, "CPU"),
+    "ops": table({
+        "int_add_j": number("joules per 32-bit integer add", lo=0, unit="J"),
+        "int_mult_j": number("joules per 32-bit integer multiply", lo=0, unit="J"),
+        "int_shift_j": number("joules per shift", lo=0, unit="J"),
+        "int_compare_j": number("joules per compare", lo=0, unit="J"),
+    }, "operation energies"),
+    **{level: _level_table(level) for level in MEMORY_LEVELS},
+    "layout": table({
+        "synapse_bytes": integer("bytes per stored synapse", lo=1, unit="B"),
+        "row_pointer_bytes": integer("bytes per CSR row pointer", lo=1, unit="B"),
+        "state_bytes": integer("bytes of u and v per compartment", lo=1, unit="B"),
+        "param_bytes": integer("bytes of constants per compartment", lo=1, unit="B"),
+        "accumulator_bytes": integer("bytes per delay-ring accumulator", lo=1, unit="B"),
+        "weight_bytes": integer("bytes per synaptic weight (read and written per learning update)", lo=1, unit="B"),
+        "trace_bytes": integer("bytes per learning trace", lo=1, unit="B"),
+    }, "data layout"),
+}, "host", extra=_levels_grow)
 
 
 @dataclass(frozen=True)
@@ -143,65 +151,12 @@ class HostSpec:
         return d
 
 
-def _show(v: Any) -> str:
-    text = "{...}" if isinstance(v, dict) else repr(v)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _check(where: str, path: str, value: Any, rule: tuple) -> Any:
-    kind, lo, strict, doc = rule
-    if kind == _BOOL:
-        if not isinstance(value, bool):
-            raise HostSpecError(f"{where}: key '{path}' = {_show(value)} must be true or false ({doc})")
-        return value
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind == _INT and not isinstance(value, int)):
-        want = "an int" if kind == _INT else "a number"
-        raise HostSpecError(f"{where}: key '{path}' = {_show(value)} has the wrong type (allowed: {want}; {doc})")
-    if not math.isfinite(value) or (lo is not None and (value < lo or (strict and value == lo))):
-        rng = f"{'>' if strict else '>='} {lo:g}"
-        raise HostSpecError(f"{where}: key '{path}' = {_show(value)} is out of range (allowed: {rng}; {doc})")
-    return int(value) if kind == _INT else float(value)
-
-
 def host_from_dict(d: Any, where: str = "host spec <dict>", *, path: str = "", sha256: str = "") -> HostSpec:
     """Validate a dict laid out like the TOML file and build a :class:`HostSpec`."""
-    if not isinstance(d, dict):
-        raise HostSpecError(f"{where}: top level must be a table of keys {', '.join(_TOP_KEYS)}")
-    for key in d:
-        if key not in _TOP_KEYS:
-            raise HostSpecError(f"{where}: unknown key '{key}' (allowed: {', '.join(_TOP_KEYS)})")
-    for key in _TOP_KEYS:
-        if key not in d:
-            what = _TOP.get(key, f"a table [{key}]")
-            raise HostSpecError(f"{where}: missing key '{key}' (required: {what})")
-    top = {}
-    for key in _TOP:
-        v = d[key]
-        if not isinstance(v, str) or (key == "name" and not v.strip()):
-            raise HostSpecError(f"{where}: key '{key}' = {_show(v)} must be {_TOP[key]}")
-        top[key] = v
-    sections: dict[str, dict] = {}
-    for sec, rules in _SCHEMA.items():
-        table = d[sec]
-        if not isinstance(table, dict):
-            raise HostSpecError(f"{where}: key '{sec}' = {_show(table)} must be a table [{sec}]")
-        for key in table:
-            if key not in rules:
-                raise HostSpecError(f"{where}: unknown key '{sec}.{key}' (allowed: {', '.join(rules)})")
-        out = {}
-        for key, rule in rules.items():
-            if key not in table:
-                raise HostSpecError(f"{where}: missing key '{sec}.{key}' (required: {rule[3]})")
-            out[key] = _check(where, f"{sec}.{key}", table[key], rule)
-        sections[sec] = out
-    levels = tuple(MemoryLevel(name=lv, **sections[lv]) for lv in MEMORY_LEVELS)
-    for a, b in zip(levels[:-1], levels[1:]):
-        if b.capacity_bytes <= a.capacity_bytes:
-            raise HostSpecError(f"{where}: key '{b.name}.capacity_bytes' = {b.capacity_bytes} must exceed "
-                                f"'{a.name}.capacity_bytes' = {a.capacity_bytes} (levels grow from l1 to dram)")
-    return HostSpec(name=top["name"], description=top["description"], source=top["source"],
-                    cpu=sections["cpu"], ops=sections["ops"], levels=levels, layout=sections["layout"],
-                    path=path, sha256=sha256)
+    v = validate(HOST_SCHEMA, d, where, HostSpecError)
+    levels = tuple(MemoryLevel(name=lv, **v[lv]) for lv in MEMORY_LEVELS)
+    return HostSpec(name=v["name"], description=v["description"], source=v["source"],
+                    cpu=v["cpu"], ops=v["ops"], levels=levels, layout=v["layout"], path=path, sha256=sha256)
 
 
 def list_hosts() -> list[str]:
@@ -231,10 +186,5 @@ def load_host(name_or_path: str | os.PathLike[str] = "cpu-45nm") -> HostSpec:
         where = f"host file {text_name}.toml (preset {text_name})"
         data = resources.files(_PACKAGE).joinpath(f"{text_name}.toml").read_bytes()
         path = f"preset:{text_name}"
-    try:
-        d = tomllib.loads(data.decode("utf-8"))
-    except UnicodeDecodeError as e:
-        raise HostSpecError(f"{where}: not UTF-8 text ({e.reason} at byte {e.start})") from None
-    except tomllib.TOMLDecodeError as e:
-        raise HostSpecError(f"{where}: malformed TOML: {' '.join(str(e).split())}") from None
+    d = parse_toml(data, where, HostSpecError)
     return host_from_dict(d, where, path=path, sha256=hashlib.sha256(data).hexdigest())
