@@ -13,6 +13,7 @@ BENCH = Path(__file__).resolve().parent.parent / "bench"
     ["reference.py", "--sizes", "1000", "--steps", "20", "--no-brian2"],
     ["chip.py", "--n", "600", "--fanout", "20", "--window", "100", "--steps", "20", "--repeat", "1"],
     ["mapping.py", "--quick"],
+    ["report.py", "--n", "600", "--big-n", "1600", "--mesh", "10", "10", "--steps", "20", "--repeat", "1"],
 ])
 def test_benchmark_runs(argv, tmp_path):
     proc = subprocess.run([sys.executable, str(BENCH / argv[0]), *argv[1:]], capture_output=True, text=True,
