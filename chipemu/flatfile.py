@@ -42,22 +42,20 @@ index out of bounds with a :class:`~chipemu.errors.FileFormatError` naming the k
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from . import neuron
 from .errors import ChipemuError, FileFormatError
-from .network import Network
+from .files import atomic_write, read_json, read_npz  # noqa: F401  (re-exported: their old home)
 
 FORMAT = "chipemu-flat-1"
 REQUIRED = ("format", "du", "dv", "vth", "bias_mant", "bias_exp", "src", "dst", "weight", "delay",
             "in_n", "in_src", "in_dst", "in_weight", "in_delay", "in_spike_idx", "in_spike_t", "steps")
 
 
-def network_to_arrays(net: Network) -> dict[str, np.ndarray]:
+def network_to_arrays(net) -> dict[str, np.ndarray]:
     """Every key of the flat file for ``net`` (required and optional)."""
     f = net.flat()
     rec = [p for p in net.projections if not p.pre_is_input]
@@ -99,22 +97,7 @@ def network_to_arrays(net: Network) -> dict[str, np.ndarray]:
     }
 
 
-def atomic_write(path, write) -> None:
-    """Call ``write(tmp_path)`` and move the result to ``path`` only if it succeeded."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def save_network(net: Network, path) -> None:
+def save_network(net, path) -> None:
     """Write ``net`` as a flat ``.npz`` (atomically: no partial file on failure)."""
     arrays = network_to_arrays(net)
 
@@ -194,61 +177,24 @@ def _sections(path, d, prefix, total, default_name, allow_empty=False):
     return [(n, int(a), int(b)) for n, a, b in zip(names, starts, stops)]
 
 
-def read_npz(path, what: str) -> dict[str, np.ndarray]:
-    """Every array of the ``.npz`` file ``path``; ``what`` names the file in errors.
-
-    Anything that stops the file from being read -- missing, a folder, empty, truncated,
-    not a zip archive, a corrupt compressed member, a plain ``.npy`` -- is bad input: a
-    :class:`FileFormatError` with one line naming the file.
-    """
-    path = Path(path)
-    if not path.exists():
-        raise FileFormatError(f"{what} {path}: no such file")
-    try:
-        npz = np.load(path, allow_pickle=False)
-    except Exception as exc:  # EOFError, OSError, ValueError, BadZipFile, ...: all unreadable input
-        raise FileFormatError(f"{what} {path}: not a readable .npz file ({type(exc).__name__}: {exc})") from None
-    if not isinstance(npz, np.lib.npyio.NpzFile):  # a plain .npy array, not an archive
-        raise FileFormatError(f"{what} {path}: not a .npz archive (it holds a single .npy array)")
-    with npz:
-        try:
-            return {k: npz[k] for k in npz.files}
-        except Exception as exc:  # zlib.error, BadZipFile, ValueError on a damaged member
-            raise FileFormatError(f"{what} {path}: corrupt .npz member ({type(exc).__name__}: {exc})") from None
-
-
-def read_json(path, what: str):
-    """The parsed JSON document of ``path``; ``what`` names the file in errors.
-
-    A missing, unreadable or invalid file is a :class:`FileFormatError` with one line.
-    """
-    import json
-
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise FileFormatError(f"{what} {path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FileFormatError(f"{what} {path}: cannot be read ({exc})") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise FileFormatError(f"{what} {path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
-
-
-def load_network(path) -> Network:
-    """Read, validate and rebuild a :class:`~chipemu.network.Network` from a flat file."""
+def load_network(path, network_cls):
+    """Read, validate and rebuild a network of class ``network_cls`` (a
+    :class:`~chipemu.network.Network`; what ``Network.load`` calls) from a flat file."""
     d = read_npz(path, "network file")
     try:
-        return network_from_arrays(d, str(path))
+        return network_from_arrays(d, str(path), network_cls)
     except FileFormatError:
         raise
     except ChipemuError as exc:  # a structural rule of the builder, e.g. a name clash
         raise FileFormatError(f"network file {path}: {exc}") from None
 
 
-def network_from_arrays(d: dict, path: str = "<arrays>") -> Network:
-    """Validate flat arrays ``d`` (the file's keys) and build a Network from them."""
+def network_from_arrays(d: dict, path: str, network_cls):
+    """Validate flat arrays ``d`` (the file's keys) and build a ``network_cls`` (a
+    :class:`~chipemu.network.Network`; what ``Network.from_arrays`` calls) from them.
+
+    The class is given, not imported: this module is the file form of the network and
+    sits below :mod:`chipemu.network`, which calls it."""
     for key in REQUIRED:
         if key not in d:
             raise _bad(path, key, "is missing")
@@ -286,7 +232,7 @@ def network_from_arrays(d: dict, path: str = "<arrays>") -> Network:
     e_t = _int_key(d, path, "in_spike_t", e_idx.size, 0, 2**31 - 1)
 
     name = _str_key(d, path, "name", scalar=True) if "name" in d else Path(path).stem.split(".")[0] or "network"
-    net = Network(name, steps=steps)
+    net = network_cls(name, steps=steps)
     pops = _sections(path, d, "pop", n, "pop")
     for pname, a, b in pops:
         net.add_population(pname, b - a, **{kk: v[a:b] for kk, v in regs.items()})

@@ -34,8 +34,11 @@ def parse_params(items: list[str] | None) -> dict:
 
 def bundled_programs() -> dict[str, Path]:
     """Names and paths of the programs shipped in the ``programs`` package."""
-    import programs
-    root = Path(programs.__file__).parent
+    # found, not imported: the programs are user code built on this library (a later layer)
+    spec = importlib.util.find_spec("programs")
+    if spec is None or not spec.submodule_search_locations:
+        return {}
+    root = Path(next(iter(spec.submodule_search_locations)))
     return {p.stem: p for p in sorted(root.glob("*.py")) if not p.stem.startswith("_")}
 
 

@@ -558,7 +558,14 @@ class Network:
     def load(cls, path) -> "Network":
         """Read and validate a flat file; see :func:`chipemu.flatfile.load_network`."""
         from .flatfile import load_network
-        return load_network(path)
+        return load_network(path, cls)
+
+    @classmethod
+    def from_arrays(cls, arrays: dict, path: str = "<arrays>") -> "Network":
+        """Validate the flat file's arrays (its keys, docs/formats.md) and build the network;
+        ``path`` names the source in errors."""
+        from .flatfile import network_from_arrays
+        return network_from_arrays(arrays, path, cls)
 
     def __repr__(self) -> str:
         return (f"Network({self.name!r}, compartments={self.n_compartments}, inputs={self.n_inputs}, "

@@ -58,7 +58,7 @@ class SpikeRaster:
         return SpikeRaster(self.t[keep], self.neuron[keep] - lo)
 
     def save(self, path) -> None:
-        from .flatfile import atomic_write
+        from .files import atomic_write
 
         def write(tmp):
             with open(tmp, "wb") as fh:
@@ -67,7 +67,7 @@ class SpikeRaster:
 
     @classmethod
     def load(cls, path) -> "SpikeRaster":
-        from .flatfile import read_npz
+        from .files import read_npz
         data = read_npz(path, "spike file")
         for key in ("t", "neuron"):
             if key not in data:

@@ -39,7 +39,7 @@ import numpy as np
 
 from chipemu.chips import ChipSpec, load_chip
 from chipemu.errors import ChipemuError, FileFormatError
-from chipemu.flatfile import read_json
+from chipemu.files import read_json
 
 from .graph import MapGraph, NetworkLike, build_graph, source_rates
 from .resources import LIMITED, RESOURCES, source_cores
@@ -293,7 +293,7 @@ class Mapping:
 
     def save(self, path) -> None:
         """Write ``mapping.json`` atomically (no partial file on failure)."""
-        from chipemu.flatfile import atomic_write
+        from chipemu.files import atomic_write
         text = json.dumps(self.to_dict(), separators=(",", ":"))
 
         def write(tmp):

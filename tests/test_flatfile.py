@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from chipemu import neuron
 from chipemu.errors import FileFormatError
-from chipemu.flatfile import REQUIRED, load_network, network_from_arrays, network_to_arrays, save_network
+from chipemu.flatfile import REQUIRED, network_to_arrays, save_network
 from chipemu.network import Network
 
 from conftest import DATA, GOLDEN
@@ -96,14 +96,14 @@ def test_save_string_path_and_creates_folder(tmp_path):
     target = tmp_path / "sub" / "dir" / "n.npz"
     rich_net().save(str(target))
     assert target.is_file()
-    assert load_network(str(target)).n_synapses == rich_net().n_synapses
+    assert Network.load(str(target)).n_synapses == rich_net().n_synapses
 
 
 def test_save_overwrites(tmp_path):
     path = tmp_path / "n.npz"
     rich_net().save(path)
     Network("tiny", steps=3).save(path)
-    back = load_network(path)
+    back = Network.load(path)
     assert back.name == "tiny" and back.n_compartments == 0 and back.steps == 3
 
 
@@ -132,7 +132,7 @@ def test_save_is_atomic_keeps_old_file(tmp_path, monkeypatch):
     assert target.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["n.net.npz"]
     monkeypatch.undo()
-    assert load_network(target).name == "old"
+    assert Network.load(target).name == "old"
 
 
 # ------------------------------------------------------------ defaults (required keys only)
@@ -150,7 +150,7 @@ def write_npz(path: Path, arrays: dict) -> Path:
 def test_required_keys_only_defaults(tmp_path):
     net = rich_net()
     path = write_npz(tmp_path / "plain.net.npz", required_only(net))
-    back = load_network(path)
+    back = Network.load(path)
     assert back.name == "plain"  # from the file name, without the .net.npz suffix
     assert [(p.name, p.start, p.size) for p in back.populations] == [("pop", 0, 6)]
     assert [(g.name, g.start, g.size) for g in back.inputs] == [("input", 0, 6)]
@@ -171,7 +171,7 @@ def test_defaults_group_projections_by_pre_post_with_pop_names(tmp_path):
     arrs = required_only(net)
     arrs["pop_name"] = np.array(["exc", "inh"])
     arrs["pop_start"] = np.array([0, 4])
-    back = load_network(write_npz(tmp_path / "n.npz", arrs))
+    back = Network.load(write_npz(tmp_path / "n.npz", arrs))
     by = projections_by_name(back)
     assert set(by) == {"exc->inh", "inh->exc", "input->exc", "input->inh"}
     orig = net.flat()
@@ -185,10 +185,10 @@ def test_defaults_group_projections_by_pre_post_with_pop_names(tmp_path):
 def test_empty_network_round_trip(tmp_path):
     net = Network("void", steps=0)
     net.save(tmp_path / "v.npz")
-    back = load_network(tmp_path / "v.npz")
+    back = Network.load(tmp_path / "v.npz")
     assert back.n_compartments == 0 and back.n_inputs == 0 and back.steps == 0 and back.name == "void"
     write_npz(tmp_path / "v2.npz", required_only(net))
-    assert load_network(tmp_path / "v2.npz").populations == []
+    assert Network.load(tmp_path / "v2.npz").populations == []
 
 
 # ------------------------------------------------------------ rejection
@@ -208,7 +208,7 @@ def load_mutated(tmp_path, base, key, value=None, drop=False):
         del arrs[key]
     else:
         arrs[key] = value
-    return load_network(write_npz(tmp_path / "bad.npz", arrs))
+    return Network.load(write_npz(tmp_path / "bad.npz", arrs))
 
 
 def expect_key_error(tmp_path, base, key, value=None, drop=False, bad_key=None):
@@ -221,7 +221,7 @@ def expect_key_error(tmp_path, base, key, value=None, drop=False, bad_key=None):
 
 
 def test_base_arrays_load(tmp_path, base_arrays):
-    assert load_network(write_npz(tmp_path / "ok.npz", base_arrays)).n_compartments == 6
+    assert Network.load(write_npz(tmp_path / "ok.npz", base_arrays)).n_compartments == 6
 
 
 @pytest.mark.parametrize("key", CONTRACT_KEYS)
@@ -301,7 +301,7 @@ def test_duplicate_input_event(tmp_path, base_arrays):
     arrs["in_spike_idx"] = np.append(arrs["in_spike_idx"], arrs["in_spike_idx"][0])
     arrs["in_spike_t"] = np.append(arrs["in_spike_t"], arrs["in_spike_t"][0])
     with pytest.raises(FileFormatError, match="'in_spike_idx'.*fires twice"):
-        load_network(write_npz(tmp_path / "bad.npz", arrs))
+        Network.load(write_npz(tmp_path / "bad.npz", arrs))
 
 
 @pytest.mark.parametrize("fmt", ["chipemu-flat-2", "", "CHIPEMU-FLAT-1"])
@@ -314,17 +314,17 @@ def test_optional_key_errors(tmp_path, base_arrays):
     arrs = dict(base_arrays)
     arrs["pop_name"] = np.array(["a", "b"])
     with pytest.raises(FileFormatError, match="'pop_start'.*missing"):
-        load_network(write_npz(tmp_path / "bad.npz", arrs))
+        Network.load(write_npz(tmp_path / "bad.npz", arrs))
     arrs["pop_start"] = np.array([0, 9])
     with pytest.raises(FileFormatError, match="'pop_start'.*out of range"):
-        load_network(write_npz(tmp_path / "bad.npz", arrs))
+        Network.load(write_npz(tmp_path / "bad.npz", arrs))
     arrs["pop_start"] = np.array([2, 4])
     with pytest.raises(FileFormatError, match="'pop_start'"):
-        load_network(write_npz(tmp_path / "bad.npz", arrs))
+        Network.load(write_npz(tmp_path / "bad.npz", arrs))
     arrs["pop_start"] = np.array([0, 4])
     arrs["pop_name"] = np.array(["a", "a"])
     with pytest.raises(FileFormatError, match="'a' is already used"):
-        load_network(write_npz(tmp_path / "bad.npz", arrs))
+        Network.load(write_npz(tmp_path / "bad.npz", arrs))
 
 
 def test_projection_key_errors(tmp_path):
@@ -332,25 +332,25 @@ def test_projection_key_errors(tmp_path):
     bad = dict(full)
     bad["proj_pre"] = np.array(["exc", "nobody", "exc", "exc"])
     with pytest.raises(FileFormatError, match="'proj_pre'.*'nobody'"):
-        network_from_arrays(bad, "x.npz")
+        Network.from_arrays(bad, "x.npz")
     bad = dict(full)
     bad["proj_post"] = bad["proj_post"][:-1]
     with pytest.raises(FileFormatError, match="'proj_post'"):
-        network_from_arrays(bad, "x.npz")
+        Network.from_arrays(bad, "x.npz")
     bad = dict(full)
     bad["proj_pre"] = bad["proj_pre"][::-1].copy()  # synapses no longer inside the named groups
     with pytest.raises(FileFormatError, match="'proj_start'"):
-        network_from_arrays(bad, "x.npz")
+        Network.from_arrays(bad, "x.npz")
 
 
 def test_not_an_npz_garbage(tmp_path):
     p = tmp_path / "junk.npz"
     p.write_bytes(os.urandom(300) + b"not a zip")
     with pytest.raises(FileFormatError, match="junk.npz"):
-        load_network(p)
+        Network.load(p)
     p.write_text("format = chipemu-flat-1\n")
     with pytest.raises(FileFormatError, match="junk.npz"):
-        load_network(p)
+        Network.load(p)
 
 
 def test_not_an_npz_single_npy_array(tmp_path):
@@ -358,7 +358,7 @@ def test_not_an_npz_single_npy_array(tmp_path):
     with open(p, "wb") as fh:
         np.save(fh, np.arange(5))
     with pytest.raises(FileFormatError, match="arr.npz"):
-        load_network(p)
+        Network.load(p)
 
 
 def test_truncated_npz(tmp_path):
@@ -368,24 +368,24 @@ def test_truncated_npz(tmp_path):
     p = tmp_path / "trunc.npz"
     p.write_bytes(data[: len(data) // 2])
     with pytest.raises(FileFormatError, match="trunc.npz"):
-        load_network(p)
+        Network.load(p)
 
 
 def test_nonexistent_path(tmp_path):
     with pytest.raises(FileFormatError, match="no such file"):
-        load_network(tmp_path / "missing.npz")
+        Network.load(tmp_path / "missing.npz")
 
 
 def test_directory_path(tmp_path):
     with pytest.raises(FileFormatError):
-        load_network(tmp_path)
+        Network.load(tmp_path)
 
 
 # ------------------------------------------------------------ golden files
 @pytest.mark.parametrize("name", GOLDEN)
 def test_golden_files_load(name):
     path = DATA / f"{name}.net.npz"
-    net = load_network(path)
+    net = Network.load(path)
     assert net.name == name
     with np.load(path, allow_pickle=False) as z:
         assert set(CONTRACT_KEYS) <= set(z.files)
@@ -447,7 +447,7 @@ def test_property_save_load_save(net):
     with tempfile.TemporaryDirectory() as tmp:
         p1, p2 = Path(tmp) / "a.npz", Path(tmp) / "b.npz"
         net.save(p1)
-        back = load_network(p1)
+        back = Network.load(p1)
         back.save(p2)
         a0 = network_to_arrays(net)
         assert_arrays_equal(a0, network_to_arrays(back))

@@ -17,7 +17,7 @@ from chipemu.chip import emulate
 from chipemu.chips import load_chip
 from chipemu.core import COUNTERS
 from chipemu.energy import energy_report
-from chipemu.flatfile import network_from_arrays, network_to_arrays
+from chipemu.flatfile import network_to_arrays
 from chipemu.learning import (EPOCH_RANGE, Factor, LearningEngine, LearningError, LearningRule, Term, Trace,
                               coefficient, decay_for_tau, format_terms, parse_terms, reward_stdp, stdp)
 from chipemu.reference import run as reference_run
@@ -272,7 +272,7 @@ def test_mapping_independence_several_mappers_and_learning_matters():
 def _strip_plasticity(net):
     d = network_to_arrays(net)
     d.pop("learn_proj"), d.pop("learn_rule")
-    return network_from_arrays(d)
+    return Network.from_arrays(d)
 
 
 def test_deterministic_and_seed_matters():
@@ -441,7 +441,7 @@ def test_flat_file_learning_keys_are_validated(edit, key, match):
     d = {k: np.asarray(v) for k, v in network_to_arrays(net2).items()}
     edit(d)
     with pytest.raises(FileFormatError, match=f"key '{key}'.*{match}"):
-        network_from_arrays(d, "x.npz")
+        Network.from_arrays(d, "x.npz")
 
 
 # ============================================================== cost: counters, energy, time

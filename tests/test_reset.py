@@ -9,7 +9,7 @@ import pytest
 from chipemu import Network, neuron
 from chipemu.chip import emulate
 from chipemu.errors import FileFormatError, NetworkError
-from chipemu.flatfile import load_network, network_to_arrays
+from chipemu.flatfile import network_to_arrays
 from chipemu.reference import run as reference_run
 from mapper import map_network
 
@@ -92,14 +92,14 @@ def test_reference_and_chip_agree_with_reset():
     # the same network without the reset differs (the reset does something)
     arrs = network_to_arrays(net)
     del arrs["reset_interval"], arrs["reset_offset"]
-    from chipemu.flatfile import network_from_arrays
-    assert reference_run(network_from_arrays(arrs)).spikes != ref.spikes
+
+    assert reference_run(Network.from_arrays(arrs)).spikes != ref.spikes
 
 
 def test_flat_file_round_trip(tmp_path):
     net = _reset_net()
     net.save(tmp_path / "r.npz")
-    back = load_network(tmp_path / "r.npz")
+    back = Network.load(tmp_path / "r.npz")
     assert back.sha256() == net.sha256()
     assert list(back.population("b").reset_offset) == list(np.arange(10) % 5)
     assert back.population("c").reset_interval is None
@@ -133,4 +133,4 @@ def test_flat_file_rejects_bad_reset(tmp_path):
             bad[key] = value
         np.savez(tmp_path / "bad.npz", **bad)
         with pytest.raises(FileFormatError, match=match):
-            load_network(tmp_path / "bad.npz")
+            Network.load(tmp_path / "bad.npz")

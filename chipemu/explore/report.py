@@ -27,6 +27,7 @@ import numpy as np
 from ..report.page import PAGE_END, esc, figure_html, page_head
 from ..report.units import PREFIXES, fmt_si
 from .pareto import pareto_front_groups
+from .results import read_results
 
 __all__ = ["redraw_explore", "render_explore", "parameter_columns", "DEFAULT_X", "DEFAULT_Y"]
 
@@ -499,7 +500,6 @@ def redraw_explore(out_dir: str | Path, *, x: str = DEFAULT_X, y: str = DEFAULT_
     alone; return the HTML path.  ``x``, ``y``: the two minimised results.csv columns of the
     Pareto front (default: mean chip time per step and total chip energy)."""
     from ..errors import ChipemuError
-    from .runner import read_results
 
     out = Path(out_dir)
     columns, rows = read_results(out / "results.csv")
@@ -527,7 +527,6 @@ def redraw_explore(out_dir: str | Path, *, x: str = DEFAULT_X, y: str = DEFAULT_
 
 def format_front(out_dir: str | Path, *, x: str = DEFAULT_X, y: str = DEFAULT_Y, max_rows: int = 8) -> str:
     """A short plain-text list of the Pareto-optimal points of ``out_dir/results.csv``."""
-    from .runner import read_results
 
     columns, rows = read_results(Path(out_dir) / "results.csv")
     if x not in columns or y not in columns:

@@ -21,17 +21,18 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 import os
 import sys
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Iterable
 
 from ..errors import ChipemuError
 from .point import WALL_COLUMNS, result_columns, run_point
+from .report import redraw_explore
+from .results import RESULTS, format_value, parse_value, read_results
 from .sweep import Sweep, load_sweep
 
 __all__ = ["run_sweep", "SweepOutcome", "read_results", "default_workers", "format_value", "parse_value",
@@ -39,80 +40,10 @@ __all__ = ["run_sweep", "SweepOutcome", "read_results", "default_workers", "form
 
 #: default worker count: os.cpu_count() capped at this
 MAX_DEFAULT_WORKERS = 8
-RESULTS = "results.csv"
 
 
 def default_workers() -> int:
     return max(1, min(os.cpu_count() or 1, MAX_DEFAULT_WORKERS))
-
-
-# --------------------------------------------------------------------------------------
-# CSV values
-
-
-def format_value(v: Any) -> str:
-    """A CSV cell: '' for None, repr precision for floats (exact round trip)."""
-    if v is None:
-        return ""
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, float):
-        return repr(v) if math.isfinite(v) else ("nan" if math.isnan(v) else ("inf" if v > 0 else "-inf"))
-    if isinstance(v, (int,)):
-        return str(v)
-    try:  # numpy scalars
-        import numpy as np
-        if isinstance(v, np.integer):
-            return str(int(v))
-        if isinstance(v, np.floating):
-            return format_value(float(v))
-    except ImportError:  # pragma: no cover
-        pass
-    return " ".join(str(v).split())
-
-
-def parse_value(s: str) -> Any:
-    """Inverse of :func:`format_value` for reading: '' -> None, ints, floats, else the text."""
-    if s == "":
-        return None
-    try:
-        return int(s)
-    except ValueError:
-        pass
-    try:
-        return float(s)
-    except ValueError:
-        return s
-
-
-def read_results(path: str | Path, *, parse: bool = True) -> tuple[list[str], list[dict]]:
-    """Columns and rows of a results.csv; tolerates a truncated last line (ignored) and
-    keeps the first row of each ``point_id``.  ``parse``: convert numbers."""
-    path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise ChipemuError(f"{path}: cannot read ({e.strerror or e})") from None
-    if not data.endswith(b"\n"):
-        data = data[: data.rfind(b"\n") + 1]
-    lines = list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
-    if not lines:
-        raise ChipemuError(f"{path}: empty (no header); not a results.csv of 'chipemu explore'")
-    header = lines[0]
-    if "point_id" not in header or "status" not in header:
-        raise ChipemuError(f"{path}: header has no 'point_id'/'status' column; not a results.csv of 'chipemu explore'")
-    rows, seen = [], set()
-    for n, cells in enumerate(lines[1:], start=2):
-        if len(cells) != len(header):
-            raise ChipemuError(f"{path}: line {n} has {len(cells)} fields, expected {len(header)}")
-        row = dict(zip(header, cells))
-        if row["point_id"] in seen:
-            continue
-        seen.add(row["point_id"])
-        if parse:
-            row = {k: (v if k in ("point_id", "error", "params") else parse_value(v)) for k, v in row.items()}
-        rows.append(row)
-    return header, rows
 
 
 def _prepare_results(path: Path, columns: list[str], known_ids: set[str]) -> set[str]:
@@ -485,6 +416,5 @@ def run_sweep(sweep: Sweep | str | Path, out: str | Path, *, workers: int | None
     outcome = SweepOutcome(out=out, total=len(points), skipped=len(done), ran=ran, status=status,
                            remaining=len(points) - len(all_rows), executor=executor)
     if report:
-        from .report import redraw_explore
         outcome.html = redraw_explore(out)
     return outcome

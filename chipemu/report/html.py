@@ -8,10 +8,9 @@ from the report dict and the spike raster: nothing is re-run.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from ..flatfile import atomic_write
+from ..files import atomic_write
 from .figures import FIGURES, render_figures
 from .schema import REQUIRED_KEYS as REPORT_KEYS
 from .page import PAGE_END, esc, figure_html, page_head
@@ -276,16 +275,6 @@ def render_html(report: dict, figures: dict[str, bytes]) -> str:
     return "\n".join(parts)
 
 
-def _public(path: Path) -> None:
-    """Give a file the usual permissions (atomic_write's temp files are private)."""
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(path, 0o666 & ~umask)
-    except OSError:
-        pass
-
-
 def write_html(report: dict, spikes, out_dir) -> Path:
     """Write ``out_dir/report.html`` and the figures as ``out_dir/<name>.png``; return the HTML path.
 
@@ -299,9 +288,7 @@ def write_html(report: dict, spikes, out_dir) -> Path:
     figures = render_figures(report, spikes)
     for name, png in figures.items():
         atomic_write(out / f"{name}.png", lambda tmp, png=png: Path(tmp).write_bytes(png))
-        _public(out / f"{name}.png")
     text = render_html(report, figures)
     path = out / "report.html"
     atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
-    _public(path)
     return path

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
-from ..flatfile import atomic_write, read_json
+from ..files import atomic_write, read_json
 from ..records import Record
 from .schema import (REQUIRED_KEYS, BaselineSection, ChipSection, CheckSection, EnergySection, MappingSection,
                      NetworkSection, NocSection, Report, SpikesSection, TimeSection)
