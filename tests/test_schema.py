@@ -3,8 +3,19 @@
 import pytest
 
 from chipemu.errors import ChipemuError, ChipSpecError
-from chipemu.schema import (Table, boolean, choice, float_list, int_list, integer, number, parse_toml, string, table,
-                            validate)
+from chipemu.schema import (
+    Table,
+    boolean,
+    choice,
+    float_list,
+    int_list,
+    integer,
+    number,
+    parse_toml,
+    string,
+    table,
+    validate,
+)
 
 SCHEMA = Table({
     "name": string("a label", nonempty=True),

@@ -21,7 +21,17 @@ from pathlib import Path
 from typing import Any
 
 from chipemu.errors import ChipSpecError
-from chipemu.schema import Invalid, Table, parse_toml, boolean, integer, number, string, table, validate
+from chipemu.schema import (
+    Invalid,
+    Table,
+    boolean,
+    integer,
+    number,
+    parse_toml,
+    string,
+    table,
+    validate,
+)
 
 __all__ = ["HostSpec", "MemoryLevel", "HostSpecError", "load_host", "list_hosts", "MEMORY_LEVELS"]
 
