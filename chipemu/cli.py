@@ -83,19 +83,45 @@ def _add_probe_arg(p: argparse.ArgumentParser) -> None:
                    help="record u and v of population POP every step into DIR/probes.npz (repeatable)")
 
 
+def _parse_params(items: list[str] | None) -> dict:
+    """``["n=10", "rate=0.5", "name=x"]`` -> ``{"n": 10, "rate": 0.5, "name": "x"}``."""
+    import ast
+
+    params = {}
+    for item in items or []:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.isidentifier():
+            raise ChipemuError(f"--param {item!r}: expected NAME=VALUE with NAME a Python identifier")
+        try:
+            params[key] = ast.literal_eval(raw)
+        except (ValueError, SyntaxError):
+            params[key] = raw
+    return params
+
+
+def _load_network(args):
+    """The NETWORK argument's network and its program module (None for a file)."""
+    from .loading import is_network_file, load_network_arg
+
+    params = _parse_params(args.param)
+    if params and is_network_file(args.network):
+        raise ChipemuError(f"--param applies to programs, not to the network file {args.network}")
+    return load_network_arg(args.network, params)
+
+
 def cmd_simulate(args) -> int:
-    from .loading import load_network_arg, parse_params
     from .reference import run
 
-    net, _ = load_network_arg(args.network, parse_params(args.param))
+    net, _ = _load_network(args)
     progress = Progress("simulate")
     try:
         result = run(net, args.steps, progress=progress, probes=args.probe)
     finally:
         progress.close()
+    from .rundir import PROBES, write_spikes_dir
+
     out = Path(args.out)
-    result.spikes.save(out / "spikes.npz")
-    _write_probes(result.probes, out)
+    write_spikes_dir(result, out)
     rate = len(result.spikes) / max(result.steps * max(net.n_compartments, 1), 1)
     print(f"{net.name}: {net.n_compartments} compartments, {net.n_synapses} synapses, {result.steps} steps")
     print(f"spikes: {len(result.spikes)} ({100 * rate:.2f} % of compartments per step); "
@@ -104,88 +130,27 @@ def cmd_simulate(args) -> int:
     return 0
 
 
-#: u and v of the populations given with --probe (chipemu.probes)
-PROBES = "probes.npz"
-
-
-def _write_probes(probes: dict, out: Path) -> None:
-    """DIR/probes.npz when something was probed; else remove a stale one from an earlier run."""
-    from .flatfile import atomic_write
-    from .probes import save_probes
-    if probes:
-        atomic_write(out / PROBES, lambda tmp: save_probes(probes, tmp))
-    else:
-        (out / PROBES).unlink(missing_ok=True)
-
-
 def cmd_run(args) -> int:
-    from .loading import load_network_arg, parse_params
     from .pipeline import run_network
     from .report import format_summary
+    from .rundir import LEARNED_NETWORK, PROBES, write_run_dir
 
-    net, program = load_network_arg(args.network, parse_params(args.param))
+    net, program = _load_network(args)
     progress = Progress("run")
     try:
         run = run_network(net, args.chip, args.mapper, steps=args.steps, seed=args.seed, noc=args.noc,
                           progress=progress, network_source=str(args.network), probes=args.probe,
+                          check=getattr(program, "check", None) if program is not None else None,
                           **_map_options(args))
     finally:
         progress.close()
-    failed = False
-    if program is not None and callable(getattr(program, "check", None)):
-        passed, detail = program.check(run)
-        run.report["check"] = {"passed": bool(passed), "detail": str(detail)}
-        failed = not passed
     out = Path(args.out)
-    write_outputs(run, out)
+    write_run_dir(run, out)
     print(format_summary(run.report))
     print(f"wrote {out / 'report.json'}, {out / 'spikes.npz'}, {out / 'report.html'} and its figures"
           + (f", {out / LEARNED_NETWORK} (learned weights)" if run.weights else "")
           + (f", {out / PROBES} (probes)" if run.probes else ""))
-    return 1 if failed else 0
-
-
-#: the network with its learned weights, written by ``run`` when some projection is plastic
-LEARNED_NETWORK = "network_learned.npz"
-
-
-def write_outputs(run, out: Path) -> None:
-    """report.json, spikes.npz, report.html and its PNG figures (and the learned network
-    when the run learned, probes.npz when it probed), all or nothing.
-
-    Everything is written into a temporary folder inside ``out`` first and moved into
-    place only when all of it succeeded, so a failure leaves no half-written report.
-    """
-    import os
-    import shutil
-    import tempfile
-
-    from .report import write_report
-    from .report.html import write_html
-
-    out.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".chipemu-run-", dir=out))
-    try:
-        run.spikes.save(tmp / "spikes.npz")
-        if run.probes:
-            from .probes import save_probes
-            save_probes(run.probes, tmp / PROBES)
-        if run.weights:
-            run.network.with_weights(run.weights).save(tmp / LEARNED_NETWORK)
-        write_html(run.report, run.spikes, tmp)
-        write_report(run.report, tmp / "report.json")
-        files = sorted(tmp.iterdir())
-        blocked = [out / f.name for f in files if (out / f.name).is_dir()]
-        if blocked:
-            raise ChipemuError(f"output {blocked[0]} is a directory; cannot write the report there")
-        for f in files:
-            os.replace(f, out / f.name)
-        if not run.weights:  # a learned network from an earlier run would now be stale
-            (out / LEARNED_NETWORK).unlink(missing_ok=True)
-        if not run.probes:  # so would probes
-            (out / PROBES).unlink(missing_ok=True)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    return 1 if run.report.get("check", {}).get("passed") is False else 0
 
 
 def _parse_pins(items: list[str] | None) -> dict[str, list[int]] | None:
@@ -210,9 +175,7 @@ def _parse_pins(items: list[str] | None) -> dict[str, list[int]] | None:
 def cmd_map(args) -> int:
     from mapper import format_quality, map_network
 
-    from .loading import load_network_arg, parse_params
-
-    net, _ = load_network_arg(args.network, parse_params(args.param))
+    net, _ = _load_network(args)
     t0 = time.perf_counter()
     mapping = map_network(net, args.chip, mapper=args.mapper, seed=args.seed, **_map_options(args))
     wall = time.perf_counter() - t0
@@ -241,32 +204,10 @@ def cmd_report(args) -> int:
     from .explore import is_explore_dir, redraw_explore  # an explore --out DIR: redraw explore.html
     if is_explore_dir(args.dir):
         return print(f"wrote {redraw_explore(args.dir)} from {Path(args.dir) / 'results.csv'}") or 0
-    from .errors import FileFormatError
-    from .report import read_report
-    from .spikes import SpikeRaster
-
-    out = Path(args.dir)
-    if not out.is_dir():
-        raise FileFormatError(f"report directory {out}: no such directory (expected the --out DIR of 'chipemu run')")
-    report = read_report(out / "report.json")
-    spikes = SpikeRaster.load(out / "spikes.npz")
-    n, steps = report["network"]["neurons"], report["steps"]
-    for key, value in (("network.neurons", n), ("steps", steps)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise FileFormatError(f"report file {out / 'report.json'}: key '{key}' = {value!r} must be an integer >= 0")
-    if len(spikes) and (int(spikes.neuron.max()) >= n or int(spikes.t.max()) >= steps):
-        raise FileFormatError(f"spike file {out / 'spikes.npz'}: spikes beyond the report's {n} compartments x "
-                              f"{steps} steps; it does not belong to {out / 'report.json'}")
-    from .report.html import write_html
     from .report.figures import FIGURES
+    from .rundir import redraw_run_dir
 
-    try:
-        path = write_html(report, spikes, out)
-    except ChipemuError:
-        raise
-    except (KeyError, TypeError, ValueError, IndexError) as exc:
-        raise FileFormatError(f"report file {out / 'report.json'}: cannot draw the report "
-                              f"({type(exc).__name__}: {exc})") from None
+    path = redraw_run_dir(args.dir)
     print(f"wrote {path} and {len(FIGURES)} figures ({', '.join(f'{k}.png' for k in FIGURES)})")
     return 0
 
@@ -276,6 +217,15 @@ def cmd_explore(args) -> int:
     from .explore import load_sweep, run_sweep
     from .explore.report import format_front
 
+    for flag, value, lo in (("--workers", args.workers, 1), ("--limit", args.limit, 0)):
+        if value is not None and value < lo:
+            raise ChipemuError(f"{flag} {value!r} is not allowed (allowed: int >= {lo})")
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        raise ChipemuError(f"--out {args.out}: exists and is not a directory")
+    if args.scheduler is not None:
+        import importlib.util
+        if importlib.util.find_spec("dask") is None:
+            raise ChipemuError("--scheduler needs Dask: pip install 'chipemu[dask]' (or pip install 'dask[distributed]')")
     sweep = load_sweep(args.sweep)
     res = run_sweep(sweep, args.out, workers=args.workers, scheduler=args.scheduler, noc=args.noc,
                     limit=args.limit)
@@ -356,6 +306,19 @@ def _error(msg: str) -> int:
     return 2
 
 
+def _silence_stdout() -> None:
+    """After a broken pipe: point stdout at /dev/null so the interpreter's final flush
+    does not fail again (and print a traceback) on the closed pipe."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no real file behind sys.stdout
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
     import warnings
 
@@ -370,6 +333,9 @@ def main(argv: list[str] | None = None) -> int:
         return rc
     except ChipemuError as exc:
         return _error(str(exc))
+    except BrokenPipeError:  # output piped into e.g. `head`, which closed early (an OSError: first)
+        _silence_stdout()
+        return 0
     except OSError as exc:  # an output (or input) path the system refuses
         where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
         return _error(f"{where}{exc.strerror or exc}")
@@ -378,9 +344,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:  # output piped into e.g. `head`, which closed early
-        sys.stderr.close()
-        return 0
 
 
 if __name__ == "__main__":

@@ -8,7 +8,6 @@ A program is a Python file with ``build(**params) -> Network`` and optionally
 
 from __future__ import annotations
 
-import ast
 import importlib.util
 import inspect
 from pathlib import Path
@@ -16,20 +15,6 @@ from types import ModuleType
 
 from .errors import ChipemuError
 from .network import Network
-
-
-def parse_params(items: list[str] | None) -> dict:
-    """``["n=10", "rate=0.5", "name=x"]`` -> ``{"n": 10, "rate": 0.5, "name": "x"}``."""
-    params = {}
-    for item in items or []:
-        key, sep, raw = item.partition("=")
-        if not sep or not key.isidentifier():
-            raise ChipemuError(f"--param {item!r}: expected NAME=VALUE with NAME a Python identifier")
-        try:
-            params[key] = ast.literal_eval(raw)
-        except (ValueError, SyntaxError):
-            params[key] = raw
-    return params
 
 
 def bundled_programs() -> dict[str, Path]:
@@ -88,12 +73,17 @@ def build_program(module: ModuleType, params: dict) -> Network:
     return net
 
 
+def is_network_file(ref) -> bool:
+    """Whether ``ref`` names a network file (flat ``.npz`` or NIR ``.nir``), not a program."""
+    return str(ref).endswith((".npz", ".nir"))
+
+
 def load_network_arg(ref: str, params: dict | None = None) -> tuple[Network, ModuleType | None]:
     """The network named by a CLI argument, and its program module (None for a file)."""
     params = params or {}
-    if str(ref).endswith((".npz", ".nir")):
+    if is_network_file(ref):
         if params:
-            raise ChipemuError(f"--param applies to programs, not to the network file {ref}")
+            raise ChipemuError(f"build parameters apply to programs, not to the network file {ref}")
         if str(ref).endswith(".nir"):  # a NIR graph from another tool (docs/import.md)
             from .importers.nir import load_nir
             return load_nir(ref), None

@@ -11,20 +11,24 @@ from .baseline import baseline_report
 from .chip import ChipRun, emulate
 from .chips import ChipSpec, load_chip
 from .energy import energy_report
+from .errors import ChipemuError
 from .network import Network
 from .report import build_report
+from .report.schema import CheckSection
 
 
 def run_network(network: Network, chip: str | ChipSpec = "loihi1", mapper: str = "traffic", *,
                 steps: int | None = None, seed: int = 0, noc: str = "simpy", mapping=None,
                 progress=None, network_source: str = "", host: str = "cpu-45nm", measure_baseline: bool = True,
-                probes=None, **map_options) -> ChipRun:
+                probes=None, check=None, **map_options) -> ChipRun:
     """Map ``network`` onto ``chip``, emulate it and attach ``run.report`` (a dict).
 
     ``mapping``: reuse a :class:`mapper.Mapping` instead of mapping again.
     ``host``: the von Neumann host of the baseline (preset name or TOML path, :mod:`chipemu.hosts`).
     ``measure_baseline``: also time the host reference runner for ``report["baseline"]["measured"]``.
     ``probes``: populations whose u and v are recorded every step (``run.probes``).
+    ``check``: a program's ``check(result) -> (passed, detail)``; called with the run (its
+    report attached) and recorded as ``report["check"]`` (:func:`check_run`).
     ``map_options``: passed to :func:`mapper.map_network` (``max_per_core``, ``pin``, ...).
     """
     spec = chip if isinstance(chip, ChipSpec) else load_chip(chip)
@@ -35,5 +39,22 @@ def run_network(network: Network, chip: str | ChipSpec = "loihi1", mapper: str =
     run = emulate(network, mapping, steps, noc=noc, progress=progress, probes=probes)
     energy = energy_report(run)
     baseline = baseline_report(run, energy, host=host, measure=measure_baseline)
-    run.report = build_report(run, seed=seed, network_source=network_source, energy=energy, baseline=baseline)
+    run.report = build_report(run, seed=seed, network_source=network_source, energy=energy, baseline=baseline,
+                              quality=mapping.quality(network))
+    if check is not None:
+        run.report = {**run.report, "check": check_run(check, run).to_dict()}
     return run
+
+
+def check_run(check, result) -> CheckSection:
+    """Call a program's ``check(result)`` and return its verdict as a typed record.
+
+    ``check`` returns ``(passed, detail)``: whether the result is right and one line
+    saying why; ``result`` is any run result (:class:`chipemu.results.RunOutcome`).
+    """
+    outcome = check(result)
+    try:
+        passed, detail = outcome
+    except (TypeError, ValueError):
+        raise ChipemuError(f"check() must return (passed, detail), got {outcome!r:.60}") from None
+    return CheckSection(passed=bool(passed), detail=str(detail))

@@ -30,6 +30,7 @@ LAYERS = {
     "chipemu.errors": "base",
     "chipemu.records": "base",
     "chipemu.files": "base",
+    "chipemu.schema": "base",
     # network: the network description, its arithmetic and its files
     "chipemu": "network",                      # the package itself (re-exports the network API)
     "chipemu.neuron": "network",

@@ -65,7 +65,7 @@ def _prepare_results(path: Path, columns: list[str], known_ids: set[str]) -> set
         missing = [c for c in columns if c not in header]
         why = (f"it has columns {extra[:3]} this sweep does not" if extra else
                f"it lacks columns {missing[:3]}" if missing else "its columns are in another order")
-        raise ChipemuError(f"{path} was written by a different sweep ({why}); give another --out directory "
+        raise ChipemuError(f"{path} was written by a different sweep ({why}); give another output directory "
                            f"or remove it")
     keep, done = [], set()
     for n, cells in enumerate(lines[1:], start=2):
@@ -76,7 +76,7 @@ def _prepare_results(path: Path, columns: list[str], known_ids: set[str]) -> set
         pid = row["point_id"]
         if pid not in known_ids:
             raise ChipemuError(f"{path} holds point {pid} that this sweep does not have (a different sweep, or "
-                               f"another --noc); give another --out directory or remove it")
+                               f"another NoC model); give another output directory or remove it")
         if pid in done or row["status"] == "error":
             repaired = True
             continue
@@ -233,7 +233,7 @@ def _dask_client(scheduler):
     try:
         from dask.distributed import Client
     except ImportError:
-        raise ChipemuError("--scheduler needs Dask: pip install 'chipemu[dask]' "
+        raise ChipemuError("a Dask scheduler needs Dask: pip install 'chipemu[dask]' "
                            "(or pip install 'dask[distributed]')") from None
     if not isinstance(scheduler, str):
         return scheduler, False  # a Client given by the caller
@@ -304,7 +304,7 @@ class _Lock:
                     pid = 0
                 if pid and pid != os.getpid() and _alive(pid):
                     raise ChipemuError(f"{self.path.parent}: another 'chipemu explore' (pid {pid}) is writing "
-                                       f"this directory; wait for it, give another --out, or remove {self.path} if no "
+                                       f"this directory; wait for it, give another output directory, or remove {self.path} if no "
                                        f"such run is going on") from None
                 try:
                     self.path.unlink()
@@ -354,14 +354,14 @@ def run_sweep(sweep: Sweep | str | Path, out: str | Path, *, workers: int | None
     if not isinstance(sweep, Sweep):
         sweep = load_sweep(sweep)
     if noc is not None and noc not in ("analytic", "simpy"):
-        raise ChipemuError(f"--noc {noc!r} is not allowed (allowed: analytic, simpy)")
+        raise ChipemuError(f"noc = {noc!r} is not allowed (allowed: analytic, simpy)")
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
-        raise ChipemuError(f"--workers {workers!r} is not allowed (allowed: int >= 1)")
+        raise ChipemuError(f"workers = {workers!r} is not allowed (allowed: int >= 1)")
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
-        raise ChipemuError(f"--limit {limit!r} is not allowed (allowed: int >= 0)")
+        raise ChipemuError(f"limit = {limit!r} is not allowed (allowed: int >= 0)")
     out = Path(out)
     if out.exists() and not out.is_dir():
-        raise ChipemuError(f"--out {out}: exists and is not a directory")
+        raise ChipemuError(f"output directory {out}: exists and is not a directory")
     out.mkdir(parents=True, exist_ok=True)
     points = sweep.points(noc)
     columns = result_columns(sweep.parameter_columns)

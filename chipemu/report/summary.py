@@ -25,14 +25,15 @@ def _tolist(a) -> list:
 
 
 def build_report(run, *, seed: int = 0, network_source: str = "", energy: dict | None = None,
-                 baseline: dict | None = None, check: dict | None = None, **sections) -> dict:
+                 baseline: dict | None = None, check: dict | None = None, quality: dict | None = None,
+                 **sections) -> dict:
     """The report dict (the JSON form of :class:`~chipemu.report.schema.Report`) of a
     :class:`~chipemu.chip.ChipRun`, plus energy/baseline/check when given.
 
     ``sections``: further :class:`Report` fields by name (a record or its JSON form).
     """
     return make_report(run, seed=seed, network_source=network_source, energy=energy, baseline=baseline,
-                       check=check, **sections).to_dict()
+                       check=check, quality=quality, **sections).to_dict()
 
 
 def make_report(run, *, seed: int = 0, network_source: str = "", energy=None, baseline=None, check=None,
