@@ -11,12 +11,14 @@ Each timestep is bulk-synchronous, as on Loihi:
 
    seconds (per-op times from the chip spec); the phase lasts ``max_c T_c``.
 2. **NoC** -- the packets emitted this step, aggregated into one message train per
-   (source core, destination core), cross the mesh (:mod:`chipemu.noc`, SimPy or
-   analytic); the phase lasts until the last packet is delivered (``drain_s``;
+   (source core, destination core), cross the mesh and, on a system of chips, the
+   chip-to-chip links (:mod:`chipemu.noc`, SimPy or analytic); the phase lasts until the last packet is delivered (``drain_s``;
    injection at ``t_message_out`` and receipt at ``t_message_in`` per packet are part
    of the NoC model).
 3. **barrier** -- Loihi's two-phase mesh barrier, ``chip.barrier_time(tiles)`` with
-   ``tiles`` the routers that host at least one used core.
+   ``tiles`` the routers that host at least one used core; when the cores span several
+   chips of a system, the system-wide barrier for that many chips
+   (:meth:`chipemu.chips.SystemSpec.barrier_time_s`).
 
 ``step time = compute + NoC drain + barrier``.  The spikes never depend on the mapping:
 the cores run the same kernel and synapse arithmetic as :mod:`chipemu.reference`; the
@@ -39,14 +41,15 @@ import numpy as np
 
 from .core import COUNTERS, C, CoreArray
 from .errors import ChipemuError
+from .hardware import Hardware
 from .learning import LearningEngine
 from .network import Network
 from .probes import ProbeRecorder
 from .reference import input_schedule
 from .spikes import SpikeRaster
 
-#: steps x K x K cells of the train matrices of one block of steps (see emulate)
-_BLOCK_CELLS = 1 << 22
+#: steps x K cells of the per-core counters of one block of steps (see emulate)
+_BLOCK_CELLS = 1 << 20
 _MAX_BLOCK_STEPS = 1024
 
 
@@ -57,8 +60,10 @@ class ChipRun:
     ``core_counts`` (K, len(COUNTERS)): operation totals per core over the run.
     ``step_counts`` (steps, len(COUNTERS)): chip-wide totals per step.
     ``step_time`` (steps, 3): seconds of compute, NoC drain and barrier per step.
-    ``noc``: cumulative NoC counters (packets, hops, hops_ew, hops_ns, stalls,
-    queue_delay_s, max_latency_s); ``link_packets`` (n_links,) packets per mesh link.
+    ``noc``: cumulative NoC counters (packets, hops, hops_ew, hops_ns, hops_interchip,
+    interchip_packets, stalls, queue_delay_s, max_latency_s); ``link_packets`` (n_links,)
+    packets per link (link ids of :mod:`chipemu.hardware`).  ``tiles`` / ``chips_used``:
+    routers / chips hosting a used core.
     ``weights``: learned weights of the plastic projections, {projection name: int16
     array in the projection's synapse order} (empty without plasticity).
     ``probes``: ``{"POP/u": (steps, n) int32, "POP/v": ...}`` of the probed populations
@@ -77,6 +82,7 @@ class ChipRun:
     link_packets: np.ndarray
     wall_s: float
     tiles: int
+    chips_used: int = 1
     report: dict | None = None
     info: dict = field(default_factory=dict)
     weights: dict = field(default_factory=dict)
@@ -118,10 +124,14 @@ def emulate(network: Network, mapping, steps: int | None = None, *, noc: str = "
     engine = LearningEngine.build(network)
     cores = CoreArray(f, mapping.neuron_core, mapping.neuron_slot, mapping.input_core, K, learning=engine)
     recorder = ProbeRecorder(network, probes, steps, position=cores.position) if probes else None
-    core_router = mapping.core_xy[:, 1] * chip.mesh.columns + mapping.core_xy[:, 0]
+    # placement -> global router ids (chipemu.hardware); core_chip is 0 on a single chip
+    core_chip = getattr(mapping, "core_chip", None)
+    core_chip = np.zeros(K, dtype=np.int64) if core_chip is None else np.asarray(core_chip, dtype=np.int64)
+    core_router = Hardware.of(chip).core_router(core_chip, mapping.core_xy)
     noc_model = make_noc(noc, chip, core_router)
     tiles = int(np.unique(core_router).size)
-    barrier_s = chip.barrier_time(tiles)
+    chips_used = int(np.unique(core_chip).size)
+    barrier_s = chip.barrier_time_s(tiles, chips_used)
     tm = chip.time
     op_time = np.zeros(len(COUNTERS))
     op_time[C["neuron_active"]] = tm.neuron_active
@@ -140,8 +150,9 @@ def emulate(network: Network, mapping, steps: int | None = None, *, noc: str = "
     # The cores run step by step (the dynamics); their counters and message trains are
     # evaluated for blocks of steps at once (CoreArray.counts), and so is the analytic
     # NoC, which keeps no state between steps (run_steps: identical to one step() per
-    # step).  A block holds at most _BLOCK_CELLS steps x K x K train cells.
-    block = max(1, min(_MAX_BLOCK_STEPS, _BLOCK_CELLS // (K * K)))
+    # step).  A block holds at most _BLOCK_CELLS steps x K counter rows (the trains of a
+    # block are as many as its packets: memory grows with events and cores, not core pairs).
+    block = max(1, min(_MAX_BLOCK_STEPS, _BLOCK_CELLS // K))
     t0 = 0
     for t in range(steps):
         fired = cores.advance(t, in_src[in_ptr[t]:in_ptr[t + 1]])
@@ -158,10 +169,12 @@ def emulate(network: Network, mapping, steps: int | None = None, *, noc: str = "
     spikes = SpikeRaster(spike_steps, np.concatenate(spk_n) if spk_n else np.zeros(0, np.int64))
     tot = noc_model.totals
     noc_summary = {k: (float(getattr(tot, k)) if isinstance(getattr(tot, k), float) else int(getattr(tot, k)))
-                   for k in ("packets", "hops", "hops_ew", "hops_ns", "stalls", "queue_delay_s", "max_latency_s")}
+                   for k in ("packets", "hops", "hops_ew", "hops_ns", "hops_interchip", "interchip_packets", "stalls",
+                             "queue_delay_s", "max_latency_s")}
     return ChipRun(network=network, mapping=mapping, spikes=spikes, steps=steps, noc_model=noc_model.name,
                    core_counts=core_counts, step_counts=step_counts, step_time=step_time, noc=noc_summary,
                    link_packets=np.asarray(noc_model.link_packets).copy(), wall_s=wall, tiles=tiles,
+                   chips_used=chips_used,
                    info={"core_memory_bytes": cores.nbytes,
                          "core_packets_out": np.asarray(noc_model.core_packets_out).copy(),
                          "core_packets_in": np.asarray(noc_model.core_packets_in).copy()},

@@ -57,7 +57,7 @@ class Progress:
 
 def _add_mapping_args(p: argparse.ArgumentParser, default_mapper: str) -> None:
     p.add_argument("--chip", default="loihi1", metavar="NAME_OR_TOML",
-                   help="chip preset name or chip TOML file (default: loihi1; see 'chipemu chips')")
+                   help="chip or system preset name, or a chip or system TOML file (default: loihi1; see 'chipemu chips')")
     p.add_argument("--mapper", default=default_mapper, metavar="NAME",
                    help=f"mapping strategy (default: {default_mapper}); see 'mappers' below")
     p.add_argument("--seed", type=_nonneg_int, default=0, help="seed of every random choice of the mapper (default: 0)")
@@ -184,7 +184,8 @@ def cmd_map(args) -> int:
     mapping.save(out / "mapping.json")
     chip = mapping.chip
     print(f"{net.name}: {net.n_compartments} compartments, {net.n_inputs} inputs, {net.n_synapses} synapses "
-          f"-> chip {chip.name} ({chip.mesh.columns}x{chip.mesh.rows} mesh x {chip.mesh.cores_per_router} cores); "
+          f"-> chip {chip.name} ({chip.mesh.columns}x{chip.mesh.rows} mesh x {chip.mesh.cores_per_router} cores"
+          f"{f' x {chip.n_chips} chips' if chip.n_chips > 1 else ''}); "
           f"mapper {mapping.strategy}, seed {mapping.seed}, {wall:.2f} s")
     print(mapping.utilisation_table())
     print(format_quality(quality))
@@ -193,9 +194,11 @@ def cmd_map(args) -> int:
 
 
 def cmd_chips(args) -> int:
-    from .chips import format_chip_table, list_presets, load_chip
+    from .chips import format_chip_table, format_system_table, list_presets, list_systems, load_chip, load_hardware
 
     print(format_chip_table([load_chip(name) for name in list_presets()]))
+    print()
+    print(format_system_table([load_hardware(name) for name in list_systems()]))
     return 0
 
 

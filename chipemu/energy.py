@@ -17,22 +17,25 @@ whole run, ``E_x`` the chip's energy per event ``x``)::
     E_messages_in     = N_packets_in      * E_message_in          (per packet received)
     E_hops_ew         = H_ew * noc.hop_energy_ew_j                (H_ew: east-west link traversals)
     E_hops_ns         = H_ns * noc.hop_energy_ns_j                (H_ns: north-south link traversals)
+    E_hops_interchip  = H_chip * link.hop_energy_j                (H_chip: chip-to-chip link crossings
+                                                                   on a system of chips; 0 on one chip)
     E_barrier         = 0                                         (no published barrier energy)
     E_learning        = N_learning_updates * E_learning_update    (chipemu.learning's weight updates)
-    E_dynamic         = sum of the ten terms above
+    E_dynamic         = sum of the eleven terms above
     E_static          = P_static * T_chip                         (P_static = chip.static_w, whole chip;
+                                                                   on a system: every chip's static power;
                                                                    T_chip = sum over steps of
                                                                    compute + NoC + barrier time)
     E_total           = E_dynamic + E_static
 
-``breakdown`` holds these eleven components and ``total_j`` is computed as the sum of
+``breakdown`` holds these twelve components and ``total_j`` is computed as the sum of
 ``breakdown``'s values in order, so ``sum(breakdown.values()) == total_j`` holds exactly
 (also after a JSON round trip: floats are written with repr precision).
 
 Per core, ``per_core_j[c]`` is the core-local dynamic energy: the six counter terms
 (synaptic ops, neuron updates, spike generation, messages out and in, learning) evaluated
 on core c's own counts.  Hops (router and link energy) and static power are not core-local
-and are left out, so ``sum(per_core_j) + E_hops_ew + E_hops_ns == dynamic_j`` (up to
+and are left out, so ``sum(per_core_j) + E_hops_ew + E_hops_ns + E_hops_interchip == dynamic_j`` (up to
 rounding).  See ``docs/energy.md``.
 """
 
@@ -55,6 +58,7 @@ _TERMS = (
     ("messages_in", "packets_in", "message_in"),
     ("hops_ew", "hops_ew", "noc.hop_energy_ew_j"),
     ("hops_ns", "hops_ns", "noc.hop_energy_ns_j"),
+    ("hops_interchip", "hops_interchip", "link.hop_energy_j"),
     ("barrier", None, None),
     ("learning", "learning_updates", "learning_update"),
 )
@@ -80,13 +84,16 @@ def _unit_cost(chip, field: str | None) -> float:
         return 0.0
     if field.startswith("noc."):
         return float(getattr(chip.noc, field[4:]))
+    if field.startswith("link."):  # chip-to-chip links: only a system of chips has them
+        link = getattr(chip, "link", None)
+        return float(getattr(link, field[5:])) if link is not None else 0.0
     return float(getattr(chip.energy, field))
 
 
 def _count(run, counters: dict, name: str | None) -> int:
     if name is None:
         return 0
-    if name in ("hops_ew", "hops_ns"):
+    if name in ("hops_ew", "hops_ns", "hops_interchip"):
         return int(run.noc.get(name, 0))
     return int(counters.get(name, 0))
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .baseline import baseline_report
 from .chip import ChipRun, emulate
-from .chips import ChipSpec, load_chip
+from .chips import ChipSpec, SystemSpec, load_hardware
 from .energy import energy_report
 from .errors import ChipemuError
 from .network import Network
@@ -17,7 +17,7 @@ from .report import build_report
 from .report.schema import CheckSection
 
 
-def run_network(network: Network, chip: str | ChipSpec = "loihi1", mapper: str = "traffic", *,
+def run_network(network: Network, chip: str | ChipSpec | SystemSpec = "loihi1", mapper: str = "traffic", *,
                 steps: int | None = None, seed: int = 0, noc: str = "simpy", mapping=None,
                 progress=None, network_source: str = "", host: str = "cpu-45nm", measure_baseline: bool = True,
                 probes=None, check=None, **map_options) -> ChipRun:
@@ -31,7 +31,7 @@ def run_network(network: Network, chip: str | ChipSpec = "loihi1", mapper: str =
     report attached) and recorded as ``report["check"]`` (:func:`check_run`).
     ``map_options``: passed to :func:`mapper.map_network` (``max_per_core``, ``pin``, ...).
     """
-    spec = chip if isinstance(chip, ChipSpec) else load_chip(chip)
+    spec = load_hardware(chip)  # a chip or a system of chips
     if mapping is None:
         from mapper import map_network
 

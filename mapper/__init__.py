@@ -14,8 +14,10 @@ Pipeline (each stage in its own module):
 1. :mod:`mapper.graph` -- the network reduced to pins (distinct source -> target pairs).
 2. :mod:`mapper.resources` -- the per-core resource model and the up-front fit checks.
 3. :mod:`mapper.partition` -- compartments -> logical cores; inputs -> injecting cores.
-4. :mod:`mapper.place` -- logical cores -> router [x, y] and port.
-5. :mod:`mapper.routing` -- XY routes, routing tables, destination cores and hops per source.
+4. :mod:`mapper.place` -- logical cores -> chip (on a system: the chip-level partition),
+   then router [x, y] and port on that chip.
+5. :mod:`mapper.routing` -- routes, routing tables, destination cores and hops per source
+   (geometry from :mod:`chipemu.hardware`).
 6. :mod:`mapper.mapping` -- the :class:`Mapping` object, mapping.json, quality figures.
 
 Every mapping returned respects every per-core limit; a network that cannot fit raises
@@ -28,14 +30,15 @@ from typing import Callable, Mapping as TMapping, Sequence
 
 import numpy as np
 
-from chipemu.chips import ChipSpec, load_chip
+from chipemu.chips import ChipSpec, SystemSpec, load_hardware
+from chipemu.hardware import Hardware
 from chipemu.errors import ChipemuError, FitError
 
 from .graph import MapGraph, NetworkLike, build_graph, source_rates
 from .mapping import Mapping, format_quality, slots_of
 from .partition import (Partition, assign_inputs, partition_sequential, partition_traffic,
                         repair_input_fanout)
-from .place import place_anneal, place_rowmajor, slot_xy_port, traffic_matrix
+from .place import core_traffic, place_anneal, place_rowmajor, place_system
 from .resources import (AXON_HEADER_BITS, ResourceModel, check_network, check_usage, core_usage,
                         too_many_cores)
 from .routing import DIRECTIONS, ROUTING_MODES, destination_cores, routing_tables, source_hops, xy_route
@@ -78,11 +81,12 @@ def _partition(graph: MapGraph, model: ResourceModel, spec: ChipSpec, mapper: st
     return nc, ic, usage, K, part.fixed
 
 
-def map_network(network: NetworkLike | MapGraph, chip: ChipSpec | str, mapper: str = DEFAULT_MAPPER,
+def map_network(network: NetworkLike | MapGraph, chip: ChipSpec | SystemSpec | str, mapper: str = DEFAULT_MAPPER,
                 seed: int = 0, *, max_per_core: int | None = None,
                 pin: TMapping[str, Sequence[int]] | None = None, rates=None,
                 routing: str = "unicast") -> Mapping:
-    """Map ``network`` onto ``chip`` (a :class:`ChipSpec`, preset name or TOML path).
+    """Map ``network`` onto ``chip``: a :class:`ChipSpec` or :class:`SystemSpec`, a chip or
+    system preset name, or a TOML path.
 
     Args:
         network: a :class:`~chipemu.network.Network` (population names enable pinning and
@@ -107,7 +111,7 @@ def map_network(network: NetworkLike | MapGraph, chip: ChipSpec | str, mapper: s
         raise ChipemuError(f"routing mode {routing!r} unknown (allowed: {', '.join(ROUTING_MODES)})")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise ChipemuError(f"seed = {seed!r} must be an int")
-    spec = chip if isinstance(chip, ChipSpec) else load_chip(chip)
+    spec = load_hardware(chip)
     model = ResourceModel.for_chip(spec, max_per_core)
     graph = network if isinstance(network, MapGraph) else build_graph(network)
     r = source_rates(graph, rates)
@@ -123,13 +127,14 @@ def map_network(network: NetworkLike | MapGraph, chip: ChipSpec | str, mapper: s
             nc, ic, usage, K, fixed = _partition(graph, model, spec, mapper, partition_sequential, int(seed), pin, r)
         except FitError:
             raise first from None
-    T = traffic_matrix(graph, nc, ic, K, r)
-    slots = placer(T, spec, seed=int(seed), fixed=fixed)
-    core_xy, core_port = slot_xy_port(spec, slots)
+    a, b, w = core_traffic(graph, nc, ic, K, r)
+    slots = place_system(a, b, w, K, spec, placer, by_traffic=partitioner is partition_traffic,
+                         seed=int(seed), fixed=fixed)
+    core_chip, core_xy, core_port = Hardware.of(spec).core_place(slots)
     pins = {} if not pin else {str(k): [int(c) for c in np.atleast_1d(np.asarray(v)).reshape(-1)]
                                for k, v in pin.items()}
     return Mapping(chip=spec, strategy=mapper, seed=int(seed), neuron_core=nc, neuron_slot=slots_of(nc),
-                   input_core=ic, core_xy=core_xy, core_port=core_port, usage=usage,
+                   input_core=ic, core_xy=core_xy, core_port=core_port, core_chip=core_chip, usage=usage,
                    capacity=model.capacity(), routing=routing, encoding=model.encoding(),
                    max_per_core=model.max_per_core, pin=pins,
                    network={"name": graph.name, "compartments": graph.n, "inputs": graph.in_n,

@@ -2,22 +2,25 @@
 
 A mapping assigns each compartment a *logical core* ``0..K-1`` (``neuron_core``) and a
 slot within it (``neuron_slot``: the compartments of a core in ascending global index),
-each input source an injecting core (``input_core``), and each logical core a router
-position ``core_xy[k] = [x, y]`` and a port ``core_port[k]`` (which of the router's cores).
+each input source an injecting core (``input_core``), and each logical core a chip
+``core_chip[k]`` (0 on a single chip), a router position ``core_xy[k] = [x, y]`` on that
+chip and a port ``core_port[k]`` (which of the router's cores).  Router and core ids,
+routes and links are those of :mod:`chipemu.hardware`.
 ``usage`` and ``capacity`` record the per-core resources (see :mod:`mapper.resources`).
 
 ``mapping.json`` (format ``chipemu-mapping-1``; docs/mapping.md) holds::
 
     format        "chipemu-mapping-1"
-    chip          chip name                          (contract)
-    chip_spec     the full chip description (so custom chips reload without their file)
+    chip          chip or system name                (contract)
+    chip_spec     the full chip or system description (so custom ones reload without their file)
     strategy      mapper name; seed: int; routing: "unicast" | "multicast"
     max_per_core  int or null; pin: {population: [physical core ids]}
     n_cores       K
     neuron_core   (n,) logical core per compartment    (contract)
     neuron_slot   (n,) index within the core
     input_core    (in_n,) injecting core per input source, -1 only if K = 0   (contract)
-    core_xy       (K, 2) router [x, y] per logical core  (contract)
+    core_xy       (K, 2) router [x, y] per logical core, on its chip  (contract)
+    core_chip     (K,) chip per logical core (0 on a single chip)
     core_port     (K,) port on that router
     usage         {resource: (K,) ints}; capacity: {resource: int}
     encoding      the synaptic-memory encoding in numbers
@@ -37,9 +40,10 @@ from typing import Any
 
 import numpy as np
 
-from chipemu.chips import ChipSpec, load_chip
+from chipemu.chips import ChipSpec, SystemSpec, load_hardware
 from chipemu.errors import ChipemuError, FileFormatError
 from chipemu.files import read_json
+from chipemu.hardware import Hardware
 
 from .graph import MapGraph, NetworkLike, build_graph, source_rates
 from .resources import LIMITED, RESOURCES, source_cores
@@ -66,7 +70,7 @@ def slots_of(neuron_core: np.ndarray) -> np.ndarray:
 class Mapping:
     """A network mapped onto a chip (see the module docstring for every field)."""
 
-    chip: ChipSpec
+    chip: ChipSpec | SystemSpec
     strategy: str
     seed: int
     neuron_core: np.ndarray
@@ -81,8 +85,23 @@ class Mapping:
     max_per_core: int | None = None
     pin: dict[str, list[int]] = field(default_factory=dict)
     network: dict[str, Any] = field(default_factory=dict)
+    core_chip: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.core_chip is None:
+            object.__setattr__(self, "core_chip", np.zeros(self.core_xy.shape[0], dtype=np.int64))
 
     # ------------------------------------------------------------------ derived
+    @property
+    def hardware(self) -> Hardware:
+        """The geometry of the chip or system (:mod:`chipemu.hardware`)."""
+        return Hardware.of(self.chip)
+
+    @property
+    def chips_used(self) -> int:
+        """Distinct chips that host at least one logical core."""
+        return int(np.unique(self.core_chip).size)
+
     @property
     def n_cores(self) -> int:
         """Logical cores used (K)."""
@@ -90,13 +109,13 @@ class Mapping:
 
     @property
     def core_router(self) -> np.ndarray:
-        """(K,) router index ``y * columns + x`` of every logical core."""
-        return self.core_xy[:, 1] * self.chip.mesh.columns + self.core_xy[:, 0]
+        """(K,) global router id of every logical core (``y * columns + x`` on one chip)."""
+        return self.hardware.core_router(self.core_chip, self.core_xy)
 
     @property
     def core_id(self) -> np.ndarray:
         """(K,) physical core id ``router * cores_per_router + port`` of every logical core."""
-        return self.core_router * self.chip.mesh.cores_per_router + self.core_port
+        return self.hardware.physical_core(self.core_chip, self.core_xy, self.core_port)
 
     @property
     def source_core(self) -> np.ndarray:
@@ -105,7 +124,7 @@ class Mapping:
 
     def routing_tables(self) -> np.ndarray:
         """(n_routers, K) direction codes (see :func:`mapper.routing.routing_tables`)."""
-        return routing_tables(self.core_xy, self.chip.mesh.columns, self.chip.mesh.rows)
+        return routing_tables(self.hardware, self.core_router)
 
     def destinations(self, network: NetworkLike | MapGraph) -> tuple[np.ndarray, np.ndarray]:
         """CSR ``(indptr, cores)``: each source's distinct destination cores other than its own."""
@@ -115,7 +134,7 @@ class Mapping:
     def hops(self, network: NetworkLike | MapGraph) -> np.ndarray:
         """(n + in_n,) link traversals per spike of each source, in this mapping's routing mode."""
         indptr, cores = self.destinations(network)
-        return source_hops(indptr, cores, self.source_core, self.core_xy, self.routing)
+        return source_hops(indptr, cores, self.source_core, self.hardware, self.core_router, self.routing)
 
     def _graph(self, network) -> MapGraph:
         g = network if isinstance(network, MapGraph) else build_graph(network)
@@ -144,19 +163,19 @@ class Mapping:
         indptr, cores = destination_cores(g, self.neuron_core, self.input_core, self.n_cores)
         sc = self.source_core
         packets = np.diff(indptr).astype(np.float64)
-        hops = source_hops(indptr, cores, sc, self.core_xy, self.routing).astype(np.float64)
+        hops = source_hops(indptr, cores, sc, self.hardware, self.core_router, self.routing).astype(np.float64)
         total_r = float(r.sum())
         f = g.flat
         nc, ic = self.neuron_core, self.input_core
         cut = int(np.count_nonzero(nc[f.src] != nc[f.dst])) + int(np.count_nonzero(ic[f.in_src] != nc[f.in_dst]))
-        loads = link_loads(indptr, cores, sc, self.core_xy, r, self.chip.mesh.columns,
-                           self.chip.mesh.rows, self.routing)
-        max_load = max((float(a.max()) for a in loads.values() if a.size), default=0.0)
+        loads = link_loads(indptr, cores, sc, self.hardware, self.core_router, r, self.routing)
+        max_load = float(loads.max()) if loads.size else 0.0
         tot_p, tot_h = float(r @ packets), float(r @ hops)
         return {
             "routing": self.routing,
             "cores_used": self.n_cores,
             "routers_used": int(np.unique(self.core_router).size),
+            "chips_used": self.chips_used,
             "inter_core_packets_per_spike": tot_p / total_r if total_r else 0.0,
             "packet_hops_per_spike": tot_h / total_r if total_r else 0.0,
             "packets": tot_p,
@@ -211,6 +230,7 @@ class Mapping:
             "neuron_slot": self.neuron_slot.tolist(),
             "input_core": self.input_core.tolist(),
             "core_xy": self.core_xy.tolist(),
+            "core_chip": self.core_chip.tolist(),
             "core_port": self.core_port.tolist(),
             "usage": {k: np.asarray(v).tolist() for k, v in self.usage.items()},
             "capacity": {k: int(v) for k, v in self.capacity.items()},
@@ -235,7 +255,13 @@ class Mapping:
             core_xy = core_xy.reshape(0, 2)
         if core_xy.shape[1:] != (2,):
             raise FileFormatError(f"{where}: key 'core_xy' has shape {core_xy.shape}, expected (K, 2)")
-        m = spec.mesh
+        m, hw = spec.mesh, Hardware.of(spec)
+        if "core_chip" in d:
+            core_chip = _ints(d, "core_chip", where)
+            _shape(core_chip, (K,), "core_chip", where)
+            _range(core_chip, "core_chip", where, 0, hw.n_chips - 1)
+        else:
+            core_chip = np.zeros(K, dtype=np.int64)
         _range(core_xy[:, 0], "core_xy", where, 0, m.columns - 1, "x")
         _range(core_xy[:, 1], "core_xy", where, 0, m.rows - 1, "y")
         if K > spec.n_cores:
@@ -249,10 +275,10 @@ class Mapping:
             _shape(port, (K,), "core_port", where)
             _range(port, "core_port", where, 0, m.cores_per_router - 1)
         else:
-            port = slots_of(core_xy[:, 1] * m.columns + core_xy[:, 0])
+            port = slots_of(hw.core_router(core_chip, core_xy))
             if port.size and port.max() >= m.cores_per_router:
                 raise FileFormatError(f"{where}: key 'core_xy' puts more than {m.cores_per_router} cores on one router")
-        phys = (core_xy[:, 1] * m.columns + core_xy[:, 0]) * m.cores_per_router + port
+        phys = hw.physical_core(core_chip, core_xy, port)
         if np.unique(phys).size != K:
             raise FileFormatError(f"{where}: keys 'core_xy'/'core_port' put two logical cores on the same physical core")
         slot = slots_of(nc)
@@ -289,7 +315,8 @@ class Mapping:
         return cls(chip=spec, strategy=strategy, seed=seed, neuron_core=nc, neuron_slot=slot,
                    input_core=ic, core_xy=core_xy, core_port=port, usage=usage, capacity=capacity,
                    routing=routing, encoding=_dict(d, "encoding", where), max_per_core=mpc,
-                   pin={str(k): list(v) for k, v in pin.items()}, network=_dict(d, "network", where))
+                   pin={str(k): list(v) for k, v in pin.items()}, network=_dict(d, "network", where),
+                   core_chip=core_chip)
 
     def save(self, path) -> None:
         """Write ``mapping.json`` atomically (no partial file on failure)."""
@@ -313,17 +340,20 @@ def _resolve_chip(d: dict, chip, where: str) -> ChipSpec:
     if not isinstance(name, str):
         raise FileFormatError(f"{where}: key 'chip' = {name!r} must be a chip name (string)")
     if chip is not None:
-        spec = chip if isinstance(chip, ChipSpec) else load_chip(chip)
+        spec = load_hardware(chip)
         if spec.name != name:
             raise FileFormatError(f"{where}: key 'chip' = {name!r} but the mapping is loaded for chip '{spec.name}'")
         return spec
     if "chip_spec" in d:
         try:
-            return ChipSpec.from_dict(d["chip_spec"], source=f"{where} key 'chip_spec'")
+            cs = d["chip_spec"]
+            if isinstance(cs, dict) and "grid" in cs:
+                return SystemSpec.from_dict(cs, source=f"{where} key 'chip_spec'")
+            return ChipSpec.from_dict(cs, source=f"{where} key 'chip_spec'")
         except ChipemuError as exc:
             raise FileFormatError(f"{where}: key 'chip_spec': {exc}") from None
     try:
-        return load_chip(name)
+        return load_hardware(name)
     except ChipemuError as exc:
         raise FileFormatError(f"{where}: key 'chip': {exc}") from None
 

@@ -1,8 +1,16 @@
-"""Placers: logical cores -> physical cores (router position ``[x, y]`` and port) on the mesh.
+"""Placers: logical cores -> physical cores (chip, router position ``[x, y]`` and port).
 
-Physical core ids: ``slot = router * cores_per_router + port`` with ``router = y * columns + x``.
-Cores on the same router talk without a mesh hop; otherwise a packet crosses the Manhattan
-distance ``|dx| + |dy|`` of router-to-router links (dimension-order XY routing).
+Physical core ids are those of :mod:`chipemu.hardware` (``slot = router * cores_per_router
++ port``; on one chip ``router = y * columns + x``).  Cores on the same router talk without
+a mesh hop; otherwise a packet crosses the Manhattan distance ``|dx| + |dy|`` of
+router-to-router links (dimension-order XY routing).
+
+On a system of chips placement is two-level (:func:`place_system`): a *chip-level
+partition* first assigns every logical core a chip, then the placer below puts each
+chip's cores on that chip's mesh.  ``sequential`` mappers fill the chips in order
+(:func:`chips_in_order`); the others use :func:`chips_by_traffic`.  Both only ever work
+on the sparse core-to-core traffic (:func:`core_traffic`) and on dense matrices of one
+chip's cores, never on all core pairs of the system.
 
 ``rowmajor`` (baseline)
     Logical core k goes to the k-th free slot: routers in row-major order, ports in order.
@@ -26,6 +34,7 @@ from typing import Callable
 import numpy as np
 
 from chipemu.chips import ChipSpec
+from chipemu.hardware import Hardware
 
 from .graph import MapGraph, sorted_unique
 from .resources import source_cores
@@ -33,33 +42,25 @@ from .resources import source_cores
 Placer = Callable[..., np.ndarray]
 
 
-def slot_xy_port(chip: ChipSpec, slots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``core_xy`` (K, 2) and ``core_port`` (K,) of physical slots."""
-    slots = np.asarray(slots, dtype=np.int64)
-    cpr, cols = chip.mesh.cores_per_router, chip.mesh.columns
-    router = slots // cpr
-    xy = np.stack([router % cols, router // cols], axis=1) if slots.size else np.zeros((0, 2), np.int64)
-    return xy.astype(np.int64), (slots % cpr).astype(np.int64)
-
-
 def router_distance(chip: ChipSpec) -> np.ndarray:
-    """(R, R) Manhattan hop count between routers."""
-    R, cols = chip.n_routers, chip.mesh.columns
-    r = np.arange(R)
-    x, y = r % cols, r // cols
-    return (np.abs(x[:, None] - x[None, :]) + np.abs(y[:, None] - y[None, :])).astype(np.int64)
+    """(R, R) hop count between the routers of one chip (its own mesh)."""
+    hw = Hardware.of(chip.chip)
+    ew, ns, _ = hw.hop_counts(*np.meshgrid(np.arange(hw.n_routers), np.arange(hw.n_routers), indexing="ij"))
+    return (ew + ns).astype(np.int64)
 
 
-def traffic_matrix(graph: MapGraph, neuron_core: np.ndarray, input_core: np.ndarray,
-                   n_cores: int, rates: np.ndarray) -> np.ndarray:
-    """(K, K) expected packets per timestep from core a to core b != a (unicast).
+def core_traffic(graph: MapGraph, neuron_core: np.ndarray, input_core: np.ndarray,
+                 n_cores: int, rates: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sparse core-to-core traffic ``(a, b, w)``: ``w[i]`` expected packets per timestep
+    from core ``a[i]`` to core ``b[i] != a[i]`` (unicast), each pair once, sorted.
 
     A source on core a (an input: on its injecting core) sends one packet to each distinct
     other core holding one of its targets, ``rates[s]`` times per step.
     """
     K = int(n_cores)
+    empty = np.zeros(0, dtype=np.int64)
     if K == 0 or graph.n_pins == 0:
-        return np.zeros((K, K))
+        return empty, empty, np.zeros(0)
     nc = np.asarray(neuron_core, np.int64)
     score = source_cores(nc, input_core)
     o_s = np.repeat(np.arange(graph.n_src, dtype=np.int64), np.diff(graph.out_ptr))
@@ -68,8 +69,145 @@ def traffic_matrix(graph: MapGraph, neuron_core: np.ndarray, input_core: np.ndar
     b = keys - s * K
     a = score[s]
     keep = (a != b) & (a >= 0)
-    T = np.bincount(a[keep] * K + b[keep], weights=rates[s[keep]], minlength=K * K).astype(np.float64)
+    pair, inverse = np.unique(a[keep] * K + b[keep], return_inverse=True)
+    w = np.bincount(inverse.reshape(-1), weights=rates[s[keep]], minlength=pair.size).astype(np.float64)
+    return pair // K, pair % K, w
+
+
+def traffic_matrix(graph: MapGraph, neuron_core: np.ndarray, input_core: np.ndarray,
+                   n_cores: int, rates: np.ndarray) -> np.ndarray:
+    """(K, K) dense :func:`core_traffic` (for the cores of one chip)."""
+    K = int(n_cores)
+    a, b, w = core_traffic(graph, neuron_core, input_core, K, rates)
+    T = np.zeros(K * K)
+    T[a * K + b] = w
     return T.reshape(K, K)
+
+
+def _dense(a: np.ndarray, b: np.ndarray, w: np.ndarray, members: np.ndarray) -> np.ndarray:
+    """The dense traffic matrix among ``members`` (logical core ids) of sparse traffic."""
+    local = np.full(int(max(a.max(initial=-1), b.max(initial=-1), members.max(initial=-1))) + 1, -1)
+    local[members] = np.arange(members.size)
+    la, lb = local[a], local[b]
+    keep = (la >= 0) & (lb >= 0)
+    k = members.size
+    T = np.zeros(k * k)
+    np.add.at(T, la[keep] * k + lb[keep], w[keep])
+    return T.reshape(k, k)
+
+
+# ------------------------------------------------------------------ chip-level partition
+def chips_in_order(n_cores: int, hw: Hardware, fixed: dict[int, int]) -> np.ndarray:
+    """Chip of every logical core: pinned cores on their pinned chip, the others fill the
+    chips in order (chip 0 first) up to ``cores_per_chip`` each."""
+    room = np.full(hw.n_chips, hw.cores_per_chip, dtype=np.int64)
+    chip = np.full(n_cores, -1, dtype=np.int64)
+    for lc, phys in fixed.items():
+        chip[lc] = phys // hw.cores_per_chip
+        room[chip[lc]] -= 1
+    free = np.flatnonzero(chip < 0)
+    slots = np.repeat(np.arange(hw.n_chips), np.maximum(room, 0))
+    chip[free] = slots[:free.size]
+    return chip
+
+
+def interchip_cost(a: np.ndarray, b: np.ndarray, w: np.ndarray, chip: np.ndarray, hw: Hardware) -> float:
+    """Expected chip-to-chip link crossings per timestep: ``sum w * chip_distance``."""
+    if a.size == 0:
+        return 0.0
+    return float(w @ hw.chip_distance(chip[a], chip[b]))
+
+
+def chips_by_traffic(n_cores: int, hw: Hardware, fixed: dict[int, int], a: np.ndarray, b: np.ndarray,
+                     w: np.ndarray) -> np.ndarray:
+    """Traffic-aware chip of every logical core (never worse than :func:`chips_in_order`).
+
+    1. *Growth*: chips are filled one after another; a chip starts from the unassigned
+       core with the most traffic and then takes, while it has room, the unassigned core
+       that exchanges the most packets with the cores already on it (ties: lowest id).
+       Pinned cores stay on their chip.  O(K * cores_per_chip + traffic pairs).
+    2. *Chip placement*: the groups of cores are then put on the chips of the grid by
+       greedy pairwise swaps that lower ``sum w * chip distance`` (groups holding pinned
+       cores stay).
+    The result with the lower :func:`interchip_cost` of this and the in-order fill wins.
+    """
+    order_chip = chips_in_order(n_cores, hw, fixed)
+    if hw.n_chips == 1 or a.size == 0:
+        return order_chip
+    cpc = hw.cores_per_chip
+    sym_a, sym_b, sym_w = np.r_[a, b], np.r_[b, a], np.r_[w, w]
+    order = np.argsort(sym_a, kind="stable")
+    nb_ptr = np.zeros(n_cores + 1, dtype=np.int64)
+    np.cumsum(np.bincount(sym_a, minlength=n_cores), out=nb_ptr[1:])
+    nb, nw = sym_b[order], sym_w[order]
+    strength = np.bincount(sym_a, weights=sym_w, minlength=n_cores)
+    chip = np.full(n_cores, -1, dtype=np.int64)
+    room = np.full(hw.n_chips, cpc, dtype=np.int64)
+    for lc, phys in fixed.items():
+        chip[lc] = phys // cpc
+        room[chip[lc]] -= 1
+    unassigned = chip < 0
+    for c in range(hw.n_chips):
+        if not unassigned.any():
+            break
+        gain = np.zeros(n_cores)
+        members = np.flatnonzero(chip == c)
+        for m in members.tolist():
+            gain[nb[nb_ptr[m]:nb_ptr[m + 1]]] += nw[nb_ptr[m]:nb_ptr[m + 1]]
+        for _ in range(int(room[c])):
+            if not unassigned.any():
+                break
+            cand = np.where(unassigned, gain, -np.inf)
+            best = int(np.argmax(cand))
+            if gain[best] <= 0:  # nothing connected: start from the strongest free core
+                best = int(np.argmax(np.where(unassigned, strength, -np.inf)))
+            chip[best] = c
+            unassigned[best] = False
+            gain[nb[nb_ptr[best]:nb_ptr[best + 1]]] += nw[nb_ptr[best]:nb_ptr[best + 1]]
+    chip = _place_groups(chip, hw, fixed, a, b, w)
+    if interchip_cost(a, b, w, chip, hw) <= interchip_cost(a, b, w, order_chip, hw):
+        return chip
+    return order_chip
+
+
+def _place_groups(chip: np.ndarray, hw: Hardware, fixed: dict[int, int], a, b, w) -> np.ndarray:
+    """Permute whole groups of cores over the chip positions: greedy pairwise swaps that
+    lower ``sum over group pairs T[g, h] * chip_distance(pos g, pos h)`` (deterministic).
+
+    Swapping the positions of groups g and h changes the cost by
+    ``sum_k (T[g,k] - T[h,k]) (A[h,k] - A[g,k]) + 2 T[g,h] A[g,h]`` with ``A[i, k]`` the
+    distance between the positions of groups i and k; only groups with traffic (``U``)
+    enter the sums, so one group's candidates cost O(G * |U|).
+    """
+    G = hw.n_chips
+    T = np.zeros((G, G))
+    np.add.at(T, (chip[a], chip[b]), w)
+    T = T + T.T
+    np.fill_diagonal(T, 0.0)
+    pinned = np.zeros(G, dtype=bool)
+    for phys in fixed.values():
+        pinned[phys // hw.cores_per_chip] = True
+    U = np.flatnonzero(T.sum(axis=1) > 0)
+    pos = np.arange(G)  # chip position of each group
+    TU = T[:, U]  # (G, |U|)
+    for _ in range(4):  # passes
+        improved = False
+        for g in U.tolist():
+            if pinned[g]:
+                continue
+            A_U = hw.chip_distance(pos[:, None], pos[U][None, :]).astype(np.float64)  # (G, |U|)
+            own = (TU * A_U).sum(axis=1)  # sum_k T[h,k] A[h,k] for every h
+            delta = A_U @ TU[g] - own[g] - own + TU @ A_U[g]
+            delta += 2 * T[g] * hw.chip_distance(pos[g], pos)
+            delta[pinned] = np.inf
+            delta[g] = np.inf
+            h = int(np.argmin(delta))
+            if delta[h] < -1e-9 * max(1.0, float(T[g].sum())):
+                pos[g], pos[h] = pos[h], pos[g]
+                improved = True
+        if not improved:
+            break
+    return pos[chip]
 
 
 def _free_slots(chip: ChipSpec, fixed: dict[int, int]) -> np.ndarray:
@@ -165,3 +303,29 @@ def place_anneal(T: np.ndarray, chip: ChipSpec, *, seed: int = 0,
             best_cost = cost
             best = slots.copy()
     return best
+
+
+def place_system(a: np.ndarray, b: np.ndarray, w: np.ndarray, n_cores: int, spec, placer: Placer,
+                 *, by_traffic: bool, seed: int = 0, fixed: dict[int, int] | None = None) -> np.ndarray:
+    """Physical core id of every logical core on a chip or system of chips.
+
+    One chip: ``placer`` on the dense traffic of all cores.  A system: the chip-level
+    partition (:func:`chips_by_traffic` if ``by_traffic``, else :func:`chips_in_order`),
+    then ``placer`` on each chip with the dense traffic of that chip's cores only.
+    ``(a, b, w)`` is the sparse traffic of :func:`core_traffic`; ``fixed`` maps pinned
+    logical cores to physical core ids.
+    """
+    fixed = fixed or {}
+    hw = Hardware.of(spec)
+    K = int(n_cores)
+    if hw.n_chips == 1:
+        return placer(_dense(a, b, w, np.arange(K)), spec.chip, seed=seed, fixed=fixed)
+    chip_of = (chips_by_traffic(K, hw, fixed, a, b, w) if by_traffic else chips_in_order(K, hw, fixed))
+    cpc = hw.cores_per_chip
+    slots = np.empty(K, dtype=np.int64)
+    for c in np.unique(chip_of).tolist():
+        members = np.flatnonzero(chip_of == c)
+        local_fixed = {i: fixed[m] % cpc for i, m in enumerate(members.tolist()) if m in fixed}
+        local = placer(_dense(a, b, w, members), spec.chip, seed=seed, fixed=local_fixed)
+        slots[members] = c * cpc + np.asarray(local, dtype=np.int64)
+    return slots

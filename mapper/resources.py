@@ -166,6 +166,10 @@ class ResourceModel:
 
     def chip_words(self) -> str:
         m = self.chip.mesh
+        if getattr(self.chip, "is_system", False):
+            g = self.chip.grid
+            return (f"system '{self.chip.name}' ({g.chips_x}x{g.chips_y}x{g.chips_z} chips of "
+                    f"{m.columns}x{m.rows} mesh x {m.cores_per_router} cores)")
         return (f"chip '{self.chip.name}' ({m.columns}x{m.rows} mesh x {m.cores_per_router} cores)")
 
 
@@ -353,7 +357,17 @@ def too_many_cores(needed: int, model: ResourceModel, why: str, at_least: bool =
     other = "; or try mapper 'traffic'" if mapper and mapper.startswith("sequential") else ""
     if model.max_per_core is not None and model.max_per_core < chip.core.compartments:
         other += f"; or raise max_per_core (now {model.max_per_core}, chip limit {chip.core.compartments})"
+    if getattr(chip, "is_system", False):
+        per_chip = chip.chip.n_cores
+        chips = -(-needed // per_chip)
+        g = chip.grid
+        return FitError(
+            f"network needs {'at least ' if at_least else ''}{needed} cores{by} > {chip.n_cores} (capacity of "
+            f"system '{chip.name}': {g.chips_x}x{g.chips_y}x{g.chips_z} chips x {per_chip} cores of chip "
+            f"'{chip.chip.name}'; {why}); remedy: a system with at least {chips} chips (e.g. a system file "
+            f"with a bigger [grid]) or a smaller network{other}")
     return FitError(
         f"network needs {'at least ' if at_least else ''}{needed} cores{by} > {chip.n_cores} (capacity of "
         f"chip '{chip.name}': {m.columns}x{m.rows} mesh x {m.cores_per_router} cores; {why}); remedy: a bigger "
-        f"mesh (e.g. a chip file with mesh.columns = {cols}) or a smaller network{other}")
+        f"mesh (e.g. a chip file with mesh.columns = {cols}), a system of chips (see `chipemu chips`) or a "
+        f"smaller network{other}")

@@ -1,22 +1,25 @@
-"""Routing on the mesh: dimension-order XY routes, routing tables, packets per source.
+"""Routing: routes, routing tables, destination cores and hops per source.
 
-Directions: ``E`` is +x (towards higher column index), ``W`` is -x, ``N`` is +y (towards
-higher row index), ``S`` is -y; ``local`` delivers to a core of the router itself.  A route
-goes along x first, then along y (deadlock-free dimension-order routing, as on Loihi).
+The geometry (router ids, routes across chips, link ids) is :mod:`chipemu.hardware`; this
+module applies it to the sources of a mapped network.  Direction codes of the routing
+tables: ``0`` delivers to a core of the router itself (``local``), ``1 + d`` leaves on
+direction ``d`` of :data:`chipemu.hardware.DIRECTIONS` (E, W, N, S, U, D).  Routes are
+dimension order (X, then Y, then Z on the system's global grid; XY on one chip).
 
 Modes:
 
 ``unicast`` (Loihi)
     A spike of a source becomes one packet per distinct destination core other than the
-    source's own core; each packet travels its own XY route.  Hops of a source = the sum
-    over its destination cores of the Manhattan distance between the routers.
+    source's own core; each packet travels its own route.  Hops of a source = the sum
+    over its destination cores of the hops of the route between the routers.
 ``multicast``
-    One packet is replicated along the union of the XY routes from the source to its
-    destination cores (a tree); hops = the number of links of that tree.  The XY routes
-    of one source share their first (horizontal) leg on the source's row and their
-    vertical legs per destination column, so the tree has
-    ``(max x - min x) + sum over destination columns X of (max y - min y)`` links, the
-    source's own x and y included in the extremes.  Multicast hops <= unicast hops.
+    One packet is replicated along the union of the routes from the source to its
+    destination cores (a tree); hops = the number of links of that tree.  The routes of
+    one source share their X leg on the source's row, their Y legs per destination
+    column and their Z legs per destination column and row, so the tree has
+    ``(max X - min X) + sum over destination columns (max Y - min Y) + sum over
+    destination (X, Y) of (max Z - min Z)`` links, the source's own coordinates included
+    in the extremes.  Multicast hops <= unicast hops.
 
 Either way a destination core receives one packet per spike of the source.
 """
@@ -25,15 +28,18 @@ from __future__ import annotations
 
 import numpy as np
 
+from chipemu.hardware import DIRECTIONS as _HW_DIRECTIONS, Hardware
+
 from .graph import MapGraph, sorted_unique
 from .resources import source_cores
 
-DIRECTIONS = ("local", "E", "W", "N", "S")
+DIRECTIONS = ("local", *_HW_DIRECTIONS)
 ROUTING_MODES = ("unicast", "multicast")
 
 
 def xy_route(src: tuple[int, int], dst: tuple[int, int]) -> list[tuple[int, int]]:
-    """Routers an XY-routed packet visits from router ``src`` to router ``dst``, both included."""
+    """Routers an XY-routed packet visits from router ``src`` to router ``dst`` (positions
+    ``(X, Y)`` on one plane), both included."""
     (x, y), (x1, y1) = (int(src[0]), int(src[1])), (int(dst[0]), int(dst[1]))
     path = [(x, y)]
     while x != x1:
@@ -45,29 +51,24 @@ def xy_route(src: tuple[int, int], dst: tuple[int, int]) -> list[tuple[int, int]
     return path
 
 
-def next_direction(router_xy: np.ndarray, dest_xy: np.ndarray) -> np.ndarray:
-    """Output direction code (index into :data:`DIRECTIONS`) at routers towards destinations.
-
-    Broadcasts: ``router_xy`` (..., 2) and ``dest_xy`` (..., 2).
-    """
-    rx, ry = router_xy[..., 0], router_xy[..., 1]
-    dx, dy = dest_xy[..., 0], dest_xy[..., 1]
-    return np.select([dx > rx, dx < rx, dy > ry, dy < ry], [1, 2, 3, 4], 0).astype(np.int8)
-
-
-def routing_tables(core_xy: np.ndarray, columns: int, rows: int) -> np.ndarray:
-    """(n_routers, K) int8 table: at router ``y * columns + x``, the direction code towards
-    each logical core (0 ``local`` when the core is on that router)."""
-    r = np.arange(columns * rows)
-    rxy = np.stack([r % columns, r // columns], axis=1)
-    return next_direction(rxy[:, None, :], np.asarray(core_xy)[None, :, :])
+def routing_tables(hw: Hardware, core_router) -> np.ndarray:
+    """(n_routers, K) int8 table: at every router, the direction code towards each logical
+    core (0 ``local`` when the core is on that router, else 1 + the direction of the
+    first link of the route)."""
+    core_router = np.asarray(core_router, dtype=np.int64)
+    R, K = hw.n_routers, core_router.size
+    src = np.repeat(np.arange(R, dtype=np.int64), K)
+    dst = np.tile(core_router, R)
+    links, n = hw.routes(src, dst)
+    first = links[:, 0] if links.shape[1] else np.full(src.size, -1)
+    code = np.where(n > 0, first % hw.n_dirs + 1, 0)
+    return code.reshape(R, K).astype(np.int8)
 
 
-def routing_table_dict(core_xy: np.ndarray, columns: int, rows: int) -> dict[tuple[int, int], dict[int, str]]:
-    """The routing tables as ``{(x, y): {logical core: "E"|"W"|"N"|"S"|"local"}}`` (small chips)."""
-    tab = routing_tables(core_xy, columns, rows)
-    return {(i % columns, i // columns): {k: DIRECTIONS[int(c)] for k, c in enumerate(row)}
-            for i, row in enumerate(tab)}
+def routing_table_dict(hw: Hardware, core_router) -> dict[int, dict[int, str]]:
+    """The routing tables as ``{router: {logical core: "E"|"W"|...|"local"}}`` (small systems)."""
+    tab = routing_tables(hw, core_router)
+    return {r: {k: DIRECTIONS[int(c)] for k, c in enumerate(row)} for r, row in enumerate(tab)}
 
 
 def destination_cores(graph: MapGraph, neuron_core: np.ndarray, input_core: np.ndarray,
@@ -98,47 +99,73 @@ def destination_cores(graph: MapGraph, neuron_core: np.ndarray, input_core: np.n
     return indptr, (keys - s * K).astype(np.int64)
 
 
-def source_hops(indptr: np.ndarray, cores: np.ndarray, src_core: np.ndarray,
-                core_xy: np.ndarray, mode: str = "unicast") -> np.ndarray:
-    """Router-to-router link traversals per spike of every source (see the module docstring)."""
+def _positions(hw: Hardware, routers: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return hw.router_gx[routers], hw.router_gy[routers], hw.router_gz[routers]
+
+
+def _pairs(indptr, cores, src_core, core_router):
+    """Source id, source router and destination router of every (source, destination core)."""
+    n_src = indptr.size - 1
+    s = np.repeat(np.arange(n_src, dtype=np.int64), np.diff(indptr))
+    return s, core_router[src_core[s]], core_router[cores]
+
+
+def source_hops(indptr: np.ndarray, cores: np.ndarray, src_core: np.ndarray, hw: Hardware,
+                core_router: np.ndarray, mode: str = "unicast") -> np.ndarray:
+    """Link traversals per spike of every source (see the module docstring)."""
+    _check_mode(mode)
     n_src = indptr.size - 1
     if cores.size == 0:
         return np.zeros(n_src, dtype=np.int64)
-    core_xy = np.asarray(core_xy, np.int64)
-    s = np.repeat(np.arange(n_src, dtype=np.int64), np.diff(indptr))
-    x0, y0 = core_xy[src_core[s], 0], core_xy[src_core[s], 1]
-    x1, y1 = core_xy[cores, 0], core_xy[cores, 1]
+    core_router = np.asarray(core_router, np.int64)
+    s, r0, r1 = _pairs(indptr, cores, src_core, core_router)
     if mode == "unicast":
-        return np.bincount(s, weights=np.abs(x1 - x0) + np.abs(y1 - y0), minlength=n_src).astype(np.int64)
-    _check_mode(mode)
-    xs, ys = core_xy[src_core[np.arange(n_src)], 0], core_xy[src_core[np.arange(n_src)], 1]
+        ew, ns, chip = hw.hop_counts(r0, r1)
+        return np.bincount(s, weights=ew + ns + chip, minlength=n_src).astype(np.int64)
+    hops = np.zeros(n_src, dtype=np.int64)
+    for leg in _multicast_legs(hw, indptr, s, r0, r1):
+        axis, a, b, p, q, src = leg
+        np.add.at(hops, src, np.abs(b - a))
+    return hops
+
+
+def _multicast_legs(hw: Hardware, indptr, s, r0, r1):
+    """The legs of every source's multicast tree: ``(axis, a, b, p, q, source)`` arrays,
+    each leg from ``a`` to ``b`` along ``axis`` (0 X, 1 Y, 2 Z) at the other coordinates
+    ``(p, q)`` (see :meth:`chipemu.hardware.Hardware.add_leg`)."""
+    x0, y0, z0 = _positions(hw, r0)
+    x1, y1, z1 = _positions(hw, r1)
+    legs = []
+    # X: one leg east and one west on the source's row, to the extremes of the destinations
     has = np.diff(indptr) > 0
+    src = np.flatnonzero(has)
     starts = indptr[:-1][has]
-    horiz = np.zeros(n_src, dtype=np.int64)
-    horiz[has] = (np.maximum(np.maximum.reduceat(x1, starts), xs[has])
-                  - np.minimum(np.minimum.reduceat(x1, starts), xs[has]))
-    # vertical legs per (source, destination column)
-    gmin, gmax, gs, _ = _column_groups(s, x1, y1)
-    vert = np.maximum(gmax, ys[gs]) - np.minimum(gmin, ys[gs])
-    return horiz + np.bincount(gs, weights=vert, minlength=n_src).astype(np.int64)
-
-
-def _column_groups(s: np.ndarray, x1: np.ndarray, y1: np.ndarray):
-    """Per distinct (source, column): min y, max y, source, column."""
-    big = int(max(x1.max(), y1.max())) + 1
-    key = (s * big + x1) * big + y1
-    key.sort()
-    g = key // big
-    first = np.empty(key.size, dtype=bool)
-    first[0] = True
-    np.not_equal(g[1:], g[:-1], out=first[1:])
-    last = np.empty(key.size, dtype=bool)
-    last[-1] = True
-    last[:-1] = first[1:]
-    ymin = key[first] - g[first] * big
-    ymax = key[last] - g[last] * big
-    gg = g[first]
-    return ymin, ymax, gg // big, gg % big
+    first = starts  # pair index of each source's first destination: its own coordinates
+    xs, ys, zs = x0[first], y0[first], z0[first]
+    hi = np.maximum(np.maximum.reduceat(x1, starts), xs)
+    lo = np.minimum(np.minimum.reduceat(x1, starts), xs)
+    legs += [(0, xs, hi, ys, zs, src), (0, xs, lo, ys, zs, src)]
+    # Y: per (source, destination column), in the source's layer
+    for axis, key_cols, at, p_of, q_of in ((1, (x1,), y1, None, None), (2, (x1, y1), z1, None, None)):
+        big = int(max(hw.grid)) + 1
+        key = s.copy()
+        for col in key_cols:
+            key = key * big + col
+        order = np.lexsort((at, key))
+        k_sorted, at_sorted = key[order], at[order]
+        new = np.r_[True, k_sorted[1:] != k_sorted[:-1]]
+        g_start = np.flatnonzero(new)
+        g_end = np.r_[g_start[1:], k_sorted.size] - 1
+        pair = order[g_start]  # a pair of each group: its source and column
+        own = y0[pair] if axis == 1 else z0[pair]
+        top = np.maximum(at_sorted[g_end], own)
+        bottom = np.minimum(at_sorted[g_start], own)
+        if axis == 1:
+            p, q = x1[pair], z0[pair]
+        else:
+            p, q = x1[pair], y1[pair]
+        legs += [(axis, own, top, p, q, s[pair]), (axis, own, bottom, p, q, s[pair])]
+    return legs
 
 
 def _check_mode(mode: str) -> None:
@@ -147,72 +174,24 @@ def _check_mode(mode: str) -> None:
         raise ChipemuError(f"routing mode {mode!r} unknown (allowed: {', '.join(ROUTING_MODES)})")
 
 
-def link_loads(indptr: np.ndarray, cores: np.ndarray, src_core: np.ndarray, core_xy: np.ndarray,
-               weights: np.ndarray, columns: int, rows: int, mode: str = "unicast") -> dict[str, np.ndarray]:
-    """Expected packets per timestep on every directed mesh link.
-
-    Returns ``{"E": (rows, columns), "W": ..., "N": ..., "S": ...}``: entry ``[y, x]`` of
-    ``"E"`` is the load of the link from router (x, y) to (x+1, y), and so on; ``weights``
-    is the spike rate of every source (spikes per timestep).
-    """
+def link_loads(indptr: np.ndarray, cores: np.ndarray, src_core: np.ndarray, hw: Hardware,
+               core_router: np.ndarray, weights: np.ndarray, mode: str = "unicast") -> np.ndarray:
+    """Expected packets per timestep on every link, ``(n_links,)`` by link id
+    (:mod:`chipemu.hardware`); ``weights`` is the spike rate of every source (spikes per
+    timestep).  With the spikes a run actually fired as weights, the unicast loads are
+    the NoC models' ``link_packets``."""
     _check_mode(mode)
-    out = {d: np.zeros((rows + 1, columns + 1)) for d in "EWNS"}
-    n_src = indptr.size - 1
-    if cores.size:
-        core_xy = np.asarray(core_xy, np.int64)
-        s = np.repeat(np.arange(n_src, dtype=np.int64), np.diff(indptr))
-        w = np.asarray(weights, np.float64)
-        if mode == "unicast":
-            # aggregate packets per (source router, destination router) first
-            R = columns * rows
-            r0 = core_xy[src_core[s], 1] * columns + core_xy[src_core[s], 0]
-            r1 = core_xy[cores, 1] * columns + core_xy[cores, 0]
-            pair = np.bincount(r0 * R + r1, weights=w[s], minlength=R * R)
-            nz = np.flatnonzero(pair)
-            a, b = nz // R, nz % R
-            x0, y0, x1, y1 = a % columns, a // columns, b % columns, b // columns
-            _horizontal(out, y0, x0, x1, pair[nz])
-            _vertical(out, x1, y0, y1, pair[nz])
-        else:
-            has = np.diff(indptr) > 0
-            src = np.flatnonzero(has)
-            starts = indptr[:-1][has]
-            x1, y1 = core_xy[cores, 0], core_xy[cores, 1]
-            xs, ys = core_xy[src_core[src], 0], core_xy[src_core[src], 1]
-            _horizontal(out, ys, xs, np.maximum(np.maximum.reduceat(x1, starts), xs), w[src])  # east leg
-            _horizontal(out, ys, xs, np.minimum(np.minimum.reduceat(x1, starts), xs), w[src])  # west leg
-            gmin, gmax, gs, gx = _column_groups(s, x1, y1)
-            y0 = core_xy[src_core[gs], 1]
-            _vertical(out, gx, y0, np.maximum(gmax, y0), w[gs])
-            _vertical(out, gx, y0, np.minimum(gmin, y0), w[gs])
-    for d in "EW":
-        out[d] = np.cumsum(out[d], axis=1)[:rows, :columns]
-    for d in "NS":
-        out[d] = np.cumsum(out[d], axis=0)[:rows, :columns]
-    return out
-
-
-def _add(arr: np.ndarray, i: np.ndarray, j: np.ndarray, w: np.ndarray) -> None:
-    """``arr[i, j] += w`` with repeated indices summed (one bincount)."""
-    if i.size:
-        arr += np.bincount(i * arr.shape[1] + j, weights=w, minlength=arr.size).reshape(arr.shape)
-
-
-def _horizontal(out, y, x0, x1, w) -> None:
-    """Add ``w`` to the E (x1 > x0) or W (x1 < x0) links between x0 and x1 on row y (as differences)."""
-    e = x1 > x0
-    _add(out["E"], y[e], x0[e], w[e])
-    _add(out["E"], y[e], x1[e], -w[e])
-    west = x1 < x0
-    _add(out["W"], y[west], x1[west] + 1, w[west])
-    _add(out["W"], y[west], x0[west] + 1, -w[west])
-
-
-def _vertical(out, x, y0, y1, w) -> None:
-    """Add ``w`` to the N (y1 > y0) or S (y1 < y0) links between y0 and y1 in column x."""
-    nn = y1 > y0
-    _add(out["N"], y0[nn], x[nn], w[nn])
-    _add(out["N"], y1[nn], x[nn], -w[nn])
-    ss = y1 < y0
-    _add(out["S"], y1[ss] + 1, x[ss], w[ss])
-    _add(out["S"], y0[ss] + 1, x[ss], -w[ss])
+    if cores.size == 0:
+        return np.zeros(hw.n_links)
+    core_router = np.asarray(core_router, np.int64)
+    w = np.asarray(weights, np.float64)
+    s, r0, r1 = _pairs(indptr, cores, src_core, core_router)
+    if mode == "unicast":
+        # aggregate packets per (source router, destination router) first
+        key, inverse = np.unique(r0 * hw.n_routers + r1, return_inverse=True)
+        pair = np.bincount(inverse.reshape(-1), weights=w[s], minlength=key.size)
+        return hw.link_loads(key // hw.n_routers, key % hw.n_routers, pair)
+    diff = hw._diff_grids()
+    for axis, a, b, p, q, src in _multicast_legs(hw, indptr, s, r0, r1):
+        hw.add_leg(diff, axis, a, b, p, q, w[src])
+    return hw.sum_legs(diff)

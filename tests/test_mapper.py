@@ -11,7 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from chipemu import FileFormatError, FitError, Network
-from chipemu.chips import load_chip
+from chipemu.chips import BarrierSpec, GridSpec, LinkSpec, SystemSpec, load_chip
+from chipemu.hardware import Hardware
 from chipemu.errors import ChipemuError
 from mapper import MAPPERS, Mapping, build_graph, map_network
 from mapper.graph import source_rates
@@ -283,38 +284,52 @@ def test_xy_route_hand_example():
 
 def test_routing_tables_hand_example():
     # three logical cores: at routers (0,0), (2,1), (0,0) on a 3x2 mesh
-    core_xy = np.array([[0, 0], [2, 1], [0, 0]])
-    tab = routing_table_dict(core_xy, 3, 2)
-    assert tab[(0, 0)] == {0: "local", 1: "E", 2: "local"}
-    assert tab[(2, 0)] == {0: "W", 1: "N", 2: "W"}
-    assert tab[(2, 1)][1] == "local" and tab[(1, 1)][1] == "E" and tab[(2, 1)][0] == "W"
-    assert routing_tables(core_xy, 3, 2).shape == (6, 3)
+    hw = Hardware(3, 2)
+    core_router = hw.core_router([0, 0, 0], np.array([[0, 0], [2, 1], [0, 0]]))
+    tab = routing_table_dict(hw, core_router)
+    assert tab[0] == {0: "local", 1: "E", 2: "local"}
+    assert tab[2] == {0: "W", 1: "N", 2: "W"}
+    assert tab[5][1] == "local" and tab[4][1] == "E" and tab[5][0] == "W"
+    assert routing_tables(hw, core_router).shape == (6, 3)
 
 
-def test_hops_and_link_loads_match_brute_force():
+def small_system(chip, chips=(2, 2, 1)):
+    """``chip`` as a grid of chips with made-up link figures (for geometry tests)."""
+    return SystemSpec("grid-of-" + chip.name, "test system", chip, GridSpec(*chips),
+                      LinkSpec(hop_time_s=1e-7, hop_energy_j=1e-10, bandwidth_pps=1e7),
+                      BarrierSpec(chips=(1, 8), time_s=(1e-6, 2e-6), mode="linear"))
+
+
+@pytest.mark.parametrize("chips", [(1, 1, 1), (2, 2, 1), (3, 1, 2)])
+def test_hops_and_link_loads_match_brute_force(chips):
     net = modular_net(n_clusters=12, size=20, fanout=6)
-    chip = grid(4, 3)
+    chip = grid(4, 3) if chips == (1, 1, 1) else small_system(grid(2, 2), chips)
     g = build_graph(net)
     for mode in ("unicast", "multicast"):
         m = map_network(net, chip, mapper="sequential", routing=mode, max_per_core=12)
+        hw = m.hardware
+        pos = np.stack([hw.router_gx, hw.router_gy, hw.router_gz], axis=1)
         indptr, cores = m.destinations(g)
         sc = m.source_core
-        loads = link_loads(indptr, cores, sc, m.core_xy, np.ones(g.n_src), 4, 3, mode)
+        loads = link_loads(indptr, cores, sc, hw, m.core_router, np.ones(g.n_src), mode)
         brute, hops = Counter(), []
         for s in range(g.n_src):
             links = []
             for c in cores[indptr[s]:indptr[s + 1]]:
-                p = xy_route(m.core_xy[sc[s]], m.core_xy[c])
+                a, b = pos[m.core_router[sc[s]]], pos[m.core_router[c]]
+                p = [(x, y, a[2]) for x, y in xy_route(a[:2], b[:2])]
+                p += [(b[0], b[1], z) for z in range(a[2], b[2], 1 if b[2] > a[2] else -1)][1:] + [tuple(b)]
+                p = [tuple(int(v) for v in q) for q in p]
+                p = [q for i, q in enumerate(p) if i == 0 or q != p[i - 1]]
                 links += list(zip(p[:-1], p[1:]))
             if mode == "multicast":
                 links = set(links)
             hops.append(len(links))
             brute.update(links)
-        assert source_hops(indptr, cores, sc, m.core_xy, mode).tolist() == hops
-        mine = Counter()
-        for d, (dx, dy) in {"E": (1, 0), "W": (-1, 0), "N": (0, 1), "S": (0, -1)}.items():
-            for y, x in zip(*np.nonzero(loads[d])):
-                mine[((int(x), int(y)), (int(x) + dx, int(y) + dy))] = int(loads[d][y, x])
+        assert source_hops(indptr, cores, sc, hw, m.core_router, mode).tolist() == hops
+        frm, to = hw.link_ends()
+        mine = Counter({(tuple(int(v) for v in pos[frm[k]]), tuple(int(v) for v in pos[to[k]])): int(loads[k])
+                        for k in np.flatnonzero(loads)})
         assert mine == brute
         assert m.quality(net)["max_link_load"] == max(brute.values())
 

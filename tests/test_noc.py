@@ -74,15 +74,15 @@ def test_xy_routes_by_hand():
     # (0,0) -> (7,3): 7 hops east along y=0, then 3 north in column 7
     assert m.route(0, 31).tolist() == [r * 4 + E for r in range(7)] + [7 * 4 + N, 15 * 4 + N,
                                                                        23 * 4 + N]
-    assert m.hops(0, 31) == (7, 3)
+    assert m.hop_counts(0, 31) == (7, 3, 0)
     # (7,3) -> (0,0): 7 hops west along y=3, then 3 south in column 0
     assert m.route(31, 0).tolist() == [r * 4 + W for r in range(31, 24, -1)] + [
         24 * 4 + S, 16 * 4 + S, 8 * 4 + S]
     # (2,1) -> (2,3): north only; (5,2) -> (3,2): west only; same router: no hops
     assert m.route(10, 26).tolist() == [10 * 4 + N, 18 * 4 + N]
     assert m.route(21, 19).tolist() == [21 * 4 + W, 20 * 4 + W]
-    assert m.route(12, 12).tolist() == [] and m.hops(12, 12) == (0, 0)
-    ew, ns = m.hops(np.array([0, 31, 10]), np.array([31, 0, 26]))
+    assert m.route(12, 12).tolist() == [] and m.hop_counts(12, 12) == (0, 0, 0)
+    ew, ns, _ = m.hop_counts(np.array([0, 31, 10]), np.array([31, 0, 26]))
     assert ew.tolist() == [7, 7, 0] and ns.tolist() == [3, 3, 2]
 
 
@@ -93,7 +93,7 @@ def test_xy_route_is_a_path_x_first(cols, rows, data):
     s = data.draw(st.integers(0, m.n_routers - 1))
     d = data.draw(st.integers(0, m.n_routers - 1))
     route = m.route(s, d)
-    assert len(route) == sum(m.hops(s, d))
+    assert len(route) == sum(m.hop_counts(s, d))
     at, dirs = s, []
     for link in route.tolist():
         a, b = m.link_endpoints(link)

@@ -14,212 +14,17 @@ All quantities are SI: joules, seconds, watts, packets per second, bits.
 from __future__ import annotations
 
 import bisect
-import hashlib
-import json
-import math
-import os
-import tomllib
-from dataclasses import dataclass, field, fields
-from importlib import resources
-from typing import Any, ClassVar, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Mapping
 
+from chipemu.chips.rules import (INT_POS as _INT_POS, NONNEG as _NONNEG, Bad as _Bad, Rule as _Rule,
+                                 Section as _Section, dict_digest as _dict_digest,
+                                 rule_field as _f, show as _show, type_name as _type_name)
 from chipemu.errors import ChipSpecError
 
-__all__ = [
-    "MeshSpec",
-    "CoreSpec",
-    "NocSpec",
-    "OpCosts",
-    "ChipSpec",
-    "load_chip",
-    "list_presets",
-    "format_chip_table",
-]
+__all__ = ["MeshSpec", "CoreSpec", "NocSpec", "OpCosts", "ChipSpec", "BARRIER_MODES", "where"]
 
-_PRESET_PACKAGE = "chipemu.chips"
 BARRIER_MODES = ("linear", "step")
-
-
-# --------------------------------------------------------------------------------------
-# Value rules
-
-
-class _Bad(Exception):
-    """Internal: a validation failure; ``str(self)`` is the message without location."""
-
-
-@dataclass(frozen=True)
-class _Rule:
-    """How one key is checked: its kind and its allowed range."""
-
-    kind: str  # "int", "float", "str", "choice", "int_list", "float_list"
-    lo: float | None = None
-    hi: float | None = None
-    lo_open: bool = False  # True: value must be > lo rather than >= lo
-    choices: tuple[str, ...] = ()
-    nonempty: bool = False  # for "str"
-
-    def allowed(self) -> str:
-        if self.kind == "str":
-            return "a non-empty string" if self.nonempty else "a string"
-        if self.kind == "choice":
-            return "one of " + ", ".join(repr(c) for c in self.choices)
-        base = {"int": "int", "float": "finite number", "int_list": "list of int",
-                "float_list": "list of finite numbers"}[self.kind]
-        if self.lo is not None and self.hi is not None:
-            rng = f"{_fmt(self.lo)}..{_fmt(self.hi)}"
-        elif self.lo is not None:
-            rng = (">" if self.lo_open else ">=") + f" {_fmt(self.lo)}"
-        else:
-            rng = ""
-        if self.kind.endswith("_list"):
-            text = f"non-empty {base}"
-            if rng:
-                text += f", each {rng}"
-            if self.kind == "int_list":
-                text += ", strictly increasing"
-            return text
-        return f"{base} {rng}".strip()
-
-    def check(self, path: str, value: Any) -> Any:
-        """Return ``value`` normalised (ints as int, floats as float, lists as tuples)."""
-        if self.kind == "str":
-            if not isinstance(value, str):
-                raise self._wrong_type(path, value)
-            if self.nonempty and not value.strip():
-                raise _Bad(f"key '{path}' = {value!r} is empty (allowed: {self.allowed()})")
-            return value
-        if self.kind == "choice":
-            if not isinstance(value, str):
-                raise self._wrong_type(path, value)
-            if value not in self.choices:
-                raise _Bad(f"key '{path}' = {value!r} is not allowed (allowed: {self.allowed()})")
-            return value
-        if self.kind in ("int", "float"):
-            return self._scalar(path, value, self.kind)
-        # lists
-        if not isinstance(value, (list, tuple)):
-            raise self._wrong_type(path, value)
-        if len(value) == 0:
-            raise _Bad(f"key '{path}' = [] is empty (allowed: {self.allowed()})")
-        elem = "int" if self.kind == "int_list" else "float"
-        out = []
-        for i, v in enumerate(value):
-            try:
-                out.append(self._scalar(path, v, elem))
-            except _Bad:
-                raise _Bad(
-                    f"key '{path}' = {_show(value)} has a bad entry [{i}] = {_show(v)} "
-                    f"(allowed: {self.allowed()})"
-                ) from None
-        if self.kind == "int_list":
-            for i in range(1, len(out)):
-                if out[i] <= out[i - 1]:
-                    raise _Bad(
-                        f"key '{path}' = {_show(value)} is not strictly increasing "
-                        f"(allowed: {self.allowed()})"
-                    )
-        return tuple(out)
-
-    def _scalar(self, path: str, value: Any, kind: str) -> Any:
-        if isinstance(value, bool):
-            raise self._wrong_type(path, value)
-        if kind == "int":
-            if not isinstance(value, int):
-                raise self._wrong_type(path, value)
-            v: Any = value
-        else:
-            if not isinstance(value, (int, float)):
-                raise self._wrong_type(path, value)
-            v = float(value)
-            if not math.isfinite(v):
-                raise _Bad(f"key '{path}' = {_show(value)} is out of range (allowed: {self.allowed()})")
-        if self.lo is not None and (v < self.lo or (self.lo_open and v == self.lo)):
-            raise _Bad(f"key '{path}' = {_show(value)} is out of range (allowed: {self.allowed()})")
-        if self.hi is not None and v > self.hi:
-            raise _Bad(f"key '{path}' = {_show(value)} is out of range (allowed: {self.allowed()})")
-        return v
-
-    def _wrong_type(self, path: str, value: Any) -> _Bad:
-        return _Bad(
-            f"key '{path}' = {_show(value)} has the wrong type {_type_name(value)} "
-            f"(allowed: {self.allowed()})"
-        )
-
-
-def _fmt(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else repr(x)
-
-
-def _show(value: Any) -> str:
-    text = repr(value) if not isinstance(value, dict) else "{...}"
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _type_name(value: Any) -> str:
-    return {bool: "bool", int: "int", float: "float", str: "string", list: "list",
-            tuple: "list", dict: "table"}.get(type(value), type(value).__name__)
-
-
-def _f(rule: _Rule, doc: str) -> Any:
-    """A dataclass field carrying its validation rule and its documentation (with unit)."""
-    return field(metadata={"rule": rule, "doc": doc})
-
-
-_INT_POS = _Rule("int", lo=1)
-_NONNEG = _Rule("float", lo=0)
-
-
-class _Section:
-    """Mixin: field-by-field validation in ``__post_init__`` plus table parsing."""
-
-    _section: ClassVar[str]
-
-    def __post_init__(self) -> None:
-        try:
-            values = {}
-            for f in fields(self):  # type: ignore[arg-type]
-                v = f.metadata["rule"].check(f"{self._section}.{f.name}", getattr(self, f.name))
-                object.__setattr__(self, f.name, v)
-                values[f.name] = v
-            self._cross_check(self._section, values)
-        except _Bad as e:
-            raise ChipSpecError(f"chip spec: {e}") from None
-
-    @classmethod
-    def _cross_check(cls, section: str, values: Mapping[str, Any]) -> None:
-        """Checks that involve several keys; raise :class:`_Bad`."""
-
-    @classmethod
-    def _keys(cls) -> list[str]:
-        return [f.name for f in fields(cls)]  # type: ignore[arg-type]
-
-    @classmethod
-    def _from_table(cls, table: Any, section: str) -> Any:
-        """Build from a TOML table, checking keys with dotted paths under ``section``."""
-        if not isinstance(table, dict):
-            raise _Bad(f"key '{section}' = {_show(table)} has the wrong type "
-                       f"{_type_name(table)} (allowed: a table [{section}])")
-        allowed = cls._keys()
-        for key in table:
-            if key not in allowed:
-                raise _Bad(f"unknown key '{section}.{key}' (allowed: {', '.join(allowed)})")
-        values = {}
-        for f in fields(cls):  # type: ignore[arg-type]
-            path = f"{section}.{f.name}"
-            if f.name not in table:
-                raise _Bad(f"missing key '{path}' (required: {f.metadata['rule'].allowed()}; "
-                           f"{f.metadata['doc']})")
-            values[f.name] = f.metadata["rule"].check(path, table[f.name])
-        cls._cross_check(section, values)
-        return cls(**values)
-
-    def _to_table(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for f in fields(self):  # type: ignore[arg-type]
-            v = getattr(self, f.name)
-            out[f.name] = list(v) if isinstance(v, tuple) else v
-        return out
 
 
 # --------------------------------------------------------------------------------------
@@ -418,6 +223,20 @@ class ChipSpec:
 
     # ---- derived figures ------------------------------------------------------------
 
+    #: a chip is the 1 x 1 x 1 system of itself (see :class:`chipemu.chips.system.SystemSpec`)
+    is_system: ClassVar[bool] = False
+    chips: ClassVar[tuple[int, int, int]] = (1, 1, 1)
+    n_chips: ClassVar[int] = 1
+
+    @property
+    def chip(self) -> ChipSpec:
+        """The chip of every position of the (one-chip) system: itself."""
+        return self
+
+    def barrier_time_s(self, tiles: int, chips: int = 1) -> float:
+        """Barrier time (s) of a step with ``tiles`` tiles in use (one chip)."""
+        return self.barrier_time(tiles)
+
     @property
     def n_routers(self) -> int:
         """Number of routers (= tiles) in the mesh."""
@@ -589,102 +408,5 @@ def _where(source: str) -> str:
     return f"chip file {source}"
 
 
-def _dict_digest(d: Mapping[str, Any]) -> str:
-    text = json.dumps(d, sort_keys=True, separators=(",", ":"), allow_nan=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
-
-# --------------------------------------------------------------------------------------
-# Loading
-
-
-def list_presets() -> list[str]:
-    """Names of the built-in chip presets, sorted."""
-    root = resources.files(_PRESET_PACKAGE)
-    return sorted(p.name[: -len(".toml")] for p in root.iterdir()
-                  if p.name.endswith(".toml") and p.is_file())
-
-
-def _parse(data: bytes, source: str) -> ChipSpec:
-    where = _where(source)
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise ChipSpecError(f"{where}: not UTF-8 text ({e.reason} at byte {e.start})") from None
-    try:
-        d = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        msg = " ".join(str(e).split())
-        raise ChipSpecError(f"{where}: malformed TOML: {msg}") from None
-    return ChipSpec.from_dict(d, source=source, sha256=hashlib.sha256(data).hexdigest())
-
-
-def load_chip(name_or_path: str | os.PathLike[str]) -> ChipSpec:
-    """Load a chip by preset name (``"loihi1"``) or from a TOML file path.
-
-    A path is anything that is an ``os.PathLike``, ends in ``.toml`` or names an
-    existing file; anything else is a preset name.
-    """
-    if isinstance(name_or_path, os.PathLike):
-        return _load_file(os.fspath(name_or_path))
-    if not isinstance(name_or_path, str):
-        raise ChipSpecError(
-            f"chip {name_or_path!r}: not a preset name or a file path "
-            f"(presets: {', '.join(list_presets())})"
-        )
-    text = name_or_path
-    if text.endswith(".toml") or os.path.isfile(text):
-        return _load_file(text)
-    presets = list_presets()
-    if text not in presets:
-        raise ChipSpecError(
-            f"chip {text!r}: unknown preset (allowed: {', '.join(presets)}, "
-            f"or a path to a .toml file)"
-        )
-    data = resources.files(_PRESET_PACKAGE).joinpath(f"{text}.toml").read_bytes()
-    return _parse(data, f"preset:{text}")
-
-
-def _load_file(path: str) -> ChipSpec:
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read()
-    except OSError as e:
-        raise ChipSpecError(
-            f"chip file {path}: cannot read ({e.strerror or e}); "
-            f"presets are: {', '.join(list_presets())}"
-        ) from None
-    return _parse(data, path)
-
-
-# --------------------------------------------------------------------------------------
-# Table for `chipemu chips`
-
-
-def format_chip_table(specs: Iterable[ChipSpec]) -> str:
-    """A plain-text table of chips and their key figures (for ``chipemu chips``)."""
-    header = ["name", "mesh", "cores", "compartments/core", "total compartments",
-              "synapse mem/core (KB)", "energy profile", "synapse op (pJ)", "static (mW)"]
-    right = [False, False, True, True, True, True, False, True, True]
-    rows = [header]
-    for s in specs:
-        rows.append([
-            s.name,
-            f"{s.mesh.columns}x{s.mesh.rows}",
-            str(s.n_cores),
-            str(s.core.compartments),
-            str(s.total_compartments),
-            f"{s.core.synapse_memory_bits / 8 / 1024:g}",
-            s.energy_profile,
-            f"{s.energy.synapse_op * 1e12:.1f}",
-            f"{s.static_w * 1e3:.1f}",
-        ])
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-    lines = []
-    for n, r in enumerate(rows):
-        cells = [c.rjust(w) if right[i] and n else c.ljust(w)
-                 for i, (c, w) in enumerate(zip(r, widths))]
-        lines.append("  ".join(cells).rstrip())
-        if n == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+where = _where

@@ -9,8 +9,9 @@ chunks) are computed exactly and equal the SimPy model's.  Timing (``docs/noc.md
   ``period`` = its slowest stage);
 * contention: every link (and every ejection port, if ``time.message_in > 0``) is a
   first-come-first-served server.  A train reaches it at its free-flow time (no delay
-  upstream) and holds it for ``(c - 1) * max(message_out, 1/bandwidth) + 1/bandwidth``
-  seconds; its wait ``w`` there follows from the Lindley recursion
+  upstream) and holds it for ``(c - 1) * max(message_out, P_up) + P`` seconds (``P``
+  = the link's period, ``1/bandwidth`` of an on-chip or a chip-to-chip link; ``P_up`` =
+  the largest period of the route's links up to and including this one); its wait ``w`` there follows from the Lindley recursion
   (:func:`fifo_waits`).  The train is delayed by its largest wait over its route:
   delivery of the tail ``= own + max w``, and every packet of the train waits ``max w``.
 
@@ -164,6 +165,8 @@ class AnalyticNoc(NocBase):
     def __init__(self, chip, core_router, *, chunk_packets: int | None = None):
         super().__init__(chip, core_router, chunk_packets=chunk_packets)
         self._pair_cache = None  # routes of all core pairs (small K), built on first use
+        self.link_latency = self.timing.link_latency_s(self.topology)
+        self.link_period = self.timing.link_periods_s(self.topology)
 
     # ------------------------------------------------------------------ interface
     def _run(self, tr: Traffic, counts: StepCounts) -> NocStepResult:
@@ -261,8 +264,8 @@ class AnalyticNoc(NocBase):
         if table is not None:
             hops = table["n_hops"][src * self.n_cores + dst]
         else:
-            ew, ns = self.topology.hops(self.core_router[src], self.core_router[dst])
-            hops = ew + ns
+            ew, ns, chip = self.topology.hop_counts(self.core_router[src], self.core_router[dst])
+            hops = ew + ns + chip
         cost = np.bincount(step, weights=hops + 1, minlength=n_steps)  # trains + hops per step
         max_steps = max(1, _MAX_STEP_LINK_CELLS // self.topology.n_links)
         # block of each step = (cost of the earlier steps // _BLOCK_ENTRIES, step // max_steps):
@@ -282,18 +285,22 @@ class AnalyticNoc(NocBase):
         hop_s)`` among the distinct ones (``cls_done_s``, ``cls_hop_s``), with ``hop_s``
         the hop's latency and ``done_s`` the running sum of the hop latencies up to and
         including it (np.cumsum along the route, as in a one-step evaluation, so the
-        floats are identical).
+        floats are identical).  Per entry also the link's period ``link_period`` and
+        ``up_period``, the largest link period of the route up to and including it (s).
+        ``chip_hops``: chip-to-chip crossings per pair.
         """
         t, topo = self.timing, self.topology
         sr, dr = self.core_router[src], self.core_router[dst]
-        ew, ns = topo.hops(sr, dr)
+        ew, ns, chip = topo.hop_counts(sr, dr)
         pairs = Traffic(src=src, dst=dst, count=np.ones(src.size, dtype=np.int64), src_router=sr,
-                        dst_router=dr, hops_ew=ew, hops_ns=ns, self_packets=0)
+                        dst_router=dr, hops_ew=ew, hops_ns=ns, hops_chip=chip, self_packets=0)
         first, period = zero_load(pairs, t)
         links, n_hops = topo.routes(sr, dr)
         on_route = links >= 0
         hop = np.zeros(links.shape)
-        hop[on_route] = np.where(topo.link_is_ns[links[on_route]], t.hop_ns_s, t.hop_ew_s)
+        hop[on_route] = self.link_latency[links[on_route]]
+        link_period = np.zeros(links.shape)
+        link_period[on_route] = self.link_period[links[on_route]]
         ptr = np.zeros(src.size + 1, dtype=np.int64)
         np.cumsum(n_hops, out=ptr[1:])
         hop_s, done_s = hop[on_route], np.cumsum(hop, axis=1)[on_route]
@@ -303,6 +310,9 @@ class AnalyticNoc(NocBase):
         pair_value.real, pair_value.imag = done_s, hop_s
         classes, cls = np.unique(pair_value, return_inverse=True)
         return {"n_hops": n_hops, "first": first, "period": np.broadcast_to(period, src.shape),
+                "chip_hops": np.asarray(chip, dtype=np.int64).reshape(-1),
+                "link_period": link_period[on_route],
+                "up_period": np.maximum.accumulate(link_period, axis=1)[on_route],
                 "ptr": ptr, "link": links[on_route], "cls": cls.reshape(-1),
                 "cls_done_s": classes.real.copy(), "cls_hop_s": classes.imag.copy()}
 
@@ -370,12 +380,12 @@ class AnalyticNoc(NocBase):
         # ready + inject_s + the latency of the hops before this one
         arrive, arrive_rank = self._arrivals(packets_before[row], table, entry)
         # seconds a train holds a link / the ejection port (its packets stream through)
-        upstream_period = max(t.inject_s, t.link_period_s)
-        link_work = (c - 1) * upstream_period + t.link_period_s
+        upstream_period = np.maximum(t.inject_s, table["up_period"][entry])
+        link_work = (c[row] - 1) * upstream_period + table["link_period"][entry]
         eject_work = (c - 1) * period + t.eject_s
         # one server per (step, link); waits are >= 0, so a train's largest wait over its
         # route is the maximum over its hops, and 0 without hops
-        wait_hop = fifo_waits(server, arrive, link_work[row], segment_servers=n_links,
+        wait_hop = fifo_waits(server, arrive, link_work, segment_servers=n_links,
                               arrival_rank=arrive_rank)
         wait = np.zeros(n_trains)
         np.maximum.at(wait, row, wait_hop)
@@ -408,7 +418,10 @@ class AnalyticNoc(NocBase):
         per_step["chunks"][at] = np.add.reduceat(-(-c // self.chunk_packets), seg)
         per_step["hops"][:] = link.sum(axis=1)
         per_step["hops_ns"][:] = link[:, self.topology.link_is_ns].sum(axis=1)
-        per_step["hops_ew"][:] = per_step["hops"] - per_step["hops_ns"]
+        per_step["hops_interchip"][:] = link[:, self.link_is_chip].sum(axis=1)
+        per_step["hops_ew"][:] = per_step["hops"] - per_step["hops_ns"] - per_step["hops_interchip"]
+        crossing = table["chip_hops"][pair] > 0
+        per_step["interchip_packets"][at] = np.add.reduceat(np.where(crossing, c, 0), seg)
         per_step["max_link_packets"][:] = link.max(axis=1) if n_links else 0
         return link
 

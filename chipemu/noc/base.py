@@ -7,9 +7,9 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from chipemu.chips.spec import ChipSpec
+from chipemu.chips import ChipSpec, SystemSpec
 from chipemu.errors import ChipemuError
-from chipemu.noc.mesh import MeshTopology
+from chipemu.hardware import CHIP_TO_CHIP, Hardware
 from chipemu.noc.result import NocStepResult, NocTotals
 from chipemu.noc.traffic import NocTiming, Traffic, check_core_router, make_traffic
 
@@ -25,8 +25,8 @@ class NocModel(Protocol):
     """
 
     name: str
-    chip: ChipSpec
-    topology: MeshTopology
+    chip: ChipSpec | SystemSpec
+    topology: Hardware
     core_router: np.ndarray
     link_packets: np.ndarray      # (n_links,) cumulative packets per link
     core_packets_out: np.ndarray  # (K,) cumulative packets injected per core
@@ -48,14 +48,14 @@ class StepCounts:
 def zero_load(tr: Traffic, timing: NocTiming) -> tuple[np.ndarray, np.ndarray]:
     """Zero-load figures of every train, ``(first_latency_s, period_s)``.
 
-    ``first_latency_s`` = inject_s + hops_ew * hop_ew_s + hops_ns * hop_ns_s + eject_s is
-    the latency of a packet alone on the network; ``period_s`` is the train's bottleneck
+    ``first_latency_s`` = inject_s + hops_ew * hop_ew_s + hops_ns * hop_ns_s + hops_chip *
+    chip_hop_s + eject_s is the latency of a packet alone on the network; ``period_s`` is the train's bottleneck
     period (see :meth:`NocTiming.period`).  Packet ``i`` (0-based) of an isolated train,
     ready at ``t0 + i * inject_s``, is delivered at ``t0 + first_latency_s + i * period_s``.
     """
-    hop_s = tr.hops_ew * timing.hop_ew_s + tr.hops_ns * timing.hop_ns_s
+    hop_s = tr.hops_ew * timing.hop_ew_s + tr.hops_ns * timing.hop_ns_s + tr.hops_chip * timing.chip_hop_s
     first = timing.inject_s + hop_s + timing.eject_s
-    return first, timing.period((tr.hops_ew + tr.hops_ns) > 0)
+    return first, timing.period((tr.hops_ew + tr.hops_ns) > 0, tr.hops_chip > 0)
 
 
 class NocBase:
@@ -64,8 +64,10 @@ class NocBase:
     Subclasses implement :meth:`_run` for a non-empty :class:`Traffic`.
 
     Args:
-        chip: the chip (mesh, NoC timing, ``time.message_out`` / ``time.message_in``).
-        core_router: ``core_router[k]`` = router index of logical core ``k``.
+        chip: the chip or system of chips (mesh, NoC timing, ``time.message_out`` /
+            ``time.message_in``, chip-to-chip ``link``).
+        core_router: ``core_router[k]`` = global router id (:mod:`chipemu.hardware`) of
+            logical core ``k``.
         chunk_packets: packets per train fragment (chunk), ``1 .. noc.buffer_depth``;
             default ``noc.buffer_depth``.  1 makes the SimPy model packet-level (exact,
             slower); the analytic model uses it only to count chunks.
@@ -73,9 +75,9 @@ class NocBase:
 
     name = "base"
 
-    def __init__(self, chip: ChipSpec, core_router, *, chunk_packets: int | None = None):
-        if not isinstance(chip, ChipSpec):
-            raise ChipemuError(f"NoC: chip must be a ChipSpec (got {type(chip).__name__})")
+    def __init__(self, chip: ChipSpec | SystemSpec, core_router, *, chunk_packets: int | None = None):
+        if not isinstance(chip, (ChipSpec, SystemSpec)):
+            raise ChipemuError(f"NoC: chip must be a ChipSpec or SystemSpec (got {type(chip).__name__})")
         depth = chip.noc.buffer_depth
         if chunk_packets is None:
             chunk_packets = depth
@@ -85,9 +87,13 @@ class NocBase:
                                f"is invalid (allowed: int 1..noc.buffer_depth = {depth})")
         self.chunk_packets = int(chunk_packets)
         self.chip = chip
-        self.topology = MeshTopology(chip.mesh.columns, chip.mesh.rows)
+        self.topology = Hardware.of(chip)
         self.timing = NocTiming.from_chip(chip)
-        self.core_router = check_core_router(chip, core_router)
+        self.core_router = check_core_router(chip, self.topology, core_router)
+        #: chip of every logical core
+        self.core_chip = self.topology.router_chip[self.core_router]
+        #: links between chips (bool per link id)
+        self.link_is_chip = self.topology.link_kind == CHIP_TO_CHIP
         self.n_cores = int(self.core_router.size)
         self.link_packets = np.zeros(self.topology.n_links, dtype=np.int64)
         self.core_packets_out = np.zeros(self.n_cores, dtype=np.int64)

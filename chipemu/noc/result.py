@@ -16,8 +16,11 @@ class NocStepResult:
             delivered (0 if there was no traffic).
         packets: packets between different cores (same-router ones included; they take
             0 hops).
-        hops, hops_ew, hops_ns: link traversals summed over packets, all / east-west /
-            north-south.
+        hops, hops_ew, hops_ns: link traversals summed over packets, all / on-chip
+            east-west / on-chip north-south.
+        hops_interchip: chip-to-chip link crossings summed over packets
+            (``hops = hops_ew + hops_ns + hops_interchip``).
+        interchip_packets: packets whose route crosses at least one chip boundary.
         stalls: times a chunk of packets had to wait for buffer space downstream
             (back-pressure), injection buffer included.  Always 0 in the analytic model.
         queue_delay_s: packet-seconds of contention: the sum over packets of (latency -
@@ -39,6 +42,8 @@ class NocStepResult:
     hops: int = 0
     hops_ew: int = 0
     hops_ns: int = 0
+    hops_interchip: int = 0
+    interchip_packets: int = 0
     stalls: int = 0
     queue_delay_s: float = 0.0
     max_latency_s: float = 0.0
@@ -75,6 +80,8 @@ class NocTotals:
     hops: int = 0
     hops_ew: int = 0
     hops_ns: int = 0
+    hops_interchip: int = 0
+    interchip_packets: int = 0
     stalls: int = 0
     queue_delay_s: float = 0.0
     max_latency_s: float = 0.0

@@ -7,8 +7,9 @@ What is simulated (equations in ``docs/noc.md``):
   ``time.message_in > 0``).  Every stage serves one packet at a time, first come first
   served, with a *period* ``p`` (seconds a packet occupies it) and a *latency* ``l``
   (seconds until the packet reaches the next stage): injection ``p = l =
-  time.message_out``; link ``p = 1 / noc.link_bandwidth_pps``, ``l = noc.hop_time_ew_s``
-  or ``noc.hop_time_ns_s``; ejection ``p = l = time.message_in``.
+  time.message_out``; on-chip link ``p = 1 / noc.link_bandwidth_pps``, ``l =
+  noc.hop_time_ew_s`` or ``noc.hop_time_ns_s``; chip-to-chip link (a system of chips)
+  ``p = 1 / link.bandwidth_pps``, ``l = link.hop_time_s``; ejection ``p = l = time.message_in``.
 * **Buffers.**  Every router input (one per incoming link, one per local core's port)
   holds ``noc.buffer_depth`` packets.  Packets wait, never drop.
 * **Chunks.**  A train of ``c`` packets moves as ``ceil(c / chunk_packets)`` chunks
@@ -21,7 +22,8 @@ What is simulated (equations in ``docs/noc.md``):
   ``max(S + (n-1) p, tail arrival, n places free downstream)``; the stage is free again
   at ``tail start + p``.  The chunk's packets leave the upstream buffer evenly from
   ``S`` to ``tail start``.
-* **Back-pressure.**  While the downstream buffer has no room the chunk waits and keeps
+* **Back-pressure.**  (Also at a chip boundary: a slow chip-to-chip link fills the
+  buffer in front of it, and the chunks behind wait.)  While the downstream buffer has no room the chunk waits and keeps
   the stage (head-of-line blocking); every wait for room is one ``stall``.  Routing is
   XY, so the stage-to-buffer dependencies are acyclic and the network cannot deadlock.
 
@@ -211,6 +213,7 @@ class _StepSim:
         self.tr = tr
         self.counts = counts
         self.is_ns = noc.topology.link_is_ns
+        self.is_chip = noc.link_is_chip
         self.first_s, self.period_s = (a.tolist() for a in zero_load(tr, t))
         self.nominal_s = (t.inject_s * tr.packets_before()).tolist()
         self.src = tr.src.tolist()
@@ -228,7 +231,7 @@ class _StepSim:
             route = noc.route(pair // n_routers, pair % n_routers)
             for link in route:
                 if stage[link] is None:
-                    stage[link] = (_Channel(env, t.link_period_s, t.buffer_depth),
+                    stage[link] = (_Channel(env, noc.link_period[link], t.buffer_depth),
                                    noc.link_latency[link], link)
             hops.append([stage[link] for link in route])
         ejects = {}
@@ -398,10 +401,12 @@ class _StepSim:
         c.out += np.array(self.out_packets, dtype=np.int64)
         c.into += np.array(self.in_packets, dtype=np.int64)
         hops_ns = int(c.link[self.is_ns].sum())
+        hops_chip = int(c.link[self.is_chip].sum())
         hops = int(c.link.sum())
         return NocStepResult(
-            drain_s=self.drain_s, packets=packets, hops=hops, hops_ew=hops - hops_ns,
-            hops_ns=hops_ns, stalls=self.stalls, queue_delay_s=self.queue_delay_s,
+            drain_s=self.drain_s, packets=packets, hops=hops, hops_ew=hops - hops_ns - hops_chip,
+            hops_ns=hops_ns, hops_interchip=hops_chip,
+            interchip_packets=int(self.tr.count[self.tr.hops_chip > 0].sum()), stalls=self.stalls, queue_delay_s=self.queue_delay_s,
             max_latency_s=self.max_latency_s, latency_sum_s=self.latency_sum_s,
             trains=self.tr.n_trains, chunks=self.chunks, injected=self.injected,
             delivered=self.delivered, max_link_packets=int(c.link.max()))
@@ -411,8 +416,9 @@ class SimpyNoc(NocBase):
     """Reference NoC model: SimPy discrete-event simulation (see the module doc).
 
     Args:
-        chip: the chip (mesh size, NoC timing, injection/ejection time per packet).
-        core_router: ``core_router[k]`` = router index of logical core ``k``.
+        chip: the chip or system (mesh, NoC timing, injection/ejection time per packet,
+            chip-to-chip links).
+        core_router: ``core_router[k]`` = global router id of logical core ``k``.
         chunk_packets: packets per chunk, ``1 .. noc.buffer_depth`` (default: the
             buffer depth); 1 gives a packet-level simulation.
     """
@@ -422,11 +428,12 @@ class SimpyNoc(NocBase):
     def __init__(self, chip, core_router, *, chunk_packets: int | None = None):
         super().__init__(chip, core_router, chunk_packets=chunk_packets)
         t, topo = self.timing, self.topology
-        self.link_latency = np.where(topo.link_is_ns, t.hop_ns_s, t.hop_ew_s).tolist()
+        self.link_latency = t.link_latency_s(topo).tolist()
+        self.link_period = t.link_periods_s(topo).tolist()
         self._routes: dict[tuple[int, int], list[int]] = {}
 
     def route(self, src_router: int, dst_router: int) -> list[int]:
-        """The links of the XY route between two routers (cached)."""
+        """The links of the route between two routers (cached)."""
         key = (src_router, dst_router)
         route = self._routes.get(key)
         if route is None:

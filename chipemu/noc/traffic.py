@@ -13,9 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from chipemu.chips.spec import ChipSpec
 from chipemu.errors import ChipemuError
-from chipemu.noc.mesh import MeshTopology
+from chipemu.hardware import Hardware
 
 __all__ = ["NocTiming", "Traffic", "make_traffic", "check_core_router"]
 
@@ -37,6 +36,10 @@ class NocTiming:
         link_period_s: ``1 / noc.link_bandwidth_pps`` (s/packet on one link).
         hop_ew_s, hop_ns_s: hop latency east-west / north-south (s).
         buffer_depth: packets one router input buffer holds (packets).
+        chip_period_s: ``1 / link.bandwidth_pps`` of a chip-to-chip link (s/packet).
+        chip_hop_s: latency of one chip-to-chip crossing (s).
+
+    A chip has no chip-to-chip links; its ``chip_*`` figures are never used.
     """
 
     inject_s: float
@@ -45,21 +48,37 @@ class NocTiming:
     hop_ew_s: float
     hop_ns_s: float
     buffer_depth: int
+    chip_period_s: float = 0.0
+    chip_hop_s: float = 0.0
 
     @classmethod
-    def from_chip(cls, chip: ChipSpec) -> "NocTiming":
+    def from_chip(cls, spec) -> "NocTiming":
+        """The timing of a chip or of a system of chips (its ``link`` figures)."""
+        chip, link = spec.chip, getattr(spec, "link", None)
         return cls(inject_s=chip.time.message_out, eject_s=chip.time.message_in,
                    link_period_s=1.0 / chip.noc.link_bandwidth_pps,
                    hop_ew_s=chip.noc.hop_time_ew_s, hop_ns_s=chip.noc.hop_time_ns_s,
-                   buffer_depth=chip.noc.buffer_depth)
+                   buffer_depth=chip.noc.buffer_depth,
+                   chip_period_s=1.0 / link.bandwidth_pps if link is not None else 0.0,
+                   chip_hop_s=link.hop_time_s if link is not None else 0.0)
 
-    def period(self, has_hops):
+    def link_latency_s(self, hw: Hardware) -> np.ndarray:
+        """``(n_links,)`` latency of every link by its kind (s)."""
+        return np.array([self.hop_ew_s, self.hop_ns_s, self.chip_hop_s])[hw.link_kind]
+
+    def link_periods_s(self, hw: Hardware) -> np.ndarray:
+        """``(n_links,)`` period of every link by its kind (s/packet)."""
+        return np.array([self.link_period_s, self.link_period_s, self.chip_period_s])[hw.link_kind]
+
+    def period(self, has_hops, has_chip_hops=False):
         """Bottleneck period of an isolated train (s/packet): the slowest of its stages.
 
-        ``max(inject_s, eject_s, link_period_s if the train crosses a link)``; works on
-        scalars and bool arrays.
+        ``max(inject_s, eject_s, link_period_s if the train crosses an on-chip link,
+        chip_period_s if it crosses a chip-to-chip link)``; works on scalars and bool
+        arrays.
         """
         link = np.where(has_hops, self.link_period_s, 0.0)
+        link = np.maximum(link, np.where(has_chip_hops, self.chip_period_s, 0.0))
         return np.maximum(np.maximum(self.inject_s, self.eject_s), link)
 
 
@@ -73,7 +92,8 @@ class Traffic:
         src, dst: ``(T,)`` source and destination core ids.
         count: ``(T,)`` packets per train (> 0).
         src_router, dst_router: ``(T,)`` router of each end.
-        hops_ew, hops_ns: ``(T,)`` hops of the XY route by direction.
+        hops_ew, hops_ns: ``(T,)`` on-chip hops of the route by direction.
+        hops_chip: ``(T,)`` chip-to-chip crossings of the route.
         self_packets: packets a core addressed to itself (not network traffic, dropped).
     """
 
@@ -84,6 +104,7 @@ class Traffic:
     dst_router: np.ndarray
     hops_ew: np.ndarray
     hops_ns: np.ndarray
+    hops_chip: np.ndarray
     self_packets: int
 
     @property
@@ -102,27 +123,27 @@ class Traffic:
         return before - np.repeat(before[starts], np.diff(np.r_[starts, self.src.size]))
 
 
-def check_core_router(chip: ChipSpec, core_router) -> np.ndarray:
-    """Validate ``core_router[k]`` (router of logical core k); returns an int64 copy.
+def check_core_router(spec, hw: Hardware, core_router) -> np.ndarray:
+    """Validate ``core_router[k]`` (global router of logical core k); returns an int64 copy.
 
     A router hosts at most ``mesh.cores_per_router`` cores.
     """
     a = np.asarray(core_router)
     if a.ndim != 1 or a.size == 0 or a.dtype.kind not in "iu":
-        raise ChipemuError(f"NoC on chip {chip.name}: core_router must be a non-empty 1-D "
+        raise ChipemuError(f"NoC on chip {spec.name}: core_router must be a non-empty 1-D "
                            f"integer array (got shape {a.shape}, dtype {a.dtype})")
     a = a.astype(np.int64)
-    bad = (a < 0) | (a >= chip.n_routers)
+    bad = (a < 0) | (a >= hw.n_routers)
     if bad.any():
         k = int(np.flatnonzero(bad)[0])
-        raise ChipemuError(f"NoC on chip {chip.name}: core_router[{k}] = {a[k]} out of range "
-                           f"(allowed: router 0..{chip.n_routers - 1})")
-    per_router = np.bincount(a, minlength=chip.n_routers)
-    if per_router.max() > chip.mesh.cores_per_router:
+        raise ChipemuError(f"NoC on chip {spec.name}: core_router[{k}] = {a[k]} out of range "
+                           f"(allowed: router 0..{hw.n_routers - 1})")
+    per_router = np.bincount(a)
+    if per_router.max() > hw.cores_per_router:
         r = int(per_router.argmax())
-        raise ChipemuError(f"NoC on chip {chip.name}: router {r} hosts {per_router[r]} cores "
+        raise ChipemuError(f"NoC on chip {spec.name}: router {r} hosts {per_router[r]} cores "
                            f"(allowed: at most mesh.cores_per_router = "
-                           f"{chip.mesh.cores_per_router})")
+                           f"{hw.cores_per_router})")
     return a
 
 
@@ -137,7 +158,7 @@ def _int_array(name: str, v) -> np.ndarray:
     return a.astype(np.int64)
 
 
-def make_traffic(topo: MeshTopology, core_router: np.ndarray, src_core, dst_core,
+def make_traffic(topo: Hardware, core_router: np.ndarray, src_core, dst_core,
                  count) -> Traffic:
     """Check one step's trains and return them in canonical order.
 
@@ -170,7 +191,7 @@ def make_traffic(topo: MeshTopology, core_router: np.ndarray, src_core, dst_core
     cnt = np.bincount(inverse.reshape(-1), weights=cnt, minlength=key.size).astype(np.int64)
     src, dst = key // n_cores, key % n_cores
     sr, dr = core_router[src], core_router[dst]
-    ew, ns = topo.hops(sr, dr)
+    ew, ns, chip = topo.hop_counts(sr, dr)
     return Traffic(src=src, dst=dst, count=cnt, src_router=sr, dst_router=dr,
                    hops_ew=np.asarray(ew, dtype=np.int64), hops_ns=np.asarray(ns, dtype=np.int64),
-                   self_packets=self_packets)
+                   hops_chip=np.asarray(chip, dtype=np.int64), self_packets=self_packets)

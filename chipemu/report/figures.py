@@ -434,19 +434,32 @@ def fig_core_utilisation(r: dict) -> Figure:
 # NoC link traffic
 
 
-_DIR_STEP = {0: (1, 0), 1: (-1, 0), 2: (0, 1), 3: (0, -1)}  # E, W, N, S (chipemu.noc.mesh)
 _DIR_MARKER = {0: ">", 1: "<", 2: "^", 3: "v"}
+
+
+def _hardware(r: dict):
+    """The :class:`chipemu.hardware.Hardware` a report's ``chip`` section describes."""
+    from ..hardware import Hardware
+    chip = r.get("chip", {})
+    cols_m, rows_m = (int(v) for v in (chip.get("mesh") or [1, 1])[:2])
+    return Hardware(cols_m, rows_m, int(chip.get("cores_per_router") or 1),
+                    tuple(int(c) for c in (chip.get("chips") or [1, 1, 1])[:3]))
 
 
 def fig_link_traffic(r: dict) -> Figure:
     """Packets per directed mesh link over the whole run, drawn as arrows between routers.
 
-    Link id = router * 4 + direction (E=0, W=1, N=2, S=3), router = y * columns + x.
+    Link ids, routers and directions are those of :mod:`chipemu.hardware` (one chip:
+    link = router * 4 + direction, E=0, W=1, N=2, S=3, router = y * columns + x).
     The two directions between a pair of routers are drawn side by side.  All links are
     one line collection and the arrow heads one marker set per direction, so the cost
-    hardly grows with the mesh.
+    hardly grows with the mesh.  A system of chips: :func:`fig_chip_traffic`.
     """
-    cols_m, rows_m = (int(v) for v in (r.get("chip", {}).get("mesh") or [1, 1])[:2])
+    from ..hardware import _STEP
+    hw = _hardware(r)
+    if hw.n_chips > 1:
+        return fig_chip_traffic(r)
+    cols_m, rows_m = hw.columns, hw.rows
     noc = r.get("noc", {})
     lp = np.asarray(noc.get("link_packets") or [], dtype=float)
     W = min(16, max(5.0, 1.35 * cols_m + 2.5))
@@ -462,8 +475,8 @@ def fig_link_traffic(r: dict) -> Figure:
         ax = _axes(fig, x0, bottom, aw, ah)
         sub = _subtitle(r) + f" · NoC model: {noc.get('model', '?')}"
         fig.text(0.12 / W, 1 - 0.5 / H, sub, fontsize=9, color="#444", ha="left", va="top")
-        n_r = cols_m * rows_m
-        if lp.size != 4 * n_r:
+        n_r = hw.n_routers
+        if lp.size != hw.n_links:
             _no_data(fig, ax, "no per-link traffic in report.json")
             return fig
         vmax = max(1.0, float(lp.max()))
@@ -474,10 +487,11 @@ def fig_link_traffic(r: dict) -> Figure:
         rt = np.arange(n_r)
         rx, ry = rt % cols_m, rt // cols_m
         segs, widths, colors, heads, link_labels = [], [], [], [], []
-        for d, (dx, dy) in _DIR_STEP.items():
-            ok = (rx + dx >= 0) & (rx + dx < cols_m) & (ry + dy >= 0) & (ry + dy < rows_m)
+        for d in range(hw.n_dirs):
+            dx, dy = _STEP[d][:2]
+            ok = hw.link_exists[rt * hw.n_dirs + d]
             x, y = rx[ok].astype(float), ry[ok].astype(float)
-            p = lp[rt[ok] * 4 + d]
+            p = lp[rt[ok] * hw.n_dirs + d]
             used = p > 0
             lw = np.where(used, 1.0 + 4.0 * p / vmax, 0.6)
             col = np.where(used[:, None], cmap(0.3 + 0.7 * norm(p)), (0.85, 0.85, 0.85, 1.0))
@@ -529,6 +543,69 @@ def fig_link_traffic(r: dict) -> Figure:
     return fig
 
 
+def fig_chip_traffic(r: dict) -> Figure:
+    """A system of chips: one square per chip (colour: packets its cores inject; number:
+    cores used), a line per pair of neighbouring chips for the packets on their
+    chip-to-chip links (width and colour; from ``report["chips"]``).  Layers of a 3-D
+    grid are drawn side by side."""
+    ch = r.get("chips") or {}
+    gx, gy, gz = (int(v) for v in (ch.get("grid") or r.get("chip", {}).get("chips") or [1, 1, 1])[:3])
+    noc = r.get("noc", {})
+    n_x = gz * (gx + 1) - 1
+    W = min(16, max(5.0, 0.9 * n_x + 2.5))
+    H = min(11, max(3.2, 0.9 * gy + 1.4))
+    left, right, bottom, top = 0.75, 1.45, 0.6, 0.85
+    unit = min((W - left - right) / max(n_x, 1), (H - bottom - top) / max(gy, 1))
+    aw, ah = unit * max(n_x, 1), unit * max(gy, 1)
+    with rc_context(_STYLE):
+        fig = _figure(W, H)
+        _title(fig, f"Chip-to-chip traffic — {_pl(noc.get('interchip_packets') or 0, 'packet')} crossed a chip "
+                    f"boundary, {_pl(noc.get('hops_interchip') or 0, 'crossing')}")
+        x0 = left + (W - left - right - aw) / 2
+        ax = _axes(fig, x0, bottom, aw, ah)
+        fig.text(0.12 / W, 1 - 0.5 / H, _subtitle(r) + f" · NoC model: {noc.get('model', '?')}", fontsize=9,
+                 color="#444", ha="left", va="top")
+        n = gx * gy * gz
+        out = np.asarray(ch.get("packets_out") or [], dtype=float)
+        if out.size != n:
+            _no_data(fig, ax, "no per-chip traffic in report.json")
+            return fig
+        c = np.arange(n)
+        px = (c % gx + (c // (gx * gy)) * (gx + 1)).astype(float)
+        py = ((c // gx) % gy).astype(float)
+        pt = unit * 72.0
+        links = ch.get("links") or []
+        if links:
+            lcmap = colormaps["YlOrRd"]
+            p = np.array([e["packets"] for e in links], dtype=float)
+            a = np.array([e["from"] for e in links])
+            b = np.array([e["to"] for e in links])
+            off = np.where(a < b, 0.08, -0.08)  # the two directions side by side
+            vertical = px[a] == px[b]
+            segs = np.stack([np.stack([px[a] + np.where(vertical, off, 0), py[a] + np.where(vertical, 0, off)], 1),
+                             np.stack([px[b] + np.where(vertical, off, 0), py[b] + np.where(vertical, 0, off)], 1)], 1)
+            ax.add_collection(LineCollection(segs, linewidths=1.0 + 5.0 * p / p.max(),
+                                             colors=lcmap(0.3 + 0.7 * p / p.max()), zorder=2))
+        cmap = colormaps["Blues"]
+        norm = Normalize(0, max(1.0, float(out.max())))
+        ax.scatter(px, py, s=(0.6 * pt) ** 2, marker="s", c=cmap(0.1 + 0.8 * norm(out)), edgecolors="#333",
+                   linewidths=1.0, zorder=3)
+        ax.set_xlim(-0.6, n_x - 1 + 0.6)
+        ax.set_ylim(-0.6, gy - 0.4)
+        used = ch.get("cores_used") or [0] * n
+        if n <= 64:
+            _label_layer(ax, aw, ah, [(px[i], py[i], str(used[i])) for i in range(n)], 7.0, rgb=(0.1, 0.1, 0.1),
+                         zorder=4)
+        ax.set_xlabel("chip x" + (" (layers z side by side)" if gz > 1 else "") +
+                      "  (squares: packets injected by the chip's cores; number: cores used)")
+        ax.set_ylabel("chip y")
+        for sp in ax.spines.values():
+            sp.set_visible(False)
+        _colorbar(fig, ScalarMappable(norm=norm, cmap=cmap), x0 + aw + 0.3, bottom + 0.05 * ah,
+                  max(0.9 * ah, 1.0), "packets injected per chip")
+    return fig
+
+
 # --------------------------------------------------------------------------------------
 # energy: chip vs baseline
 
@@ -537,7 +614,7 @@ _CHIP_LABELS = {
     "synaptic_ops": "synaptic ops", "neuron_active": "neuron updates (active)",
     "neuron_inactive": "neuron updates (inactive)", "spike_generation": "spike generation",
     "messages_out": "messages out", "messages_in": "messages in", "hops_ew": "hops east-west",
-    "hops_ns": "hops north-south", "barrier": "barrier (no published figure)", "learning": "learning updates",
+    "hops_ns": "hops north-south", "hops_interchip": "chip-to-chip crossings", "barrier": "barrier (no published figure)", "learning": "learning updates",
     "static": "static power x time",
 }
 _BASE_LABELS = {

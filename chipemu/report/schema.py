@@ -48,6 +48,8 @@ class ChipSection(Record):
     cores: int                          # physical cores on the chip
     mesh: list[int]                     # [columns, rows] of routers
     cores_per_router: int | None = None
+    chips: list[int] | None = None      # [chips_x, chips_y, chips_z] of a system ([1, 1, 1]: one chip)
+    n_chips: int | None = None          # chips of the system (cores: of all of them)
     energy_profile: str | None = None   # name of the energy figures used
     energy_source: str | None = None    # their citation
     source: str | None = None           # "preset:NAME" or the chip TOML path
@@ -89,6 +91,8 @@ class MappingSection(Record):
     cores_used: int                      # logical cores K
     routing: str | None = None           # "unicast" | "multicast"
     tiles_used: int | None = None        # routers hosting at least one used core
+    chips_used: int | None = None        # chips hosting at least one used core
+    core_chip: list[int] | None = None   # (K,) chip of every core (0 on one chip)
     core_xy: list[list[int]] | None = None            # (K, 2) router [x, y] per core
     usage: dict[str, list[int]] | None = None         # resource -> (K,) use per core
     capacity: dict[str, int] | None = None            # resource -> per-core capacity
@@ -105,6 +109,8 @@ class NocSection(Record):
     hops: int
     hops_ew: int | None = None
     hops_ns: int | None = None
+    hops_interchip: int | None = None    # chip-to-chip link crossings
+    interchip_packets: int | None = None  # packets that crossed at least one chip boundary
     stalls: int | None = None
     queue_delay_s: float | None = None
     max_latency_s: float | None = None
@@ -182,6 +188,21 @@ class CheckSection(Record):
 
 
 @record
+class ChipsSection(Record):
+    """Per chip of a system (one entry on a single chip) and per chip-to-chip link pair
+    (:func:`chipemu.noc.interchip.chip_traffic`)."""
+
+    grid: list[int]                               # [chips_x, chips_y, chips_z]
+    cores_used: list[int]                         # per chip
+    packets_out: list[int]                        # injected by the chip's cores
+    packets_in: list[int]                         # delivered to the chip's cores
+    interchip_out: list[int] | None = None        # packets leaving the chip on chip-to-chip links
+    interchip_in: list[int] | None = None
+    links: list[dict[str, int]] | None = None     # {"from", "to", "packets"} per neighbouring chip pair
+    dynamic_core_j: list[float] | None = None     # core-local dynamic energy per chip, J
+
+
+@record
 class Report(Record):
     """One ``report.json`` (see the module docstring for how to extend it)."""
 
@@ -200,10 +221,11 @@ class Report(Record):
     energy: EnergySection | None = _required()
     baseline: BaselineSection | None = _required()
     check: CheckSection | None = None
+    chips: ChipsSection | None = None
 
 
 #: dotted keys every report.json has
 REQUIRED_KEYS: tuple[str, ...] = tuple(Report.required_keys())
 
 __all__ = ["Report", "REQUIRED_KEYS", "ChipSection", "NetworkSection", "SpikesSection", "MappingSection",
-           "NocSection", "TimeSection", "EnergySection", "BaselineSection", "CheckSection"]
+           "NocSection", "TimeSection", "EnergySection", "BaselineSection", "CheckSection", "ChipsSection"]

@@ -15,8 +15,8 @@ import numpy as np
 from .. import __version__
 from ..files import atomic_write, read_json
 from ..records import Record
-from .schema import (REQUIRED_KEYS, BaselineSection, ChipSection, CheckSection, EnergySection, MappingSection,
-                     NetworkSection, NocSection, Report, SpikesSection, TimeSection)
+from .schema import (REQUIRED_KEYS, BaselineSection, ChipSection, ChipsSection, CheckSection, EnergySection,
+                     MappingSection, NetworkSection, NocSection, Report, SpikesSection, TimeSection)
 from .units import fmt_si
 
 
@@ -51,6 +51,9 @@ def make_report(run, *, seed: int = 0, network_source: str = "", energy=None, ba
     if quality is None:
         quality = mapping.quality(net)
     core_port = getattr(mapping, "core_port", None)
+    core_chip = getattr(mapping, "core_chip", None)
+    if core_chip is None:
+        core_chip = np.zeros(mapping.n_cores, dtype=np.int64)
     unknown = sorted(set(sections) - set(Report.field_names()))
     if unknown:
         raise TypeError(f"build_report: unknown report section {unknown[0]!r}")
@@ -62,6 +65,8 @@ def make_report(run, *, seed: int = 0, network_source: str = "", energy=None, ba
             cores=chip.n_cores,
             mesh=[chip.mesh.columns, chip.mesh.rows],
             cores_per_router=chip.mesh.cores_per_router,
+            chips=list(getattr(chip, "chips", (1, 1, 1))),
+            n_chips=int(getattr(chip, "n_chips", 1)),
             energy_profile=chip.energy_profile,
             energy_source=chip.energy_source,
             source=chip.source,
@@ -92,7 +97,9 @@ def make_report(run, *, seed: int = 0, network_source: str = "", energy=None, ba
             cores_used=mapping.n_cores,
             routing=getattr(mapping, "routing", "unicast"),
             tiles_used=run.tiles,
+            chips_used=int(getattr(run, "chips_used", 1)),
             core_xy=_tolist(mapping.core_xy),
+            core_chip=_tolist(core_chip),
             usage={k: _tolist(v) for k, v in mapping.usage.items()},
             capacity={k: int(v) for k, v in mapping.capacity.items()},
             quality=dict(quality),
@@ -123,8 +130,24 @@ def make_report(run, *, seed: int = 0, network_source: str = "", energy=None, ba
         energy=_section(EnergySection, energy),
         baseline=_section(BaselineSection, baseline),
         check=_section(CheckSection, check),
+        chips=_chips_section(run, chip, core_chip, link_packets, energy),
         **{name: _section(Report.field_record(name), value) for name, value in sections.items()},
     )
+
+
+def _chips_section(run, chip, core_chip, link_packets, energy) -> ChipsSection:
+    """Per-chip traffic and core energy (:func:`chipemu.noc.interchip.chip_traffic`)."""
+    from ..hardware import Hardware
+    from ..noc.interchip import chip_traffic
+
+    k = np.asarray(core_chip).size
+    d = chip_traffic(Hardware.of(chip), core_chip, link_packets,
+                     run.info.get("core_packets_out", np.zeros(k)), run.info.get("core_packets_in", np.zeros(k)))
+    if energy is not None and energy.get("per_core_j") is not None:
+        per_core = np.asarray(energy["per_core_j"], dtype=np.float64)
+        d["dynamic_core_j"] = np.bincount(np.asarray(core_chip), weights=per_core,
+                                          minlength=len(d["cores_used"])).tolist()
+    return ChipsSection.from_dict(d, where="report section chips")
 
 
 def _section(cls, value):

@@ -1,0 +1,255 @@
+"""Validated, immutable descriptions of systems of chips (TOML files like the chip files).
+
+A system is a grid of identical chips joined by chip-to-chip links::
+
+    name = "nahuku32"
+    description = "..."
+    chip = "loihi1"             # a chip preset name, or a chip TOML path relative to this file
+
+    [grid]                      # chips in x, y and z (z: layers of stacked chips)
+    chips_x = 8
+    chips_y = 4
+    chips_z = 1
+
+    [link]                      # one chip-to-chip link (per direction)
+    hop_time_s = ...            # latency of one crossing (s)
+    hop_energy_j = ...          # energy per packet per crossing (J)
+    bandwidth_pps = ...         # packets per second one link serialises
+
+    [barrier]                   # system-wide barrier when more than one chip is used
+    chips = [1, 256, 768]       # chip counts of the table (strictly increasing)
+    time_s = [...]              # barrier time at those chip counts (s)
+    mode = "linear"             # "linear" (interpolate, clamp) or "step"
+
+:class:`SystemSpec` offers what the rest of chipemu reads from a chip (``mesh``,
+``core``, ``noc``, ``energy``, ``time``, ``energy_profile``, ...; those of its chip), so a
+system works wherever a chip does; ``n_cores``, ``n_routers`` and ``static_w`` are those
+of the whole system.  The geometry (numbering, routes, links) is :mod:`chipemu.hardware`.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from chipemu.chips.rules import (INT_POS, NONNEG, Bad, Rule, Section, check_table_keys, dict_digest,
+                                 rule_field, show, type_name)
+from chipemu.chips.spec import BARRIER_MODES, ChipSpec
+from chipemu.errors import ChipSpecError
+
+__all__ = ["GridSpec", "LinkSpec", "BarrierSpec", "SystemSpec", "system_where"]
+
+
+@dataclass(frozen=True)
+class GridSpec(Section):
+    """The grid of chips.
+
+    Attributes:
+        chips_x, chips_y: chips side by side in x and y (count, >= 1); their meshes join
+            into one global mesh through the chips' planar ports.
+        chips_z: layers of chips stacked on their Up/Down ports (count, >= 1).
+    """
+
+    _section: ClassVar[str] = "grid"
+
+    chips_x: int = rule_field(INT_POS, "chips in x")
+    chips_y: int = rule_field(INT_POS, "chips in y")
+    chips_z: int = rule_field(INT_POS, "layers of chips in z")
+
+
+@dataclass(frozen=True)
+class LinkSpec(Section):
+    """One chip-to-chip link, in each direction.
+
+    Attributes:
+        hop_time_s: latency of one packet crossing the link (seconds, >= 0).
+        hop_energy_j: energy of one packet crossing the link (joules, >= 0).
+        bandwidth_pps: packets per second the link serialises (packets/s, > 0).
+    """
+
+    _section: ClassVar[str] = "link"
+
+    hop_time_s: float = rule_field(NONNEG, "seconds per chip-to-chip crossing")
+    hop_energy_j: float = rule_field(NONNEG, "joules per packet per chip-to-chip crossing")
+    bandwidth_pps: float = rule_field(Rule("float", lo=0, lo_open=True),
+                                      "packets per second one chip-to-chip link serialises")
+
+
+@dataclass(frozen=True)
+class BarrierSpec(Section):
+    """The system-wide barrier (end of a timestep) when more than one chip is used.
+
+    Attributes:
+        chips: chip counts at which the time is given (strictly increasing ints >= 1).
+        time_s: barrier time at those counts (seconds, >= 0).
+        mode: ``"linear"`` (interpolate, clamp at the ends) or ``"step"`` (the time of the
+            first entry whose count >= n; beyond the last, the last time).
+    """
+
+    _section: ClassVar[str] = "barrier"
+
+    chips: tuple[int, ...] = rule_field(Rule("int_list", lo=1), "chip counts of the barrier table")
+    time_s: tuple[float, ...] = rule_field(Rule("float_list", lo=0), "barrier time in seconds")
+    mode: str = rule_field(Rule("choice", choices=BARRIER_MODES), "how the table is read")
+
+    @classmethod
+    def _cross_check(cls, section: str, values: Mapping[str, Any]) -> None:
+        if len(values["chips"]) != len(values["time_s"]):
+            raise Bad(f"key '{section}.time_s' has {len(values['time_s'])} entries but "
+                      f"'{section}.chips' has {len(values['chips'])} (allowed: the same length)")
+
+    def time(self, n: int) -> float:
+        """Barrier time (s) for ``n`` chips, read off the table per :attr:`mode`."""
+        xs, ys = self.chips, self.time_s
+        if self.mode == "step":
+            return ys[min(bisect.bisect_left(xs, n), len(ys) - 1)]
+        if n <= xs[0]:
+            return ys[0]
+        if n >= xs[-1]:
+            return ys[-1]
+        i = bisect.bisect_right(xs, n)
+        x0, x1, y0, y1 = xs[i - 1], xs[i], ys[i - 1], ys[i]
+        return y0 + (y1 - y0) * (n - x0) / (x1 - x0)
+
+
+_TOP = {"name": Rule("str", nonempty=True), "description": Rule("str")}
+_SECTIONS: dict[str, type[Section]] = {"grid": GridSpec, "link": LinkSpec, "barrier": BarrierSpec}
+_TOP_KEYS = [*_TOP, "chip", *_SECTIONS]
+
+
+def system_where(source: str) -> str:
+    """How messages name a system description's origin."""
+    if source.startswith("preset:"):
+        name = source[len("preset:"):]
+        return f"system file {name}.toml (preset {name})"
+    if source.startswith("<"):
+        return f"system spec {source}"
+    return f"system file {source}"
+
+
+@dataclass(frozen=True)
+class SystemSpec:
+    """A validated, immutable system of identical chips (see the module docstring).
+
+    Attributes:
+        name, description: strings.
+        chip: the chip of every position (:class:`ChipSpec`).
+        grid, link, barrier: :class:`GridSpec`, :class:`LinkSpec`, :class:`BarrierSpec`.
+        source: a file path, ``"preset:NAME"`` or ``"<dict>"``; sha256: hex digest of the
+            file's bytes (else of the canonical JSON of :meth:`to_dict`).  Neither is part
+            of equality.
+    """
+
+    name: str
+    description: str
+    chip: ChipSpec
+    grid: GridSpec
+    link: LinkSpec
+    barrier: BarrierSpec
+    source: str = field(default="<dict>", compare=False)
+    sha256: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        try:
+            for key, rule in _TOP.items():
+                object.__setattr__(self, key, rule.check(key, getattr(self, key)))
+            for key, cls in (("chip", ChipSpec), *_SECTIONS.items()):
+                v = getattr(self, key)
+                if not isinstance(v, cls):
+                    raise Bad(f"key '{key}' = {show(v)} has the wrong type {type_name(v)} "
+                              f"(allowed: {cls.__name__})")
+        except Bad as e:
+            raise ChipSpecError(f"system spec: {e}") from None
+        if not self.sha256:
+            object.__setattr__(self, "sha256", dict_digest(self.to_dict()))
+
+    # ---- what a chip offers, for the whole system ------------------------------------
+
+    is_system: ClassVar[bool] = True
+
+    @property
+    def chips(self) -> tuple[int, int, int]:
+        """``(chips_x, chips_y, chips_z)``."""
+        return (self.grid.chips_x, self.grid.chips_y, self.grid.chips_z)
+
+    @property
+    def n_chips(self) -> int:
+        return self.grid.chips_x * self.grid.chips_y * self.grid.chips_z
+
+    mesh = property(lambda self: self.chip.mesh, doc="the mesh of one chip")
+    core = property(lambda self: self.chip.core, doc="per-core limits")
+    noc = property(lambda self: self.chip.noc, doc="on-chip NoC figures")
+    energy = property(lambda self: self.chip.energy, doc="joules per event")
+    time = property(lambda self: self.chip.time, doc="seconds per event")
+    energy_profile = property(lambda self: self.chip.energy_profile)
+
+    @property
+    def energy_source(self) -> str:
+        return f"{self.chip.energy_source}; chip-to-chip links: see system {self.name}"
+
+    @property
+    def n_routers(self) -> int:
+        """Routers of the whole system."""
+        return self.n_chips * self.chip.n_routers
+
+    @property
+    def n_cores(self) -> int:
+        """Cores of the whole system."""
+        return self.n_chips * self.chip.n_cores
+
+    @property
+    def total_compartments(self) -> int:
+        return self.n_cores * self.chip.core.compartments
+
+    @property
+    def static_w(self) -> float:
+        """Static power of the whole system: every chip is powered (W)."""
+        return self.n_chips * self.chip.static_w
+
+    def barrier_time_s(self, tiles: int, chips: int) -> float:
+        """Barrier time (s) of a step: the chip's own barrier for ``tiles`` tiles when at
+        most one chip is used, else the system barrier for ``chips`` chips."""
+        if chips <= 1:
+            return self.chip.barrier_time(tiles)
+        return self.barrier.time(chips)
+
+    # ---- conversion -----------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain, JSON-able dict; ``chip`` is the chip's full description."""
+        return {"name": self.name, "description": self.description, "chip": self.chip.to_dict(),
+                "grid": self.grid._to_table(), "link": self.link._to_table(),
+                "barrier": self.barrier._to_table()}
+
+    @classmethod
+    def from_dict(cls, d: Any, source: str = "<dict>", *, sha256: str | None = None,
+                  resolve_chip=None) -> SystemSpec:
+        """Build and validate a system from a dict laid out like the TOML file.
+
+        ``chip`` may be a table (a chip description) or a string; a string is resolved by
+        ``resolve_chip(text)`` (the loader passes one that reads presets and relative
+        paths).  Errors raise :class:`ChipSpecError` naming ``source`` and the key.
+        """
+        where = system_where(source)
+        try:
+            check_table_keys(d, _TOP_KEYS, {"name": _TOP["name"].allowed(),
+                                            "description": _TOP["description"].allowed(),
+                                            "chip": "a chip preset name, a chip file path or a table"})
+            top = {k: rule.check(k, d[k]) for k, rule in _TOP.items()}
+            sections = {k: sec._from_table(d[k], k) for k, sec in _SECTIONS.items()}
+        except Bad as e:
+            raise ChipSpecError(f"{where}: {e}") from None
+        raw = d["chip"]
+        if isinstance(raw, Mapping):
+            chip = ChipSpec.from_dict(raw, source=f"{source} key 'chip'")
+        elif isinstance(raw, str) and raw.strip() and resolve_chip is not None:
+            try:
+                chip = resolve_chip(raw)
+            except ChipSpecError as e:
+                raise ChipSpecError(f"{where}: key 'chip' = {raw!r}: {e}") from None
+        else:
+            raise ChipSpecError(f"{where}: key 'chip' = {show(raw)} has the wrong type {type_name(raw)} "
+                                f"(allowed: a chip preset name, a chip file path or a table)")
+        return cls(**top, chip=chip, **sections, source=source, sha256=sha256 or "")

@@ -1,0 +1,1 @@
+"""System presets: grids of chips joined by chip-to-chip links (TOML)."""
