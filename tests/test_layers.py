@@ -45,6 +45,7 @@ LAYERS = {
     # hardware: chips and hosts as described (no behaviour)
     "chipemu.chips": "hardware",
     "chipemu.hosts": "hardware",
+    "chipemu.hardware": "hardware",          # geometry: numbering, routes, links of chips and systems
     # mapping: network -> cores of a chip
     "mapper": "mapping",
     # run: the runners (host reference, emulated chip and its NoC) and what they return
