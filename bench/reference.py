@@ -40,8 +40,8 @@ def find_brian2_python(explicit: str | None) -> str | None:
         return sys.executable
     except ImportError:
         pass
-    default = Path("/work/bench-venv/bin/python")
-    return str(default) if default.exists() else None
+    default = next((p for p in (Path("/work/bench-venv/bin/python"), Path("/work/brian2env/bin/python")) if p.exists()), None)
+    return str(default) if default is not None else None
 
 
 def bench_size(n: int, steps: int, brian2_python: str | None, workdir: Path) -> dict:

@@ -99,23 +99,27 @@ def _parse_params(items: list[str] | None) -> dict:
     return params
 
 
-def _load_network(args):
-    """The NETWORK argument's network and its program module (None for a file)."""
+def _load_network(args, flat_ok: bool = False):
+    """The NETWORK argument's network and its program module (None for a file); ``flat_ok``:
+    see :func:`chipemu.loading.load_network_arg`."""
     from .loading import is_network_file, load_network_arg
 
     params = _parse_params(args.param)
     if params and is_network_file(args.network):
         raise ChipemuError(f"--param applies to programs, not to the network file {args.network}")
-    return load_network_arg(args.network, params)
+    return load_network_arg(args.network, params, flat_ok=flat_ok)
 
 
 def cmd_simulate(args) -> int:
+    from .flatload import FlatFile
     from .reference import run
 
-    net, _ = _load_network(args)
+    # a flat file goes to the runner as validated arrays (no Network) unless probes name populations
+    net, _ = _load_network(args, flat_ok=not args.probe)
     progress = Progress("simulate")
     try:
-        result = run(net, args.steps, progress=progress, probes=args.probe)
+        result = run(net.flat if isinstance(net, FlatFile) else net, args.steps, progress=progress,
+                     probes=args.probe)
     finally:
         progress.close()
     from .rundir import PROBES, write_spikes_dir
