@@ -78,7 +78,7 @@ def read_flat(path, arrays: dict | None = None) -> FlatFile | None:
     if du.ndim != 1:
         raise _bad(path, "du", f"has shape {du.shape}, expected (n,)")
     n = du.shape[0]
-    regs = {k: _int_key(d, path, k, n, *neuron.PARAM_RANGES[k]) for k in neuron.PARAM_RANGES}
+    regs = {k: _int_array(d, path, k, n, *neuron.PARAM_RANGES[k]) for k in neuron.PARAM_RANGES}
     reset = _reset_keys(d, path, n)
     in_n = int(_int_key(d, path, "in_n", lo=0, scalar=True))
     steps = int(_int_key(d, path, "steps", lo=0, scalar=True))
@@ -127,6 +127,16 @@ def read_flat(path, arrays: dict | None = None) -> FlatFile | None:
     return FlatFile(name, flat)
 
 
+def _int_array(d, path, key: str, shape_n: int | None, lo: int | None, hi: int | None) -> np.ndarray:
+    """``_int_key`` for a 1-D array, as int64: a valid array costs one min/max pass and the
+    widening; anything else goes through ``_int_key`` for its exact error."""
+    arr = d[key]
+    if (arr.ndim == 1 and arr.size and arr.dtype.kind in "iu" and (shape_n is None or arr.shape[0] == shape_n)
+            and (lo is None or arr.min() >= lo) and (hi is None or arr.max() <= hi)):
+        return arr.astype(np.int64)
+    return _int_key(d, path, key, shape_n, lo, hi)
+
+
 def _check_name(path, kind: str, name: str) -> None:
     if not name or any(c in name for c in "\n\r\t"):
         raise FileFormatError(f"network file {path}: {kind} name {name!r} must be a non-empty single-line string")
@@ -137,10 +147,10 @@ def _synapses(d, path, prefix: str, n_pre: int, n: int) -> dict[str, np.ndarray]
     first = d[f"{prefix}src"]
     m = first.shape[0] if first.ndim == 1 else -1
     syn = {
-        "src": _int_key(d, path, f"{prefix}src", None, 0, n_pre - 1),
-        "dst": _int_key(d, path, f"{prefix}dst", m, 0, n - 1),
-        "weight": _int_key(d, path, f"{prefix}weight", m, *neuron.WEIGHT_RANGE),
-        "delay": _int_key(d, path, f"{prefix}delay", m, *neuron.DELAY_RANGE),
+        "src": _int_array(d, path, f"{prefix}src", None, 0, n_pre - 1),
+        "dst": _int_array(d, path, f"{prefix}dst", m, 0, n - 1),
+        "weight": _int_array(d, path, f"{prefix}weight", m, *neuron.WEIGHT_RANGE),
+        "delay": _int_array(d, path, f"{prefix}delay", m, *neuron.DELAY_RANGE),
     }
     odd = (syn["weight"] & 1) != 0
     if odd.any():

@@ -64,8 +64,17 @@ class CoreFiller:
             self.syn = int(self.g.insyn[members].sum())
             self.fanin = int(sorted_unique(srcs)[0].size)
 
+    #: candidates examined in the first block of :meth:`fit` (blocks then double)
+    FIRST_BLOCK = 64
+
     def fit(self, cand: np.ndarray) -> FitResult:
-        """Longest prefix of ``cand`` (compartment ids, in order) that fits the core."""
+        """Longest prefix of ``cand`` (compartment ids, in order) that fits the core.
+
+        The candidates are examined in blocks of doubling size (64, 128, ...), stopping at
+        the block where one no longer fits: the cost is proportional to the fan-in of the
+        candidates that fit (at most twice over), not to the whole list.  Counts are
+        cumulative over the list, so the answer is the same as examining it at once.
+        """
         m = self.model
         room = m.compartments - self.count
         L = min(int(cand.size), room)
@@ -74,31 +83,54 @@ class CoreFiller:
             return FitResult(0, "compartments", self.count + 1) if cand.size else FitResult(0)
         if L == 1:
             return self._fit_one(int(cand[0]), int(cand.size))
-        c = np.asarray(cand[:L], dtype=np.int64)
-        srcs, owner = gather_rows(self.g.in_ptr, self.g.in_src, c)
-        fresh = ~self.present[srcs]
-        fs, fo = srcs[fresh].astype(np.int64), owner[fresh]
-        if fs.size:
-            key = fs * L + fo
-            key.sort()
-            first = np.empty(key.size, dtype=bool)
-            first[0] = True
-            ks = key // L
-            np.not_equal(ks[1:], ks[:-1], out=first[1:])
-            new = np.bincount(key[first] - ks[first] * L, minlength=L)
-        else:
-            new = np.zeros(L, dtype=np.int64)
-        fanin = self.fanin + np.cumsum(new)
-        syn = self.syn + np.cumsum(self.g.insyn[c])
-        bits = m.memory(syn, fanin)
-        ok = (fanin <= m.fanin) & (bits <= m.memory_bits)
-        k = L if ok.all() else int(np.argmin(ok))
-        self._cache = (c[:k], srcs[owner < k], np.array([syn[k - 1] if k else self.syn,
-                                                          fanin[k - 1] if k else self.fanin]))
-        if k < L:
-            if fanin[k] > m.fanin:
-                return FitResult(k, "fanin_axons", int(fanin[k]))
-            return FitResult(k, "synapse_bits", int(bits[k]))
+        c_all = np.asarray(cand[:L], dtype=np.int64)
+        present = self.present
+        syn0, fanin0 = self.syn, self.fanin
+        kept: list[np.ndarray] = []     # sources of the candidates that fit
+        marked: list[np.ndarray] = []   # sources marked present during this call (undone below)
+        pos, block, k, fail = 0, self.FIRST_BLOCK, L, None
+        try:
+            while pos < L:
+                c = c_all[pos:pos + block]
+                b = c.size
+                srcs, owner = gather_rows(self.g.in_ptr, self.g.in_src, c)
+                fresh = ~present[srcs]
+                fs, fo = srcs[fresh].astype(np.int64), owner[fresh]
+                if fs.size:
+                    key = fs * b + fo
+                    key.sort()
+                    first = np.empty(key.size, dtype=bool)
+                    first[0] = True
+                    ks = key // b
+                    np.not_equal(ks[1:], ks[:-1], out=first[1:])
+                    new = np.bincount(key[first] - ks[first] * b, minlength=b)
+                else:
+                    new = np.zeros(b, dtype=np.int64)
+                fanin = fanin0 + np.cumsum(new)
+                syn = syn0 + np.cumsum(self.g.insyn[c])
+                bits = m.memory(syn, fanin)
+                ok = (fanin <= m.fanin) & (bits <= m.memory_bits)
+                if not ok.all():
+                    j = int(np.argmin(ok))
+                    k = pos + j
+                    kept.append(srcs[owner < j])
+                    if j:
+                        syn0, fanin0 = syn[j - 1], fanin[j - 1]
+                    fail = ("fanin_axons", int(fanin[j])) if fanin[j] > m.fanin else ("synapse_bits", int(bits[j]))
+                    break
+                kept.append(srcs)
+                fresh_srcs = fs
+                present[fresh_srcs] = True
+                marked.append(fresh_srcs)
+                syn0, fanin0 = syn[-1], fanin[-1]
+                pos += b
+                block *= 2
+        finally:
+            for arr in marked:
+                present[arr] = False
+        self._cache = (c_all[:k], np.concatenate(kept) if kept else c_all[:0], np.array([syn0, fanin0]))
+        if fail is not None:
+            return FitResult(k, *fail)
         if L < cand.size:
             return FitResult(k, "compartments", self.count + L + 1)
         return FitResult(k)

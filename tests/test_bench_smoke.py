@@ -14,6 +14,9 @@ BENCH = Path(__file__).resolve().parent.parent / "bench"
     ["chip.py", "--n", "600", "--fanout", "20", "--window", "100", "--steps", "20", "--repeat", "1"],
     ["mapping.py", "--quick"],
     ["report.py", "--n", "600", "--big-n", "1600", "--mesh", "10", "10", "--steps", "20", "--repeat", "1"],
+    ["simulate.py", "--sizes", "1000", "--steps", "20", "--repeat", "1", "--no-brian2"],
+    ["mapping_conv.py", "--scale", "0.25"],
+    ["main_job.py", "--program", "programs/synfire.py", "--noc", "analytic"],
 ])
 def test_benchmark_runs(argv, tmp_path):
     proc = subprocess.run([sys.executable, str(BENCH / argv[0]), *argv[1:]], capture_output=True, text=True,
