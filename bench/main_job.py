@@ -46,7 +46,7 @@ def phases(program: str, params: list[str], noc: str, out: Path) -> dict[str, fl
     from chipemu.baseline import baseline_report
     from chipemu.chip import emulate
     from chipemu.chips import load_chip
-    from chipemu.cli import write_outputs
+    from chipemu.rundir import write_run_dir
     from chipemu.energy import energy_report
     from chipemu.loading import load_network_arg, parse_params
     from chipemu.report import build_report
@@ -68,7 +68,7 @@ def phases(program: str, params: list[str], noc: str, out: Path) -> dict[str, fl
     run.report = build_report(run, seed=0, network_source=program, energy=energy, baseline=baseline)
     times["energy + baseline (measured reference run)"] = time.perf_counter() - t
     t = time.perf_counter()
-    write_outputs(run, out)
+    write_run_dir(run, out)
     times["report files (json, npz, html, figures)"] = time.perf_counter() - t
     return times
 

@@ -73,6 +73,11 @@ def build_program(module: ModuleType, params: dict) -> Network:
     return net
 
 
+def is_network_file(ref) -> bool:
+    """Whether ``ref`` names a network file (flat ``.npz`` or NIR ``.nir``), not a program."""
+    return str(ref).endswith((".npz", ".nir"))
+
+
 def load_network_arg(ref: str, params: dict | None = None, *, flat_ok: bool = False):
     """The network named by a CLI argument, and its program module (None for a file).
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from chipemu.errors import FileFormatError
-from chipemu.flatfile import load_network, network_to_arrays
+from chipemu.flatfile import network_to_arrays
 from chipemu.flatload import read_flat
 from chipemu.network import FlatNetwork, Network
 from chipemu.reference import run
@@ -29,7 +29,7 @@ def both(path):
     """(fast FlatFile, Network) of one file."""
     fast = read_flat(path)
     assert fast is not None
-    return fast, load_network(path)
+    return fast, Network.load(path)
 
 
 @pytest.mark.parametrize("name", GOLDEN)
@@ -96,7 +96,7 @@ def test_plastic_files_need_the_network(tmp_path):
 
 def same_error(path):
     with pytest.raises(FileFormatError) as slow:
-        load_network(path)
+        Network.load(path)
     with pytest.raises(FileFormatError) as fast:
         read_flat(path)
     assert str(fast.value) == str(slow.value)
