@@ -48,13 +48,14 @@ def phases(program: str, params: list[str], noc: str, out: Path) -> dict[str, fl
     from chipemu.chips import load_chip
     from chipemu.rundir import write_run_dir
     from chipemu.energy import energy_report
-    from chipemu.loading import load_network_arg, parse_params
+    from chipemu.cli import _parse_params
+    from chipemu.loading import load_network_arg
     from chipemu.report import build_report
     from mapper import map_network
 
     times = {}
     t = time.perf_counter()
-    net, _ = load_network_arg(program, parse_params(params))
+    net, _ = load_network_arg(program, _parse_params(params))
     times["build the network"] = time.perf_counter() - t
     t = time.perf_counter()
     mapping = map_network(net, load_chip("loihi1"), mapper="traffic", seed=0)

@@ -16,7 +16,7 @@ BENCH = Path(__file__).resolve().parent.parent / "bench"
     ["report.py", "--n", "600", "--big-n", "1600", "--mesh", "10", "10", "--steps", "20", "--repeat", "1"],
     ["simulate.py", "--sizes", "1000", "--steps", "20", "--repeat", "1", "--no-brian2"],
     ["mapping_conv.py", "--scale", "0.25"],
-    ["main_job.py", "--program", "programs/synfire.py", "--noc", "analytic"],
+    ["main_job.py", "--program", "programs/synfire.py", "--noc", "analytic", "--phases"],
 ])
 def test_benchmark_runs(argv, tmp_path):
     proc = subprocess.run([sys.executable, str(BENCH / argv[0]), *argv[1:]], capture_output=True, text=True,
