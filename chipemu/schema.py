@@ -296,8 +296,9 @@ def float_list(doc: str = "", *, lo: float | None = None, hi: float | None = Non
 
 
 def table(fields: Mapping[str, Field], doc: str = "", *, open: bool = False, default: Any = REQUIRED,
-          extra: Callable[[dict, str], None] | None = None) -> Field:
-    return Field("table", doc, schema=Table(dict(fields), doc, open=open, extra=extra), default=default)
+          nullable: bool = False, extra: Callable[[dict, str], None] | None = None) -> Field:
+    return Field("table", doc, schema=Table(dict(fields), doc, open=open, extra=extra), default=default,
+                 nullable=nullable)
 
 
 def anything(doc: str = "", *, default: Any = REQUIRED) -> Field:

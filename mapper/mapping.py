@@ -44,13 +44,45 @@ from chipemu.chips import ChipSpec, SystemSpec, load_hardware
 from chipemu.errors import ChipemuError, FileFormatError
 from chipemu.files import read_json
 from chipemu.hardware import Hardware
+from chipemu.schema import Invalid, Table, anything, choice, integer, string, table, validate
 
 from .graph import MapGraph, NetworkLike, build_graph, source_rates
 from .resources import LIMITED, RESOURCES, source_cores
-from .routing import ROUTING_MODES, destination_cores, link_loads, routing_tables, source_hops
+from .routing import (
+    ROUTING_MODES,
+    destination_cores,
+    link_loads,
+    routing_tables,
+    source_hops,
+)
 
 FORMAT = "chipemu-mapping-1"
 REQUIRED_KEYS = ("chip", "neuron_core", "input_core", "core_xy")
+
+#: every key of mapping.json (docs/mapping.md).  Arrays are checked against the chip and
+#: each other by :meth:`Mapping.from_dict`; keys this version does not know are ignored, so
+#: a file written by a later version still loads.
+MAPPING_SCHEMA = Table({
+    "format": choice((FORMAT,), "the file format", default=FORMAT),
+    "chip": string("chip name"),
+    "chip_spec": anything("the full chip description", default=None),
+    "strategy": string("mapper name", default="unknown"),
+    "seed": integer("mapper seed", default=0),
+    "routing": choice(ROUTING_MODES, "spike routing mode", default="unicast"),
+    "max_per_core": integer("compartment cap per core", nullable=True, default=None),
+    "pin": table({}, "population -> physical cores", open=True, nullable=True, default={}),
+    "n_cores": integer("logical cores K", lo=0, default=None),
+    "neuron_core": anything("(n,) list of int: logical core per compartment"),
+    "neuron_slot": anything("(n,) list of int: index within the core", default=None),
+    "input_core": anything("(in_n,) list of int: injecting core per input source"),
+    "core_xy": anything("(K, 2) list of int: router [x, y] per logical core"),
+    "core_chip": anything("(K,) list of int: chip of each logical core in a system", default=None),
+    "core_port": anything("(K,) list of int: port on that router", default=None),
+    "usage": table({}, "resource -> (K,) list of int", open=True, nullable=True, default={}),
+    "capacity": table({}, "resource -> int", open=True, nullable=True, default={}),
+    "encoding": table({}, "the synaptic-memory encoding", open=True, nullable=True, default={}),
+    "network": table({}, "network name and sizes", open=True, nullable=True, default={}),
+}, "mapping", open=True)
 
 
 def slots_of(neuron_core: np.ndarray) -> np.ndarray:
@@ -240,82 +272,38 @@ class Mapping:
 
     @classmethod
     def from_dict(cls, d: Any, chip: ChipSpec | str | None = None, where: str = "mapping") -> "Mapping":
-        """Rebuild and validate a mapping; errors name ``where`` and the key."""
-        if not isinstance(d, dict):
-            raise FileFormatError(f"{where}: top level must be a JSON object, got {type(d).__name__}")
-        for key in REQUIRED_KEYS:
-            if key not in d:
-                raise FileFormatError(f"{where}: missing key '{key}' (required: {', '.join(REQUIRED_KEYS)})")
-        if d.get("format", FORMAT) != FORMAT:
-            raise FileFormatError(f"{where}: key 'format' = {d.get('format')!r} (allowed: {FORMAT!r})")
-        spec = _resolve_chip(d, chip, where)
-        core_xy = _ints(d, "core_xy", where, ndim=2)
+        """Rebuild and validate a mapping (:data:`MAPPING_SCHEMA`); errors name ``where`` and the key."""
+        v = validate(MAPPING_SCHEMA, d, where, FileFormatError)
+        for key in ("pin", "usage", "capacity", "encoding", "network"):  # null reads as empty
+            v[key] = v[key] or {}
+        spec = _resolve_chip(v, chip, where)
+        core_xy, core_chip, port = _core_layout(v, spec, where)
         K = core_xy.shape[0]
-        if core_xy.size == 0:
-            core_xy = core_xy.reshape(0, 2)
-        if core_xy.shape[1:] != (2,):
-            raise FileFormatError(f"{where}: key 'core_xy' has shape {core_xy.shape}, expected (K, 2)")
-        m, hw = spec.mesh, Hardware.of(spec)
-        if "core_chip" in d:
-            core_chip = _ints(d, "core_chip", where)
-            _shape(core_chip, (K,), "core_chip", where)
-            _range(core_chip, "core_chip", where, 0, hw.n_chips - 1)
-        else:
-            core_chip = np.zeros(K, dtype=np.int64)
-        _range(core_xy[:, 0], "core_xy", where, 0, m.columns - 1, "x")
-        _range(core_xy[:, 1], "core_xy", where, 0, m.rows - 1, "y")
-        if K > spec.n_cores:
-            raise FileFormatError(f"{where}: key 'core_xy' lists {K} cores, more than the {spec.n_cores} of chip '{spec.name}'")
-        nc = _ints(d, "neuron_core", where)
+        nc = _ints(v, "neuron_core", where)
         _range(nc, "neuron_core", where, 0, K - 1)
-        ic = _ints(d, "input_core", where)
+        ic = _ints(v, "input_core", where)
         _range(ic, "input_core", where, -1, K - 1)
-        if "core_port" in d:
-            port = _ints(d, "core_port", where)
-            _shape(port, (K,), "core_port", where)
-            _range(port, "core_port", where, 0, m.cores_per_router - 1)
-        else:
-            port = slots_of(hw.core_router(core_chip, core_xy))
-            if port.size and port.max() >= m.cores_per_router:
-                raise FileFormatError(f"{where}: key 'core_xy' puts more than {m.cores_per_router} cores on one router")
-        phys = hw.physical_core(core_chip, core_xy, port)
-        if np.unique(phys).size != K:
-            raise FileFormatError(f"{where}: keys 'core_xy'/'core_port' put two logical cores on the same physical core")
         slot = slots_of(nc)
-        if "neuron_slot" in d:
-            given = _ints(d, "neuron_slot", where)
+        if v["neuron_slot"] is not None:
+            given = _ints(v, "neuron_slot", where)
             _shape(given, nc.shape, "neuron_slot", where)
             if not np.array_equal(given, slot):
                 i = int(np.flatnonzero(given != slot)[0])
                 raise FileFormatError(f"{where}: key 'neuron_slot' = {int(given[i])} at index {i} is inconsistent with "
                                       f"'neuron_core' (expected {int(slot[i])}: a core's compartments in ascending index)")
         usage = {}
-        for res, vals in _dict(d, "usage", where).items():
+        for res, vals in v["usage"].items():
             arr = _ints({res: vals}, res, f"{where}: key 'usage'")
             _shape(arr, (K,), f"usage.{res}", where)
             usage[res] = arr
-        capacity = {}
-        for res, val in _dict(d, "capacity", where).items():
-            if isinstance(val, bool) or not isinstance(val, int):
-                raise FileFormatError(f"{where}: key 'capacity.{res}' = {val!r} must be an int")
-            capacity[res] = val
-        routing = d.get("routing", "unicast")
-        if routing not in ROUTING_MODES:
-            raise FileFormatError(f"{where}: key 'routing' = {routing!r} (allowed: {', '.join(ROUTING_MODES)})")
-        seed = d.get("seed", 0)
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            raise FileFormatError(f"{where}: key 'seed' = {seed!r} must be an int")
-        mpc = d.get("max_per_core")
-        if mpc is not None and (isinstance(mpc, bool) or not isinstance(mpc, int)):
-            raise FileFormatError(f"{where}: key 'max_per_core' = {mpc!r} must be an int or null")
-        pin = _dict(d, "pin", where)
-        strategy = d.get("strategy", "unknown")
-        if not isinstance(strategy, str):
-            raise FileFormatError(f"{where}: key 'strategy' = {strategy!r} must be a string")
-        return cls(chip=spec, strategy=strategy, seed=seed, neuron_core=nc, neuron_slot=slot,
+        try:
+            capacity = {res: _CAPACITY.check(f"capacity.{res}", val) for res, val in v["capacity"].items()}
+        except Invalid as exc:
+            raise FileFormatError(f"{where}: {exc}") from None
+        return cls(chip=spec, strategy=v["strategy"], seed=v["seed"], neuron_core=nc, neuron_slot=slot,
                    input_core=ic, core_xy=core_xy, core_port=port, usage=usage, capacity=capacity,
-                   routing=routing, encoding=_dict(d, "encoding", where), max_per_core=mpc,
-                   pin={str(k): list(v) for k, v in pin.items()}, network=_dict(d, "network", where),
+                   routing=v["routing"], encoding=v["encoding"], max_per_core=v["max_per_core"],
+                   pin={str(k): list(c) for k, c in v["pin"].items()}, network=v["network"],
                    core_chip=core_chip)
 
     def save(self, path) -> None:
@@ -335,16 +323,54 @@ class Mapping:
 
 
 # ------------------------------------------------------------------ validation helpers
+def _core_layout(v: dict, spec, where: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(core_xy, core_chip, core_port)`` checked against the hardware: every logical core on
+    its own physical core (a missing ``core_chip`` puts every core on chip 0; a missing
+    ``core_port`` numbers each router's cores in order)."""
+    core_xy = _ints(v, "core_xy", where, ndim=2)
+    K = core_xy.shape[0]
+    if core_xy.size == 0:
+        core_xy = core_xy.reshape(0, 2)
+    if core_xy.shape[1:] != (2,):
+        raise FileFormatError(f"{where}: key 'core_xy' has shape {core_xy.shape}, expected (K, 2)")
+    m, hw = spec.mesh, Hardware.of(spec)
+    if v.get("core_chip") is not None:
+        core_chip = _ints(v, "core_chip", where)
+        _shape(core_chip, (K,), "core_chip", where)
+        _range(core_chip, "core_chip", where, 0, hw.n_chips - 1)
+    else:
+        core_chip = np.zeros(K, dtype=np.int64)
+    _range(core_xy[:, 0], "core_xy", where, 0, m.columns - 1, "x")
+    _range(core_xy[:, 1], "core_xy", where, 0, m.rows - 1, "y")
+    if K > spec.n_cores:
+        raise FileFormatError(f"{where}: key 'core_xy' lists {K} cores, more than the {spec.n_cores} of chip '{spec.name}'")
+    if v["core_port"] is not None:
+        port = _ints(v, "core_port", where)
+        _shape(port, (K,), "core_port", where)
+        _range(port, "core_port", where, 0, m.cores_per_router - 1)
+    else:
+        port = slots_of(hw.core_router(core_chip, core_xy))
+        if port.size and port.max() >= m.cores_per_router:
+            raise FileFormatError(f"{where}: key 'core_xy' puts more than {m.cores_per_router} cores on one router")
+    if np.unique(hw.physical_core(core_chip, core_xy, port)).size != K:
+        raise FileFormatError(f"{where}: keys 'core_xy'/'core_port' put two logical cores on the same physical core")
+    return core_xy, core_chip, port
+
+
+#: a per-core limit in ``capacity``
+_CAPACITY = integer("a per-core limit")
+
+
 def _resolve_chip(d: dict, chip, where: str) -> ChipSpec:
+    """The chip of a mapping: ``chip`` if given (its name must match), else the stored
+    ``chip_spec``, else the preset named by ``chip``."""
     name = d["chip"]
-    if not isinstance(name, str):
-        raise FileFormatError(f"{where}: key 'chip' = {name!r} must be a chip name (string)")
     if chip is not None:
         spec = load_hardware(chip)
         if spec.name != name:
             raise FileFormatError(f"{where}: key 'chip' = {name!r} but the mapping is loaded for chip '{spec.name}'")
         return spec
-    if "chip_spec" in d:
+    if d.get("chip_spec") is not None:
         try:
             cs = d["chip_spec"]
             if isinstance(cs, dict) and "grid" in cs:
@@ -387,15 +413,6 @@ def _range(arr: np.ndarray, key: str, where: str, lo: int, hi: int, what: str = 
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             raise FileFormatError(f"{where}: key '{key}' {what} {int(arr[i])} at index {i} out of range {lo}..{hi}")
-
-
-def _dict(d: dict, key: str, where: str) -> dict:
-    val = d.get(key, {})
-    if val is None:
-        val = {}
-    if not isinstance(val, dict):
-        raise FileFormatError(f"{where}: key '{key}' must be an object, got {type(val).__name__}")
-    return val
 
 
 def format_quality(q: dict[str, Any]) -> str:
