@@ -8,6 +8,7 @@ Each timestep is bulk-synchronous, as on Loihi:
        T_c = n_active * t_neuron_active + n_inactive * t_neuron_inactive
            + n_spikes * t_spike_generation + n_synaptic_ops * t_synapse_op
            + n_learning_updates * t_learning_update
+           + n_graded_synaptic_ops * t_graded_synapse_op + n_payload_bytes_out * t_payload_byte
 
    seconds (per-op times from the chip spec); the phase lasts ``max_c T_c``.
 2. **NoC** -- the packets emitted this step, aggregated into one message train per
@@ -45,7 +46,7 @@ from .hardware import Hardware
 from .learning import LearningEngine
 from .network import Network
 from .probes import ProbeRecorder
-from .reference import input_schedule
+from .reference import input_schedule_graded
 from .spikes import SpikeRaster
 
 #: steps x K cells of the per-core counters of one block of steps (see emulate)
@@ -139,14 +140,16 @@ def emulate(network: Network, mapping, steps: int | None = None, *, noc: str = "
     op_time[C["spikes"]] = tm.spike_generation
     op_time[C["synaptic_ops"]] = tm.synapse_op
     op_time[C["learning_updates"]] = tm.learning_update
+    op_time[C["graded_synaptic_ops"]] = tm.graded_synapse_op
+    op_time[C["payload_bytes_out"]] = tm.payload_byte
 
-    in_ptr, in_src = input_schedule(f, steps)
+    in_ptr, in_src, in_val = input_schedule_graded(f, steps)
     in_src = in_src - f.n  # input ids
     core_counts = np.zeros((K, len(COUNTERS)), dtype=np.int64)
     step_counts = np.zeros((steps, len(COUNTERS)), dtype=np.int64)
     step_time = np.zeros((steps, 3))
     step_time[:, 2] = barrier_s
-    spk_n = []  # compartments that fired, per step
+    spk_n, spk_p = [], []  # compartments that fired, per step, and their payloads (graded networks)
     # The cores run step by step (the dynamics); their counters and message trains are
     # evaluated for blocks of steps at once (CoreArray.counts), and so is the analytic
     # NoC, which keeps no state between steps (run_steps: identical to one step() per
@@ -155,10 +158,13 @@ def emulate(network: Network, mapping, steps: int | None = None, *, noc: str = "
     block = max(1, min(_MAX_BLOCK_STEPS, _BLOCK_CELLS // K))
     t0 = 0
     for t in range(steps):
-        fired = cores.advance(t, in_src[in_ptr[t]:in_ptr[t + 1]])
+        fired = cores.advance(t, in_src[in_ptr[t]:in_ptr[t + 1]],
+                              None if in_val is None else in_val[in_ptr[t]:in_ptr[t + 1]])
         spk_n.append(fired)
         if recorder is not None:
             recorder.record(t, cores.u, cores.v)
+        if cores.graded:
+            spk_p.append(cores.last_payload)
         if t + 1 - t0 == block or t + 1 == steps:
             _finish_block(cores.counts(), t0, noc_model, op_time, core_counts, step_counts, step_time)
             t0 = t + 1
@@ -166,7 +172,8 @@ def emulate(network: Network, mapping, steps: int | None = None, *, noc: str = "
             progress(t + 1, steps)
     wall = time.perf_counter() - start
     spike_steps = np.repeat(np.arange(steps, dtype=np.int64), [a.size for a in spk_n])
-    spikes = SpikeRaster(spike_steps, np.concatenate(spk_n) if spk_n else np.zeros(0, np.int64))
+    spikes = SpikeRaster(spike_steps, np.concatenate(spk_n) if spk_n else np.zeros(0, np.int64),
+                         (np.concatenate(spk_p) if spk_p else np.zeros(0, np.int64)) if cores.graded else None)
     tot = noc_model.totals
     noc_summary = {k: (float(getattr(tot, k)) if isinstance(getattr(tot, k), float) else int(getattr(tot, k)))
                    for k in ("packets", "hops", "hops_ew", "hops_ns", "hops_interchip", "interchip_packets", "stalls",

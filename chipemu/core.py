@@ -23,11 +23,12 @@ axon's synapses as one run, in canonical order).
 Per timestep t the chip runs Loihi's pipeline on every core (vectorised over cores)::
 
     deliver  a = delay_buffer[t mod slots]                      (spikes that arrived)
-    update   spikes = lif_step(u, v, a, t)                       (chipemu.neuron, shared)
-    emit     for each spiking compartment / firing input source s:
+    update   spikes = bank.step(a, t)          (chipemu.neurons.bank: lif_step or the
+                                                models' kernels, shared with the reference)
+    emit     for each spiking compartment / firing input source s (payload p, 1 if binary):
                 for each input axon (s, core c) of s:            one packet if c != core(s)
                     for each synapse (j, w, d) of the axon:      one synaptic op on core c
-                        delay_buffer_c[(t + 1 + d) mod slots, j] += w
+                        delay_buffer_c[(t + 1 + d) mod slots, j] += w * p
 
     learn    (plastic projections only) traces updated with the spikes of step t; at the
              end of an epoch the rule is applied to the synapses of the plastic
@@ -48,8 +49,9 @@ import numpy as np
 
 from .learning import canonical_position
 from .network import FlatNetwork
-from .neuron import CompartmentParams, is_active, lif_step
-from .reference import DelayRing, csr_gather
+from .neurons import payload_bytes
+from .neurons.bank import NeuronBank
+from .reference import DelayRing, csr_gather, graded_weights
 
 #: per-core operation counters, in this order in ``StepCounts.per_core``
 COUNTERS = (
@@ -62,6 +64,8 @@ COUNTERS = (
     "axon_reads",         # input-axon lookups (one per spike per destination axon, local ones included)
     "input_spikes",       # input-source spikes injected by this core
     "learning_updates",   # plastic synapses processed by the core's learning engine at epoch ends
+    "graded_synaptic_ops",  # synaptic ops whose spike carried a graded payload (weight x payload)
+    "payload_bytes_out",  # payload bytes of the graded packets sent to other cores
 )
 C = {name: i for i, name in enumerate(COUNTERS)}
 
@@ -140,9 +144,12 @@ class CoreArray:
         self.core_offset = np.zeros(K + 1, dtype=np.int64)
         np.cumsum(np.bincount(self.neuron_core, minlength=K), out=self.core_offset[1:])
         self.pos_core = self.neuron_core[order]
-        self.params: CompartmentParams = flat.params().take(order)
-        self.u = np.zeros(n, dtype=np.int64)
-        self.v = np.zeros(n, dtype=np.int64)
+        #: the compartments in core order (state, registers, the shared kernels)
+        self.bank = NeuronBank(flat, order)
+        self.u, self.v = self.bank.u, self.bank.v
+        #: spikes may carry payloads (a graded model or graded input events)
+        self.graded = self.bank.graded or flat.in_spike_val is not None
+        self._graded_pos = self.bank.graded_mask() if self.graded else None
         self.slots = flat.max_delay + 1
         self.ring = DelayRing(n, self.slots)
         self.t_next = 0  # the next timestep to run
@@ -154,6 +161,7 @@ class CoreArray:
         # what counts() needs of the steps advanced since its last call: the sources that
         # fired, the active compartments per core, learning updates per core {step: counts}
         self._log_sources, self._log_active, self._log_learning = [], [], {}
+        self._log_pbytes = []  # graded networks: payload bytes of each logged source
         #: the :class:`chipemu.learning.LearningEngine` of the plastic projections, or None
         self.learning = learning
         if learning is not None:
@@ -239,28 +247,42 @@ class CoreArray:
         return StepCounts(fired=fired, per_core=b.per_core[0], train_src=b.train_src,
                           train_dst=b.train_dst, train_count=b.train_count)
 
-    def advance(self, t: int, input_sources: np.ndarray) -> np.ndarray:
+    def advance(self, t: int, input_sources: np.ndarray, input_payload: np.ndarray | None = None) -> np.ndarray:
         """Run timestep t on every core (deliver, update, emit, learn); returns the global
         ids of the compartments that fired.
 
-        ``input_sources`` are the input ids firing at t.  What the operation counters need
-        is logged; :meth:`counts` evaluates them for all steps advanced since its last call.
+        ``input_sources`` are the input ids firing at t, ``input_payload`` their graded
+        payloads (None: binary).  What the operation counters need is logged;
+        :meth:`counts` evaluates them for all steps advanced since its last call.
         """
         K = self.n_cores
         a = self.ring.take(t)
         self.t_next = t + 1
-        active = is_active(self.u, self.v, a, self.params)  # on the state before the update
-        spiking = lif_step(self.u, self.v, a, self.params, t)
-        pos_spk = np.flatnonzero(spiking)
+        active = self.bank.is_active(a)  # on the state before the update
+        pos_spk, payload = self.bank.step(a, t)
         # active compartments per core: compartments are stored core by core, so the count
         # of core c is a difference of the running count at the core boundaries
         np.cumsum(active, out=self._run_count[1:])
         self._log_active.append(np.diff(self._run_count[self.core_offset]))
         fired = self.order[pos_spk]
+        #: payloads of the compartments that fired in the last step (same order), None if binary
+        self.last_payload = None
         sources = np.concatenate([fired, input_sources + self.n]) if input_sources.size else fired
         self._log_sources.append(sources)
         syn = csr_gather(self.source_syn_ptr, sources)
-        if syn.size:
+        if self.graded:
+            pl = np.ones(pos_spk.size, dtype=np.int64) if payload is None else payload
+            in_pl = np.ones(input_sources.size, dtype=np.int64) if input_payload is None else input_payload
+            src_pl = np.concatenate([pl, in_pl])
+            self.last_payload = pl
+            # bytes on the wire: graded compartments' and graded inputs' payloads; binary spikes carry none
+            carries = np.concatenate([self._graded_pos[pos_spk],
+                                      np.full(input_sources.size, input_payload is not None)])
+            self._log_pbytes.append(np.where(carries, payload_bytes(src_pl), 0))
+            if syn.size:
+                self.ring.deposit(t, self.syn_offset[syn],
+                                  graded_weights(self.syn_weight[syn], self.source_syn_ptr, sources, src_pl))
+        elif syn.size:
             self.ring.deposit(t, self.syn_offset[syn], self.syn_weight[syn])
         if self.learning is not None:
             upd = self.learning.step(t, fired, input_sources)
@@ -284,7 +306,11 @@ class CoreArray:
           ``packets_out[i] = sum_j P[i, j] - P[i, i]``; the trains are the non-zero
           off-diagonal ``P[i, j]`` in (step, source, destination) order;
         * ``synaptic_ops[j]``: synapses of the axons read on j;
-        * ``learning_updates[c]``: plastic synapses of c processed at an epoch end.
+        * ``learning_updates[c]``: plastic synapses of c processed at an epoch end;
+        * graded spikes (:mod:`chipemu.neurons`): ``graded_synaptic_ops[j]``, the synaptic ops
+          on j whose spike carried a payload, and ``payload_bytes_out[i]``, the payload
+          bytes (:func:`chipemu.neurons.payload_bytes`) of the packets core i sent to other
+          cores.
         """
         K, n = self.n_cores, len(self._log_sources)
         per_core = np.zeros((n, K, len(COUNTERS)), dtype=np.int64)
@@ -298,7 +324,8 @@ class CoreArray:
             per_core[i, :, C["learning_updates"]] = v
         sources = np.concatenate(self._log_sources)
         source_step = np.repeat(np.arange(n), [s.size for s in self._log_sources])
-        self._log_sources, self._log_active, self._log_learning = [], [], {}
+        pbytes = np.concatenate(self._log_pbytes) if self._log_pbytes else None
+        self._log_sources, self._log_active, self._log_learning, self._log_pbytes = [], [], {}, []
 
         # spikes (compartments) and input spikes per (step, core of the source)
         is_input = sources >= self.n
@@ -312,6 +339,15 @@ class CoreArray:
         cell = axon_step * K + self.axon_core[axons]  # (step, destination core)
         per_core[:, :, C["synaptic_ops"]] = np.bincount(cell, weights=self.axon_nsyn[axons],
                                                         minlength=n * K).reshape(n, K)
+        if pbytes is not None:  # graded spikes: synaptic ops with a payload, payload bytes on packets
+            axon_pbytes = np.repeat(pbytes, self.source_axon_ptr[sources + 1] - self.source_axon_ptr[sources])
+            carries = axon_pbytes > 0
+            per_core[:, :, C["graded_synaptic_ops"]] = np.bincount(
+                cell, weights=self.axon_nsyn[axons] * carries, minlength=n * K).reshape(n, K)
+            remote = self.axon_remote[axons]
+            per_core[:, :, C["payload_bytes_out"]] = np.bincount(
+                axon_step * K + self.axon_src_core[axons], weights=axon_pbytes * remote,
+                minlength=n * K).reshape(n, K)
         if axons.size > n * K * K // 8:  # dense: the K x K matrix P of every step in one bincount
             p = np.bincount(axon_step * (K * K) + self.axon_pair[axons], minlength=n * K * K).reshape(n, K, K)
             diag = np.arange(K)
@@ -365,7 +401,6 @@ class CoreArray:
     @property
     def nbytes(self) -> int:
         arrays = (self.syn_offset, self.syn_weight, self.syn_delay, self.axon_syn_ptr,
-                  self.axon_source, self.axon_core, self.axon_nsyn, self.source_axon_ptr, self.ring.buf,
-                  self.u, self.v)
+                  self.axon_source, self.axon_core, self.axon_nsyn, self.source_axon_ptr, self.ring.buf)
         syn_local_bytes = self.syn_offset.size * np.dtype(np.int32).itemsize  # syn_local: int32 per synapse
-        return int(sum(a.nbytes for a in arrays)) + syn_local_bytes
+        return int(sum(a.nbytes for a in arrays)) + syn_local_bytes + self.bank.nbytes

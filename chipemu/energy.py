@@ -21,18 +21,22 @@ whole run, ``E_x`` the chip's energy per event ``x``)::
                                                                    on a system of chips; 0 on one chip)
     E_barrier         = 0                                         (no published barrier energy)
     E_learning        = N_learning_updates * E_learning_update    (chipemu.learning's weight updates)
-    E_dynamic         = sum of the eleven terms above
+    E_graded_synaptic_ops = N_graded_synaptic_ops * E_graded_synapse_op   (extra for a synaptic op
+                                                                   whose spike carried a payload)
+    E_payload         = N_payload_bytes_out * E_payload_byte      (payload bytes on packets sent
+                                                                   to other cores; chipemu.neurons)
+    E_dynamic         = sum of the thirteen terms above
     E_static          = P_static * T_chip                         (P_static = chip.static_w, whole chip;
                                                                    on a system: every chip's static power;
                                                                    T_chip = sum over steps of
                                                                    compute + NoC + barrier time)
     E_total           = E_dynamic + E_static
 
-``breakdown`` holds these twelve components and ``total_j`` is computed as the sum of
+``breakdown`` holds these fourteen components and ``total_j`` is computed as the sum of
 ``breakdown``'s values in order, so ``sum(breakdown.values()) == total_j`` holds exactly
 (also after a JSON round trip: floats are written with repr precision).
 
-Per core, ``per_core_j[c]`` is the core-local dynamic energy: the six counter terms
+Per core, ``per_core_j[c]`` is the core-local dynamic energy: the counter terms
 (synaptic ops, neuron updates, spike generation, messages out and in, learning) evaluated
 on core c's own counts.  Hops (router and link energy) and static power are not core-local
 and are left out, so ``sum(per_core_j) + E_hops_ew + E_hops_ns + E_hops_interchip == dynamic_j`` (up to
@@ -61,6 +65,8 @@ _TERMS = (
     ("hops_interchip", "hops_interchip", "link.hop_energy_j"),
     ("barrier", None, None),
     ("learning", "learning_updates", "learning_update"),
+    ("graded_synaptic_ops", "graded_synaptic_ops", "graded_synapse_op"),
+    ("payload", "payload_bytes_out", "payload_byte"),
 )
 #: dynamic components of ``breakdown``, in order
 DYNAMIC_COMPONENTS = tuple(t[0] for t in _TERMS)
@@ -69,13 +75,15 @@ COMPONENTS = DYNAMIC_COMPONENTS + ("static",)
 
 #: components that are charged per core (counter terms); the rest belong to the NoC or chip
 _CORE_LOCAL = ("synaptic_ops", "neuron_active", "neuron_inactive", "spike_generation", "messages_out",
-               "messages_in", "learning")
+               "messages_in", "learning", "graded_synaptic_ops", "payload")
 
 NOTES = {
     "barrier": "no barrier energy is published (D18 gives only its time; SANA-FE charges none): 0 J",
     "learning": "charged per synaptic weight update (counter 'learning_updates'; 0 without plastic projections)",
     "static": "chip static power x emulated chip time (compute + NoC + barrier, summed over steps)",
     "per_core_j": "core-local dynamic energy: counter terms only; hops and static power are not per core",
+    "graded": "graded spikes: an extra charge per synaptic op whose spike carried a payload and per payload "
+              "byte on packets to other cores (0 for binary networks and chips without these figures)",
 }
 
 

@@ -34,6 +34,20 @@ Optional keys of the periodic reset (written only when some population resets;
                                              with t % reset_interval == reset_offset
                                              (interval 0: never)
 
+Optional keys of neuron models beyond CUBA LIF and of graded spikes (written only when a
+population has another model or an input group carries payloads; :mod:`chipemu.neurons`):
+
+    neuron_format () str                     "chipemu-neurons-1" (version of the keys below)
+    pop_model (p,) str                       each population's neuron model (with pop_name)
+    model_<register> (n,) int                a model register beyond du/dv/vth/bias_mant/bias_exp
+                                             (e.g. model_spike_exp), 0 where the compartment's
+                                             model has no such register; every register of
+                                             every model used must be present
+    in_spike_val (e,) int                    graded payload of each input event (non-zero,
+                                             24-bit signed), aligned with in_spike_idx/in_spike_t
+
+The LIF register keys (du, ...) of a compartment whose model lacks that register hold 0.
+
 Files without the optional keys load as one population ``pop`` (or the given
 populations), one input group ``input``, and one projection per (pre, post) pair.
 The loader rejects a missing key, a wrong shape or dtype, an out-of-range value or an
@@ -51,6 +65,8 @@ from .errors import ChipemuError, FileFormatError
 from .files import atomic_write, read_json, read_npz  # noqa: F401  (re-exported: their old home)
 
 FORMAT = "chipemu-flat-1"
+#: version of the optional neuron-model keys (pop_model, model_<register>, in_spike_val)
+NEURON_FORMAT = "chipemu-neurons-1"
 REQUIRED = ("format", "du", "dv", "vth", "bias_mant", "bias_exp", "src", "dst", "weight", "delay",
             "in_n", "in_src", "in_dst", "in_weight", "in_delay", "in_spike_idx", "in_spike_t", "steps")
 
@@ -75,6 +91,7 @@ def network_to_arrays(net) -> dict[str, np.ndarray]:
     return {
         **learn,
         **reset,
+        **_model_keys(net),
         "format": np.array(FORMAT),
         "name": np.array(net.name),
         "du": f.du.astype(np.int16), "dv": f.dv.astype(np.int16), "vth": f.vth.astype(np.int32),
@@ -95,6 +112,21 @@ def network_to_arrays(net) -> dict[str, np.ndarray]:
         "in_proj_name": strs(p.name for p in inp), "in_proj_pre": strs(p.pre for p in inp),
         "in_proj_post": strs(p.post for p in inp), "in_proj_start": starts(inp),
     }
+
+
+def _model_keys(net) -> dict:
+    """The optional neuron-model keys (empty for an all-LIF network with binary inputs)."""
+    f = net.flat()
+    out = {}
+    if f.model is not None:
+        out["pop_model"] = np.array([p.model for p in net.populations], dtype=str)
+        for name, arr in f.model_regs.items():
+            out[f"model_{name}"] = arr.astype(np.int32)
+    if f.in_spike_val is not None:
+        out["in_spike_val"] = f.in_spike_val.astype(np.int32)
+    if out:
+        out["neuron_format"] = np.array(NEURON_FORMAT)
+    return out
 
 
 def save_network(net, path) -> None:
@@ -230,17 +262,28 @@ def network_from_arrays(d: dict, path: str, network_cls):
             raise _bad(path, key, f"value {int(w[i])} at index {i} is odd; weights must be even (8-bit mixed sign)")
     e_idx = _int_key(d, path, "in_spike_idx", None, 0, in_n - 1)
     e_t = _int_key(d, path, "in_spike_t", e_idx.size, 0, 2**31 - 1)
+    models = _model_sections(d, path, n)
+    e_val = None
+    if "in_spike_val" in d:
+        from .neurons import PAYLOAD_BITS
+        half = 2 ** (PAYLOAD_BITS - 1)
+        e_val = _int_key(d, path, "in_spike_val", e_idx.size, -half, half - 1)
 
     name = _str_key(d, path, "name", scalar=True) if "name" in d else Path(path).stem.split(".")[0] or "network"
     net = network_cls(name, steps=steps)
     pops = _sections(path, d, "pop", n, "pop")
-    for pname, a, b in pops:
-        net.add_population(pname, b - a, **{kk: v[a:b] for kk, v in regs.items()})
+    if models is not None and len(models[0]) != len(pops):
+        raise _bad(path, "pop_model", f"has {len(models[0])} entries, expected one per population ({len(pops)})")
+    for i, (pname, a, b) in enumerate(pops):
+        if models is None:
+            net.add_population(pname, b - a, **{kk: v[a:b] for kk, v in regs.items()})
+        else:
+            net.add_population(pname, b - a, **_population_registers(path, pname, models, i, regs, a, b))
     groups = _sections(path, d, "in", in_n, "input")
     for gname, a, b in groups:
         sel = (e_idx >= a) & (e_idx < b)
         try:
-            net.add_input(gname, b - a, e_idx[sel] - a, e_t[sel])
+            net.add_input(gname, b - a, e_idx[sel] - a, e_t[sel], None if e_val is None else e_val[sel])
         except ChipemuError as exc:
             raise _bad(path, "in_spike_idx", str(exc)) from None
     pop_starts = np.array([a for _, a, _ in pops], dtype=np.int64)
@@ -270,6 +313,64 @@ def _reset_keys(d, path, n: int) -> dict:
         raise _bad(path, "reset_offset", f"value {int(offset[i])} at index {i} must be below its reset_interval "
                                          f"({int(interval[i])}; 0 where the interval is 0)")
     return {"reset_interval": interval, "reset_offset": offset}
+
+
+def _model_sections(d, path, n: int):
+    """``(model names per population, {register: (n,)})`` from the optional neuron-model
+    keys, or None when the file has none (every compartment CUBA LIF)."""
+    from .neurons import MODEL_REGISTERS, MODELS
+    keys = [k for k in d if k.startswith("model_") or k in ("pop_model", "neuron_format", "in_spike_val")]
+    if not keys:
+        return None
+    if "neuron_format" not in d:
+        raise _bad(path, keys[0], "needs the key 'neuron_format' (= 'chipemu-neurons-1')")
+    fmt = _str_key(d, path, "neuron_format", scalar=True)
+    if fmt != NEURON_FORMAT:
+        raise _bad(path, "neuron_format", f"is {fmt!r}, expected {NEURON_FORMAT!r}")
+    if "pop_model" not in d:
+        if any(k.startswith("model_") for k in d):
+            raise _bad(path, next(k for k in d if k.startswith("model_")), "needs the key 'pop_model'")
+        return None
+    names = _str_key(d, path, "pop_model")
+    for name in names:
+        if name not in MODELS:
+            raise _bad(path, "pop_model", f"names unknown neuron model {name!r} (known: {', '.join(MODELS)})")
+    regs = {}
+    for k in d:
+        if k.startswith("model_"):
+            reg = k[len("model_"):]
+            if reg not in MODEL_REGISTERS:
+                raise _bad(path, k, f"is not a model register (known: {', '.join(MODEL_REGISTERS)})")
+            r = MODEL_REGISTERS[reg]
+            regs[reg] = _int_key(d, path, k, n, min(r.lo, 0), max(r.hi, 0))
+    for name in set(names):
+        for reg in MODELS[name].registers:
+            if reg not in neuron.PARAM_RANGES and reg not in regs:
+                raise _bad(path, f"model_{reg}", f"is missing (neuron model '{name}' has register '{reg}')")
+    return names, regs
+
+
+def _population_registers(path, pname: str, models, i: int, lif_regs: dict, a: int, b: int) -> dict:
+    """``add_population`` keyword arguments of population i (compartments a..b-1)."""
+    from .neurons import MODELS
+    names, regs = models
+    m = MODELS[names[i]]
+    kwargs = {"model": m.name}
+    for k, v in lif_regs.items():
+        if k in m.registers:
+            kwargs[k] = v[a:b]
+        elif np.any(v[a:b] != 0):
+            j = int(np.flatnonzero(v[a:b] != 0)[0]) + a
+            raise _bad(path, k, f"value {int(v[j])} at index {j}: population '{pname}' (model '{m.name}') has no "
+                                f"register '{k}'; it must be 0")
+    for k, v in regs.items():
+        if k in m.registers:
+            kwargs[k] = v[a:b]
+        elif np.any(v[a:b] != 0):
+            j = int(np.flatnonzero(v[a:b] != 0)[0]) + a
+            raise _bad(path, f"model_{k}", f"value {int(v[j])} at index {j}: population '{pname}' (model '{m.name}') "
+                                           f"has no register '{k}'; it must be 0")
+    return kwargs
 
 
 def _learning_rules(d, path) -> dict:

@@ -100,21 +100,50 @@ class Population(_Contiguous):
     reset_interval: np.ndarray | None = field(default=None, repr=False)
     reset_offset: np.ndarray | None = field(default=None, repr=False)
 
+    model: str = "lif"
+    model_regs: dict = field(default_factory=dict, repr=False)
+
     @classmethod
-    def create(cls, name: str, size: int, *, du=0, dv=0, vth=1, bias_mant=0, bias_exp=0, start: int = 0,
-               reset_interval=0, reset_offset=0):
+    def create(cls, name: str, size: int, *, du=None, dv=None, vth=None, bias_mant=None, bias_exp=None,
+               start: int = 0, reset_interval=0, reset_offset=0, model: str = "lif", **registers):
         """``reset_interval``/``reset_offset``: periodic reset (Lava ``LIFReset``): u and v
         are cleared at the start of every step t with ``t % reset_interval ==
-        reset_offset`` (interval 0: never); scalars or arrays of length ``size``."""
+        reset_offset`` (interval 0: never); scalars or arrays of length ``size``.
+
+        ``model``: the neuron model (:mod:`chipemu.neurons`; default CUBA LIF);
+        ``registers``: its registers beyond the LIF ones (e.g. ``bias``, ``spike_exp`` for
+        ``sigma_delta``).  A register the model does not have is an error; one left out
+        takes the model's default.
+        """
+        from .neurons import LIF_REGISTERS, get_model
         _check_name("population", name)
         size = _check_size(f"population '{name}'", size)
         owner = f"population '{name}'"
-        regs = {}
-        for param, value in (("du", du), ("dv", dv), ("vth", vth), ("bias_mant", bias_mant), ("bias_exp", bias_exp)):
+        m = get_model(model, owner)
+        given = {"du": du, "dv": dv, "vth": vth, "bias_mant": bias_mant, "bias_exp": bias_exp, **registers}
+        for key, value in given.items():
+            if value is not None and key not in m.registers:
+                known = ", ".join(m.registers) or "none"
+                raise NetworkError(f"{owner}: neuron model '{m.name}' has no register '{key}' (its registers: {known})")
+        regs, extra = {}, {}
+        for param in LIF_REGISTERS:
             lo, hi = neuron.PARAM_RANGES[param]
+            value = given[param]
+            if value is None:
+                value = m.registers[param].default if param in m.registers else 0
             regs[param] = _int_array(owner, param, value, size, lo, hi)
+        for key, reg in m.registers.items():
+            if key not in LIF_REGISTERS:
+                value = given.get(key)
+                extra[key] = _int_array(owner, key, reg.default if value is None else value, size, reg.lo, reg.hi)
+        if m.check is not None:
+            m.check(owner, {**regs, **extra})
+        if m.name != "lif" and np.any(np.asarray(reset_interval) != 0):
+            raise NetworkError(f"{owner}: the periodic reset (reset_interval) is a CUBA LIF feature; "
+                               f"neuron model '{m.name}' has none")
         interval, offset = check_reset(owner, reset_interval, reset_offset, size)
-        return cls(name=name, size=size, start=start, reset_interval=interval, reset_offset=offset, **regs)
+        return cls(name=name, size=size, start=start, reset_interval=interval, reset_offset=offset, model=m.name,
+                   model_regs=extra, **regs)
 
     @property
     def has_reset(self) -> bool:
@@ -143,6 +172,9 @@ class InputGroup(_Contiguous):
 
     Events are unique (a source fires at most once per step) and sorted by ``(t, idx)``.
     An input spike at step t over a synapse of delay d is integrated at step t + 1 + d.
+    ``spike_val``: None for binary spikes, or each event's graded payload (non-zero
+    integers of :data:`chipemu.neurons.PAYLOAD_BITS` bits, signed); a synapse then delivers
+    weight x payload.
     """
 
     name: str
@@ -150,9 +182,10 @@ class InputGroup(_Contiguous):
     spike_idx: np.ndarray = field(repr=False)
     spike_t: np.ndarray = field(repr=False)
     start: int = 0
+    spike_val: np.ndarray | None = field(default=None, repr=False)
 
     @classmethod
-    def create(cls, name: str, size: int, spike_idx=(), spike_t=(), start: int = 0):
+    def create(cls, name: str, size: int, spike_idx=(), spike_t=(), start: int = 0, spike_val=None):
         _check_name("input group", name)
         size = _check_size(f"input group '{name}'", size)
         owner = f"input group '{name}'"
@@ -162,14 +195,25 @@ class InputGroup(_Contiguous):
             raise NetworkError(f"{owner}: spike_idx and spike_t must be 1-D of equal length, got {idx.shape} and {t.shape}")
         idx = _int_array(owner, "spike_idx", idx, idx.size, 0, size - 1)
         t = _int_array(owner, "spike_t", t, t.size, 0, 2**31 - 1)
+        val = None
+        if spike_val is not None:
+            from .neurons import PAYLOAD_BITS
+            half = 2 ** (PAYLOAD_BITS - 1)
+            val = _int_array(owner, "spike_val", spike_val, idx.size, -half, half - 1)
+            if (val == 0).any():
+                i = int(np.flatnonzero(val == 0)[0])
+                raise NetworkError(f"{owner}: parameter 'spike_val' = 0 (at index {i}): a payload of 0 is no spike; "
+                                   f"leave the event out")
         order = np.lexsort((idx, t))
         idx, t = idx[order], t[order]
+        if val is not None:
+            val = val[order]
         if idx.size > 1:
             dup = (np.diff(t) == 0) & (np.diff(idx) == 0)
             if dup.any():
                 i = int(np.flatnonzero(dup)[0])
                 raise NetworkError(f"{owner}: source {int(idx[i])} fires twice at step {int(t[i])}; events must be unique")
-        return cls(name=name, size=size, spike_idx=idx, spike_t=t, start=start)
+        return cls(name=name, size=size, spike_idx=idx, spike_t=t, start=start, spike_val=val)
 
 
 @dataclass(frozen=True, eq=False)
@@ -218,7 +262,11 @@ class FlatNetwork:
     compartments ``src, dst, weight, delay`` (m,); synapses from input sources
     ``in_src, in_dst, in_weight, in_delay`` (k,); input events ``in_spike_idx, in_spike_t``
     (e,), sorted by (t, idx); ``in_n`` input sources; ``steps`` default run length;
-    ``reset_interval, reset_offset`` (n,) periodic reset, or None when no compartment resets.
+    ``reset_interval, reset_offset`` (n,) periodic reset, or None when no compartment resets;
+    ``model`` (n,) neuron model codes (index into :data:`chipemu.neurons.MODEL_NAMES`), or
+    None when every compartment is CUBA LIF; ``model_regs`` {register: (n,)} the model
+    registers beyond the LIF ones (0 for compartments of models without them);
+    ``in_spike_val`` (e,) graded input payloads, or None when every input spike is binary.
     """
 
     du: np.ndarray
@@ -240,6 +288,17 @@ class FlatNetwork:
     steps: int
     reset_interval: np.ndarray | None = None
     reset_offset: np.ndarray | None = None
+    model: np.ndarray | None = None
+    model_regs: dict = field(default_factory=dict)
+    in_spike_val: np.ndarray | None = None
+
+    @property
+    def graded(self) -> bool:
+        """Whether any spike can carry a payload (a graded model or graded input events)."""
+        from .neurons import MODEL_NAMES, MODELS
+        if self.in_spike_val is not None:
+            return True
+        return self.model is not None and any(MODELS[MODEL_NAMES[c]].graded for c in np.unique(self.model).tolist())
 
     @property
     def n(self) -> int:
@@ -288,25 +347,32 @@ class Network:
         if name in taken:
             raise NetworkError(f"{kind} name '{name}' is already used in network '{self.name}'")
 
-    def add_population(self, name: str, size: int, *, du=0, dv=0, vth=1, bias_mant=0, bias_exp=0,
-                       reset_interval=0, reset_offset=0) -> Population:
+    def add_population(self, name: str, size: int, *, du=None, dv=None, vth=None, bias_mant=None, bias_exp=None,
+                       reset_interval=0, reset_offset=0, model: str = "lif", **registers) -> Population:
         """Add ``size`` compartments; registers are scalars or arrays of length ``size``.
 
         ``reset_interval``/``reset_offset``: periodic reset of u and v at the start of every
         step t with ``t % reset_interval == reset_offset`` (0: never; :mod:`chipemu.neuron`).
+        ``model``: the neuron model (``lif`` by default; see :mod:`chipemu.neurons`) and
+        ``registers`` its registers beyond du, dv, vth, bias_mant, bias_exp; registers left
+        out take the model's defaults (LIF: du = dv = bias = 0, vth = 1).
         """
         self._check_new_name("population", name)
         pop = Population.create(name, size, du=du, dv=dv, vth=vth, bias_mant=bias_mant,
                                 bias_exp=bias_exp, start=self.n_compartments,
-                                reset_interval=reset_interval, reset_offset=reset_offset)
+                                reset_interval=reset_interval, reset_offset=reset_offset, model=model, **registers)
         self.populations.append(pop)
         self._flat = None
         return pop
 
-    def add_input(self, name: str, size: int, spike_idx=(), spike_t=()) -> InputGroup:
-        """Add ``size`` input sources with explicit events (source ``spike_idx[i]`` at ``spike_t[i]``)."""
+    def add_input(self, name: str, size: int, spike_idx=(), spike_t=(), spike_val=None) -> InputGroup:
+        """Add ``size`` input sources with explicit events (source ``spike_idx[i]`` at ``spike_t[i]``).
+
+        ``spike_val``: optional graded payload of each event (non-zero, 24-bit signed);
+        None: binary spikes.
+        """
         self._check_new_name("input group", name)
-        grp = InputGroup.create(name, size, spike_idx, spike_t, start=self.n_inputs)
+        grp = InputGroup.create(name, size, spike_idx, spike_t, start=self.n_inputs, spike_val=spike_val)
         self.inputs.append(grp)
         self._flat = None
         return grp
@@ -494,7 +560,8 @@ class Network:
         lines = [f"network '{self.name}': {self.n_compartments} compartments, {self.n_inputs} inputs, "
                  f"{self.n_synapses} synapses, {self.steps} steps"]
         for p in self.populations:
-            lines.append(f"  population {p.name}: {p.size} compartments [{p.start}, {p.stop})")
+            model = "" if p.model == "lif" else f", model {p.model}"
+            lines.append(f"  population {p.name}: {p.size} compartments [{p.start}, {p.stop}){model}")
         for g in self.inputs:
             lines.append(f"  input {g.name}: {g.size} sources, {g.spike_idx.size} events")
         for pr in self.projections:
@@ -506,16 +573,22 @@ class Network:
     def graph(self):
         """Population graph (networkx ``MultiDiGraph``).
 
-        Nodes are populations and input groups (attributes ``kind``, ``size``); one edge
+        Nodes are populations and input groups (attributes ``kind``, ``size``; populations
+        also ``model`` -- the neuron model --, ``graded`` -- whether their spikes carry a
+        payload -- and ``state_words`` per compartment; input groups ``graded``); one edge
         per projection, keyed by its name, with attributes ``synapses``, ``excitatory``
         and ``inhibitory`` synapse counts and ``max_delay``.
         """
         import networkx as nx
+
+        from .neurons import MODELS
         g = nx.MultiDiGraph(name=self.name)
         for p in self.populations:
-            g.add_node(p.name, kind="population", size=p.size)
+            m = MODELS[p.model]
+            g.add_node(p.name, kind="population", size=p.size, model=p.model, graded=m.graded,
+                       state_words=m.state_words)
         for s in self.inputs:
-            g.add_node(s.name, kind="input", size=s.size)
+            g.add_node(s.name, kind="input", size=s.size, graded=s.spike_val is not None)
         for pr in self.projections:
             g.add_edge(pr.pre, pr.post, key=pr.name, synapses=len(pr),
                        excitatory=int((pr.weight > 0).sum()), inhibitory=int((pr.weight < 0).sum()),
@@ -535,7 +608,8 @@ class Network:
                 f"max_nodes={max_nodes} for a neuron graph; use graph() or raise max_nodes")
         f = self.flat()
         g = nx.DiGraph(name=self.name)
-        g.add_nodes_from((("n", i) for i in range(f.n)), kind="compartment")
+        for p in self.populations:
+            g.add_nodes_from((("n", i) for i in range(p.start, p.stop)), kind="compartment", model=p.model)
         g.add_nodes_from((("in", j) for j in range(f.in_n)), kind="input")
         for kind, src, dst, w in (("n", f.src, f.dst, f.weight), ("in", f.in_src, f.in_dst, f.in_weight)):
             for s, d, ww in zip(src.tolist(), dst.tolist(), w.tolist()):
@@ -581,6 +655,7 @@ def _flatten(net: Network) -> FlatNetwork:
     ins = {g.name: g for g in net.inputs}
     rec = [p for p in net.projections if not p.pre_is_input]
     inp = [p for p in net.projections if p.pre_is_input]
+    events = _sorted_events(net)
     return FlatNetwork(
         du=cat((p.du for p in net.populations), np.int64),
         dv=cat((p.dv for p in net.populations), np.int64),
@@ -596,11 +671,25 @@ def _flatten(net: Network) -> FlatNetwork:
         in_dst=cat((p.dst + pops[p.post].start for p in inp), np.int64),
         in_weight=cat((p.weight for p in inp), np.int64),
         in_delay=cat((p.delay for p in inp), np.int64),
-        in_spike_idx=_sorted_events(net)[0],
-        in_spike_t=_sorted_events(net)[1],
+        in_spike_idx=events[0],
+        in_spike_t=events[1],
+        in_spike_val=events[2],
         steps=net.steps,
         **_reset_arrays(net),
+        **_model_arrays(net),
     )
+
+
+def _model_arrays(net: Network) -> dict:
+    """``model`` codes (n,) and ``model_regs`` of the flat arrays (None / {} when all LIF)."""
+    from .neurons import MODEL_NAMES
+    if all(p.model == "lif" for p in net.populations):
+        return {"model": None, "model_regs": {}}
+    code = np.concatenate([np.full(p.size, MODEL_NAMES.index(p.model), dtype=np.int8) for p in net.populations])
+    names = sorted({k for p in net.populations for k in p.model_regs})
+    regs = {k: np.concatenate([p.model_regs[k] if k in p.model_regs else np.zeros(p.size, np.int64)
+                               for p in net.populations]) for k in names}
+    return {"model": code, "model_regs": regs}
 
 
 def _reset_arrays(net: Network) -> dict:
@@ -612,11 +701,16 @@ def _reset_arrays(net: Network) -> dict:
             "reset_offset": np.concatenate([p.reset_offset if p.has_reset else zeros(p) for p in net.populations])}
 
 
-def _sorted_events(net: Network) -> tuple[np.ndarray, np.ndarray]:
+def _sorted_events(net: Network) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Input events of all groups sorted by (t, idx), with their payloads (None: all binary)."""
     if not net.inputs:
         z = np.zeros(0, dtype=np.int64)
-        return z, z.copy()
+        return z, z.copy(), None
     idx = np.concatenate([g.spike_idx + g.start for g in net.inputs])
     t = np.concatenate([g.spike_t for g in net.inputs])
     order = np.lexsort((idx, t))
-    return idx[order], t[order]
+    if all(g.spike_val is None for g in net.inputs):
+        return idx[order], t[order], None
+    val = np.concatenate([g.spike_val if g.spike_val is not None else np.ones(g.spike_idx.size, np.int64)
+                          for g in net.inputs])
+    return idx[order], t[order], val[order]

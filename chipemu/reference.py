@@ -5,9 +5,13 @@ then input sources), each synapse packed into 6 bytes: an int32 ``offset = delay
 dst`` into a delay ring buffer and an int16 weight.  Per step::
 
     a          = ring[t mod L]; ring[t mod L] = 0       # input arriving at step t
-    spikes     = lif_step(u, v, a, t)                    # chipemu.neuron, in place
+    spikes     = bank.step(a, t)                         # chipemu.neurons.bank: lif_step
+                                                         # (chipemu.neuron) or the models' kernels
     for every synapse of every source that fired at t (compartments and inputs):
-        ring[(t + 1 + delay) mod L, dst] += weight       # vectorised scatter-add
+        ring[(t + 1 + delay) mod L, dst] += weight * payload   # vectorised scatter-add
+
+A binary spike has payload 1 (the weight alone is added, as before graded spikes existed);
+a graded spike (:mod:`chipemu.neurons`) or a graded input event carries its payload.
 
 with ``L = max_delay + 1`` slots, so a spike at step s over delay d is integrated at
 step s + 1 + d.  There is no Python loop over neurons, synapses or spikes.
@@ -27,7 +31,7 @@ import numpy as np
 from .errors import ChipemuError
 from .learning import LearningEngine, canonical_position
 from .network import FlatNetwork, Network
-from .neuron import lif_step
+from .neurons.bank import NeuronBank
 from .probes import ProbeRecorder
 from .spikes import SpikeRaster
 
@@ -131,20 +135,37 @@ class DelayRing:
 
 def input_schedule(f: FlatNetwork, steps: int) -> tuple[np.ndarray, np.ndarray]:
     """``(ptr, src)``: input sources firing at step t are ``src[ptr[t]:ptr[t+1]]`` (global ids)."""
+    ptr, src, _ = input_schedule_graded(f, steps)
+    return ptr, src
+
+
+def input_schedule_graded(f: FlatNetwork, steps: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """:func:`input_schedule` plus each event's payload (None when the inputs are binary)."""
     keep = f.in_spike_t < steps
     t = f.in_spike_t[keep]
     src = f.in_spike_idx[keep] + f.n
     order = np.argsort(t, kind="stable")
     ptr = np.zeros(steps + 1, dtype=np.int64)
     np.cumsum(np.bincount(t, minlength=steps)[:steps], out=ptr[1:])
-    return ptr, src[order]
+    val = None if f.in_spike_val is None else f.in_spike_val[keep][order]
+    return ptr, src[order], val
+
+
+def graded_weights(weight: np.ndarray, indptr: np.ndarray, sources: np.ndarray, payload: np.ndarray) -> np.ndarray:
+    """``weight x payload`` for the synapses of ``sources`` gathered by :func:`csr_gather`
+    (``weight`` in that order; ``payload[j]`` is source j's payload), int64."""
+    counts = indptr[sources + 1] - indptr[sources]
+    return weight.astype(np.int64) * np.repeat(payload, counts)
 
 
 @dataclass
 class RunResult:
     """What a run produced: the spike raster, optional traces, and how long it took.
 
-    ``u_trace``/``v_trace`` have shape (steps, len(trace_ids)), the state after each step.
+    ``u_trace``/``v_trace`` have shape (steps, len(trace_ids)), the state after each step
+    (u and v for LIF; a model's first two state words otherwise, see
+    :class:`chipemu.neurons.bank.NeuronBank`).  ``spikes.payload``: the graded payloads
+    (None when every spike is binary).
     ``weights``: the learned weights of the plastic projections, {projection name: int16
     array in the projection's synapse order} (empty without plasticity; see
     :meth:`Network.with_weights`).  ``learning_updates``: synapses processed by the
@@ -190,23 +211,23 @@ def run(network: Network | FlatNetwork, steps: int | None = None, *, record: np.
         raise ChipemuError("probes name populations: run a Network, not its flat arrays")
     recorder = ProbeRecorder(network, probes, steps) if probes else None
     start = time.perf_counter()
-    params = f.params()
+    bank = NeuronBank(f)
     table = FanoutTable.build(f)
     ring = DelayRing(f.n, table.slots)
-    in_ptr, in_src = input_schedule(f, steps)
-    u = np.zeros(f.n, dtype=np.int64)
-    v = np.zeros(f.n, dtype=np.int64)
+    in_ptr, in_src, in_val = input_schedule_graded(f, steps)
+    graded = bank.graded or in_val is not None
+    u, v = bank.u, bank.v
     engine = LearningEngine.build(network)
     if engine is not None:  # canonical synapse id -> table position
         table_pos = canonical_position(FanoutTable.storage_order(f))
     u_tr = np.zeros((steps, ids.size), dtype=np.int64) if ids.size else None
     v_tr = np.zeros((steps, ids.size), dtype=np.int64) if ids.size else None
-    spk_t, spk_n = [], []
+    spk_t, spk_n, spk_p = [], [], []
     events = 0
     loop_start = time.perf_counter()
     for t in range(steps):
         a = ring.take(t)
-        fired = np.flatnonzero(lif_step(u, v, a, params, t))
+        fired, payload = bank.step(a, t)
         if ids.size:
             u_tr[t] = u[ids]
             v_tr[t] = v[ids]
@@ -218,7 +239,16 @@ def run(network: Network | FlatNetwork, steps: int | None = None, *, record: np.
         sources = fired if in_ptr[t] == in_ptr[t + 1] else np.concatenate([fired, in_src[in_ptr[t]:in_ptr[t + 1]]])
         syn = table.synapses_of(sources)
         events += syn.size
-        ring.deposit(t, table.offset[syn], table.weight[syn])
+        if graded:
+            payload = np.ones(fired.size, dtype=np.int64) if payload is None else payload
+            if fired.size:
+                spk_p.append(payload)
+            in_pl = (np.ones(in_ptr[t + 1] - in_ptr[t], dtype=np.int64) if in_val is None
+                     else in_val[in_ptr[t]:in_ptr[t + 1]])
+            ring.deposit(t, table.offset[syn], graded_weights(table.weight[syn], table.indptr, sources,
+                                                              np.concatenate([payload, in_pl])))
+        else:
+            ring.deposit(t, table.offset[syn], table.weight[syn])
         if engine is not None:  # after the step's spikes are sent: traces, epoch rule
             upd = engine.step(t, fired, in_src[in_ptr[t]:in_ptr[t + 1]] - f.n)
             if upd is not None:
@@ -227,7 +257,8 @@ def run(network: Network | FlatNetwork, steps: int | None = None, *, record: np.
             progress(t + 1, steps)
     wall = time.perf_counter() - start
     raster = SpikeRaster(np.concatenate(spk_t) if spk_t else np.zeros(0, np.int64),
-                         np.concatenate(spk_n) if spk_n else np.zeros(0, np.int64))
+                         np.concatenate(spk_n) if spk_n else np.zeros(0, np.int64),
+                         (np.concatenate(spk_p) if spk_p else np.zeros(0, np.int64)) if graded else None)
     return RunResult(spikes=raster, steps=steps, n=f.n, wall_s=wall, trace_ids=ids, u_trace=u_tr,
                      v_trace=v_tr, synaptic_events=events,
                      info={"synapse_table_bytes": table.nbytes, "synapses": int(table.offset.size),

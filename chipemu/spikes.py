@@ -1,7 +1,8 @@
 """Spike rasters and the spike file (docs/formats.md).
 
 ``spikes.npz`` holds ``t`` and ``neuron``: int arrays of equal length, one entry per
-compartment spike, sorted by ``(t, neuron)``.
+compartment spike, sorted by ``(t, neuron)``; networks with graded spikes
+(:mod:`chipemu.neurons`) add ``payload``, the value each spike carried (int, same length).
 """
 
 from __future__ import annotations
@@ -15,10 +16,14 @@ from .errors import FileFormatError
 
 @dataclass(frozen=True, eq=False)
 class SpikeRaster:
-    """Compartment spikes: ``neuron[i]`` fired at step ``t[i]``, sorted by (t, neuron)."""
+    """Compartment spikes: ``neuron[i]`` fired at step ``t[i]``, sorted by (t, neuron).
+
+    ``payload``: None for binary spikes, else the graded payload of each spike (int64).
+    """
 
     t: np.ndarray
     neuron: np.ndarray
+    payload: np.ndarray | None = None
 
     def __post_init__(self):
         t = np.asarray(self.t, dtype=np.int64).reshape(-1)
@@ -28,13 +33,22 @@ class SpikeRaster:
         order = np.lexsort((n, t))
         object.__setattr__(self, "t", t[order])
         object.__setattr__(self, "neuron", n[order])
+        if self.payload is not None:
+            pl = np.asarray(self.payload, dtype=np.int64).reshape(-1)
+            if pl.shape != t.shape:
+                raise FileFormatError(f"spike raster: payload and t lengths differ ({pl.size} vs {t.size})")
+            object.__setattr__(self, "payload", pl[order])
 
     def __len__(self) -> int:
         return int(self.t.size)
 
     def __eq__(self, other) -> bool:
-        return (isinstance(other, SpikeRaster) and np.array_equal(self.t, other.t)
-                and np.array_equal(self.neuron, other.neuron))
+        if not (isinstance(other, SpikeRaster) and np.array_equal(self.t, other.t)
+                and np.array_equal(self.neuron, other.neuron)):
+            return False
+        if self.payload is None or other.payload is None:
+            return self.payload is None and other.payload is None
+        return np.array_equal(self.payload, other.payload)
 
     def counts(self, n: int) -> np.ndarray:
         """Spikes per compartment (length ``n``)."""
@@ -55,14 +69,17 @@ class SpikeRaster:
     def select(self, lo: int, hi: int) -> "SpikeRaster":
         """Spikes of compartments lo..hi-1, renumbered from 0."""
         keep = (self.neuron >= lo) & (self.neuron < hi)
-        return SpikeRaster(self.t[keep], self.neuron[keep] - lo)
+        return SpikeRaster(self.t[keep], self.neuron[keep] - lo,
+                           None if self.payload is None else self.payload[keep])
 
     def save(self, path) -> None:
         from .files import atomic_write
 
+        extra = {} if self.payload is None else {"payload": self.payload}
+
         def write(tmp):
             with open(tmp, "wb") as fh:
-                np.savez_compressed(fh, t=self.t, neuron=self.neuron)
+                np.savez_compressed(fh, t=self.t, neuron=self.neuron, **extra)
         atomic_write(path, write)
 
     @classmethod
@@ -78,4 +95,7 @@ class SpikeRaster:
                 raise FileFormatError(f"spike file {path}: key '{key}' holds a negative value ({int(data[key].min())})")
         if data["t"].shape != data["neuron"].shape:
             raise FileFormatError(f"spike file {path}: keys 't' and 'neuron' differ in length")
-        return cls(data["t"], data["neuron"])
+        payload = data.get("payload")
+        if payload is not None and (payload.shape != data["t"].shape or not np.issubdtype(payload.dtype, np.integer)):
+            raise FileFormatError(f"spike file {path}: key 'payload' must be a 1-D integer array as long as 't'")
+        return cls(data["t"], data["neuron"], payload)

@@ -114,6 +114,7 @@ def map_network(network: NetworkLike | MapGraph, chip: ChipSpec | SystemSpec | s
     spec = load_hardware(chip)
     model = ResourceModel.for_chip(spec, max_per_core)
     graph = network if isinstance(network, MapGraph) else build_graph(network)
+    model = model.for_graph(graph)
     r = source_rates(graph, rates)
     check_network(graph, model)
     _, partitioner, placer = MAPPERS[mapper]

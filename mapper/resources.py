@@ -18,6 +18,14 @@ K logical cores of a mapping, ``capacity[name]`` the per-core limit):
 ``max_delay``
     the largest synaptic delay onto the core, in timesteps (-1 if it receives none);
     limit ``min(core.max_delay, 2**core.delay_bits - 1)``.
+``state_words``
+    compartment state words on the core: each compartment holds its neuron model's state
+    words (:mod:`chipemu.neurons`: CUBA LIF 2 -- u and v --, sigma_delta 4, sigma 1, ...).
+    Limit ``core.compartments * 2``: a core's state memory is sized for its compartments
+    as CUBA LIF (project assumption; Loihi 2's neuron memory is shared by the programmed
+    models, and Intel publishes no per-model capacity).  The partitioners pack at most
+    ``core.compartments * 2 // w`` compartments per core, ``w`` the largest state words of
+    any model in the network, so an all-LIF network packs exactly as before.
 
 Synaptic memory encoding (a project choice modelled on Loihi's *sparse* synapse format)::
 
@@ -56,10 +64,13 @@ from .graph import MapGraph, sorted_unique
 #: bits of the header of one fan-in axon's synapse list (project choice, see module docstring)
 AXON_HEADER_BITS = 16
 
+#: state words of a CUBA LIF compartment (u, v): a core's state memory holds this many per compartment
+LIF_STATE_WORDS = 2
+
 #: resources with a per-core capacity, in the order of messages and tables
-LIMITED = ("compartments", "synapse_bits", "fanin_axons", "fanout_axons", "max_delay")
+LIMITED = ("compartments", "synapse_bits", "fanin_axons", "fanout_axons", "max_delay", "state_words")
 #: every key of ``usage``
-RESOURCES = ("compartments", "synapses", "synapse_bits", "fanin_axons", "fanout_axons", "max_delay")
+RESOURCES = ("compartments", "synapses", "synapse_bits", "fanin_axons", "fanout_axons", "max_delay", "state_words")
 
 _WORDS = {
     "compartments": "compartments",
@@ -67,6 +78,7 @@ _WORDS = {
     "fanin_axons": "fan-in axons",
     "fanout_axons": "fan-out axons",
     "max_delay": "synaptic delay (steps)",
+    "state_words": "compartment state words",
 }
 _REMEDY = {
     "compartments": "lower the load per core (max_per_core) or use a chip with more compartments per core",
@@ -75,7 +87,19 @@ _REMEDY = {
     "fanout_axons": "group each source's targets on fewer cores (mapper 'traffic' tries to), lower the fan-out of "
                     "its sources, or use a chip with more fan-out axons",
     "max_delay": "shorten the delays or use a chip with a larger core.max_delay",
+    "state_words": "lower max_per_core or use neuron models with fewer state words",
 }
+
+
+def state_words(flat) -> np.ndarray:
+    """State words of every compartment of a flat network (n,), by neuron model."""
+    from chipemu.neurons import MODEL_NAMES, MODELS
+    n = int(flat.du.size)
+    model = getattr(flat, "model", None)
+    if model is None:
+        return np.full(n, LIF_STATE_WORDS, dtype=np.int64)
+    table = np.array([MODELS[name].state_words for name in MODEL_NAMES], dtype=np.int64)
+    return table[np.asarray(model, dtype=np.int64)]
 
 
 def index_bits(compartments: int) -> int:
@@ -126,6 +150,7 @@ class ResourceModel:
     fanout: int
     max_delay: int
     max_per_core: int | None = None
+    state_words: int = 0
 
     @classmethod
     def for_chip(cls, chip: ChipSpec, max_per_core: int | None = None) -> "ResourceModel":
@@ -142,7 +167,19 @@ class ResourceModel:
                    synapse_bits=c.weight_bits + c.delay_bits + index_bits(c.compartments),
                    header_bits=AXON_HEADER_BITS, fanin=c.fanin_axons, fanout=c.fanout_axons,
                    max_delay=min(c.max_delay, 2 ** c.delay_bits - 1),
-                   max_per_core=None if max_per_core is None else int(max_per_core))
+                   max_per_core=None if max_per_core is None else int(max_per_core),
+                   state_words=c.compartments * LIF_STATE_WORDS)
+
+    def for_graph(self, graph: MapGraph) -> "ResourceModel":
+        """This model with the compartment capacity the network's neuron models allow:
+        at most ``state_words // w`` compartments per core, ``w`` the largest state words
+        of a compartment of ``graph`` (unchanged for CUBA LIF, w = 2)."""
+        import dataclasses
+        words = state_words(graph.flat)
+        w = int(words.max()) if words.size else LIF_STATE_WORDS
+        if w <= LIF_STATE_WORDS:
+            return self
+        return dataclasses.replace(self, compartments=min(self.compartments, max(1, self.state_words // w)))
 
     @property
     def weight_bits(self) -> int:
@@ -151,7 +188,8 @@ class ResourceModel:
     def capacity(self) -> dict[str, int]:
         """Per-core limit of each resource in :data:`LIMITED`."""
         return {"compartments": self.compartments, "synapse_bits": self.memory_bits,
-                "fanin_axons": self.fanin, "fanout_axons": self.fanout, "max_delay": self.max_delay}
+                "fanin_axons": self.fanin, "fanout_axons": self.fanout, "max_delay": self.max_delay,
+                "state_words": self.state_words}
 
     def memory(self, synapses, fanin):
         """Synaptic memory (bits) of ``synapses`` synapses over ``fanin`` axons."""
@@ -210,8 +248,10 @@ def core_usage(graph: MapGraph, model: ResourceModel, neuron_core: np.ndarray,
     mdel = np.full(K, -1, dtype=np.int64)
     if graph.n:
         np.maximum.at(mdel, nc, graph.in_delay_max)
+    words = np.bincount(nc, weights=state_words(graph.flat), minlength=K).astype(np.int64) if graph.n \
+        else np.zeros(K, np.int64)
     return {"compartments": comp, "synapses": syn, "synapse_bits": model.memory(syn, fanin),
-            "fanin_axons": fanin, "fanout_axons": fanout, "max_delay": mdel}
+            "fanin_axons": fanin, "fanout_axons": fanout, "max_delay": mdel, "state_words": words}
 
 
 def check_usage(graph: MapGraph, model: ResourceModel, usage: dict[str, np.ndarray],

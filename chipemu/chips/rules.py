@@ -143,9 +143,14 @@ def _type_name(value: Any) -> str:
             tuple: "list", dict: "table"}.get(type(value), type(value).__name__)
 
 
-def _f(rule: _Rule, doc: str) -> Any:
-    """A dataclass field carrying its validation rule and its documentation (with unit)."""
-    return field(metadata={"rule": rule, "doc": doc})
+def _f(rule: _Rule, doc: str, default: Any = None) -> Any:
+    """A dataclass field carrying its validation rule and its documentation (with unit).
+
+    ``default``: an *optional* key (added after chip files existed) that may be left out
+    of a TOML table; None: the key is required."""
+    if default is None:
+        return field(metadata={"rule": rule, "doc": doc})
+    return field(default=default, metadata={"rule": rule, "doc": doc, "optional": True})
 
 
 _INT_POS = _Rule("int", lo=1)
@@ -189,6 +194,9 @@ class _Section:
         values = {}
         for f in fields(cls):  # type: ignore[arg-type]
             path = f"{section}.{f.name}"
+            if f.name not in table and f.metadata.get("optional"):
+                values[f.name] = f.default
+                continue
             if f.name not in table:
                 raise _Bad(f"missing key '{path}' (required: {f.metadata['rule'].allowed()}; "
                            f"{f.metadata['doc']})")

@@ -139,6 +139,10 @@ class OpCosts(_Section):
         message_out: per spike packet injected by a core (one per destination core).
         message_in: per packet received by a core.
         learning_update: per synaptic weight update (STDP).
+        graded_synapse_op: extra per synaptic event whose spike carried a graded payload
+            (the weight x payload multiply; optional, default 0).
+        payload_byte: per payload byte of a graded packet injected by a core (optional,
+            default 0).
     """
 
     _section: ClassVar[str] = "OpCosts"
@@ -150,6 +154,8 @@ class OpCosts(_Section):
     message_out: float = _f(_NONNEG, "per spike packet injected by a core")
     message_in: float = _f(_NONNEG, "per packet received by a core")
     learning_update: float = _f(_NONNEG, "per synaptic weight update")
+    graded_synapse_op: float = _f(_NONNEG, "extra per synaptic event with a graded payload (optional)", 0.0)
+    payload_byte: float = _f(_NONNEG, "per payload byte of a graded packet sent to another core (optional)", 0.0)
 
 
 _TOP_RULES: dict[str, _Rule] = {
