@@ -204,3 +204,29 @@ def test_graph_views_know_the_model():
     assert g.nodes["x"]["graded"] and not g.nodes["b"]["graded"]
     ng = net.neuron_graph()
     assert ng.nodes[("n", net.population("rf").start)]["model"] == "rf"
+
+
+def test_graded_costs_charged_by_the_energy_model():
+    from chipemu.energy import energy_report
+    net = _mixed_network(steps=20)
+    m = map_network(net, "loihi2", "traffic", max_per_core=5)
+    run = emulate(net, m, noc="analytic")
+    e = energy_report(run)
+    chip = m.chip
+    c = run.counters
+    assert e["breakdown"]["graded_synaptic_ops"] == c["graded_synaptic_ops"] * chip.energy.graded_synapse_op > 0
+    assert e["breakdown"]["payload"] == c["payload_bytes_out"] * chip.energy.payload_byte > 0
+    assert sum(e["breakdown"].values()) == e["total_j"]
+
+
+def test_state_words_limit_compartments_per_core():
+    net = Network("w", steps=2)
+    net.add_population("h", 100, model="sigma_delta", vth=1)
+    m = map_network(net, "tiny", "sequential")
+    cap = m.capacity["state_words"]
+    per_core = m.usage["compartments"]
+    assert max(m.usage["state_words"]) <= cap
+    assert max(per_core) == cap // 4  # four state words per sigma_delta compartment
+    lif = Network("l", steps=2)
+    lif.add_population("h", 100)
+    assert max(map_network(lif, "tiny", "sequential").usage["compartments"]) == cap // 2
