@@ -457,7 +457,7 @@ def _cost_net(plastic: bool) -> Network:
 
 
 def test_learning_updates_counted_and_charged():
-    assert COUNTERS[-1] == "learning_updates"
+    assert "learning_updates" in COUNTERS
     spec = load_chip("loihi1")
     runs = {}
     for plastic in (False, True):
