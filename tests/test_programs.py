@@ -21,7 +21,7 @@ from chipemu.errors import ChipemuError
 from chipemu.loading import bundled_programs, load_program
 from chipemu.reference import run
 
-PROGRAMS = ["synfire", "brunel", "wta", "shortest_path", "lca", "digits", "stdp_pattern"]
+PROGRAMS = ["synfire", "brunel", "wta", "shortest_path", "lca", "digits", "stdp_pattern", "sdnn_video"]
 
 # small sizes: each program builds and runs in well under a second
 SMALL = {
@@ -32,6 +32,7 @@ SMALL = {
     "lca": dict(dim=32, atoms=64, sparsity=3, steps=1000),
     "digits": dict(images=40, window=48),
     "stdp_pattern": dict(steps=10000),
+    "sdnn_video": dict(frames=60, still_from=20, still_to=40),
 }
 
 
@@ -202,7 +203,23 @@ def _stdp_pattern_corruptions(r):
     yield "silent", _drop(r, np.zeros(len(s), bool))
 
 
+def _sdnn_video_corruptions(r):
+    s = r.spikes
+    yield "payloads lost (binary spikes)", with_spikes(r, s.t, s.neuron)
+    out = r.network.population("out")
+    scaled = np.where((s.neuron >= out.start) & (s.neuron < out.stop), s.payload * 11 // 10, s.payload)
+    yield "outputs 10% off", SimpleNamespace(network=r.network, spikes=SpikeRaster(s.t, s.neuron, scaled),
+                                             steps=r.steps, report=r.report)
+    hid = r.network.population("hidden")
+    t = np.repeat(np.arange(25, 38), 3)  # three hidden neurons keep sending during the still segment
+    extra = SpikeRaster(np.concatenate([s.t, t]), np.concatenate([s.neuron, hid.start + np.arange(t.size) % 3]),
+                        np.concatenate([s.payload, np.full(t.size, 64)]))
+    yield "busy while the picture is still", SimpleNamespace(network=r.network, spikes=extra, steps=r.steps,
+                                                             report=r.report)
+
+
 CORRUPTIONS = {
+    "sdnn_video": _sdnn_video_corruptions,
     "stdp_pattern": _stdp_pattern_corruptions,
     "synfire": _synfire_corruptions,
     "brunel": _brunel_corruptions,
