@@ -1,8 +1,8 @@
 #!/usr/bin/env python
 """Benchmark: README's main job, whole process, ``chipemu run`` vs ``chipemu simulate``, same run.
 
-    python bench/main_job.py [--program programs/brunel.py] [--param NAME=VALUE ...] [--noc simpy]
-                             [--repeat 1] [--phases]
+    python bench/main_job.py [--program programs/brunel.py | --ei-local N] [--param NAME=VALUE ...]
+                             [--chip loihi1] [--mapper traffic] [--noc simpy] [--repeat 1] [--phases]
 
 Runs ``chipemu simulate PROGRAM`` and ``chipemu run PROGRAM`` as separate processes (what a
 user waits for: interpreter start, imports, building the network, mapping, emulation,
@@ -12,7 +12,10 @@ both wall times and their ratio.  Target: run <= 5x simulate on programs/brunel.
 ``--phases`` also times the phases of ``run`` in this process (build, map, emulate,
 energy + baseline, report files), to show where the time goes.
 
-A SANA-FE comparison (target: run <= 0.5x SANA-FE on the same network and mapping) needs
+``--ei-local N`` runs a saved flat file instead: the ring-local random E/I network of
+bench/networks.py (N compartments, fan-out 100, 200 steps), the workload of the SANA-FE
+comparison (``--ei-local 10000 --chip loihi1-silicon --mapper sequential``).  A same-run
+SANA-FE comparison (target: run <= 0.5x SANA-FE on the same network and mapping) needs
 SANA-FE installed, which chipemu does not depend on; see bench/README.md.
 """
 
@@ -42,7 +45,8 @@ def whole_process(argv: list[str]) -> float:
     return wall
 
 
-def phases(program: str, params: list[str], noc: str, out: Path) -> dict[str, float]:
+def phases(program: str, params: list[str], noc: str, out: Path, chip: str = "loihi1",
+           mapper: str = "traffic") -> dict[str, float]:
     from chipemu.baseline import baseline_report
     from chipemu.chip import emulate
     from chipemu.chips import load_chip
@@ -58,8 +62,8 @@ def phases(program: str, params: list[str], noc: str, out: Path) -> dict[str, fl
     net, _ = load_network_arg(program, _parse_params(params))
     times["build the network"] = time.perf_counter() - t
     t = time.perf_counter()
-    mapping = map_network(net, load_chip("loihi1"), mapper="traffic", seed=0)
-    times["map (traffic)"] = time.perf_counter() - t
+    mapping = map_network(net, load_chip(chip), mapper=mapper, seed=0)
+    times[f"map ({mapper})"] = time.perf_counter() - t
     t = time.perf_counter()
     run = emulate(net, mapping, None, noc=noc)
     times[f"emulate ({noc} NoC)"] = time.perf_counter() - t
@@ -78,22 +82,41 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--program", default="programs/brunel.py")
     ap.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
+    ap.add_argument("--ei-local", type=int, default=None, metavar="N",
+                    help="run the ring-local random E/I network of N compartments (a flat file) instead")
+    ap.add_argument("--chip", default="loihi1")
+    ap.add_argument("--mapper", default="traffic")
     ap.add_argument("--noc", default="simpy", choices=["simpy", "analytic"])
     ap.add_argument("--repeat", type=int, default=1, help="best of N processes for each command")
     ap.add_argument("--phases", action="store_true", help="also time the phases of run in this process")
+    ap.add_argument("--sana-fe-s", type=float, default=None, metavar="SECONDS",
+                    help="SANA-FE's whole-process time on the same network and mapping, measured separately")
     args = ap.parse_args(argv)
     program = str((ROOT / args.program) if not Path(args.program).is_absolute() else args.program)
     extra = [x for p in args.param for x in ("--param", p)]
     with tempfile.TemporaryDirectory() as tmp:
+        title = f"{args.program} {' '.join(args.param)}".strip()
+        if args.ei_local:
+            sys.path.insert(0, str(HERE))
+            from networks import random_ei
+
+            program, extra = f"{tmp}/ei_local.npz", []
+            random_ei(args.ei_local, window=min(1000, args.ei_local // 4)).save(program)
+            title = f"ring-local random E/I, {args.ei_local:,} compartments (flat file)"
+        chip_args = ["--chip", args.chip, "--mapper", args.mapper, "--noc", args.noc]
         sim = min(whole_process(["simulate", program, *extra, "--out", f"{tmp}/sim"]) for _ in range(args.repeat))
-        run = min(whole_process(["run", program, *extra, "--noc", args.noc, "--out", f"{tmp}/run"])
+        run = min(whole_process(["run", program, *extra, *chip_args, "--out", f"{tmp}/run"])
                   for _ in range(args.repeat))
-        print(f"{args.program} {' '.join(args.param)}".strip())
+        print(f"{title}; chip {args.chip}, mapper {args.mapper}")
         print(f"  chipemu simulate, whole process   {sim:8.2f} s")
         print(f"  chipemu run --noc {args.noc}, whole process {run:8.2f} s")
+        if args.sana_fe_s:
+            print(f"  SANA-FE (given with --sana-fe-s, not measured here) {args.sana_fe_s:8.2f} s; ratio run / SANA-FE: "
+                  f"{run / args.sana_fe_s:.2f}  (target <= 0.5)")
         print(f"  ratio run / simulate: {run / sim:.1f}x  (target <= 5x: {'met' if run <= 5 * sim else 'NOT met'})")
         if args.phases:
-            for name, s in phases(program, args.param, args.noc, Path(tmp) / "phases").items():
+            for name, s in phases(program, [] if args.ei_local else args.param, args.noc, Path(tmp) / "phases",
+                                  args.chip, args.mapper).items():
                 print(f"    {name:45s} {s:8.2f} s")
     return 0
 

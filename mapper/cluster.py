@@ -50,7 +50,8 @@ CLUSTER_FRACTION = 4
 class _Edges:
     """Undirected pin edges between LP vertices (compartments and inputs), both directions.
 
-    ``v``/``u``: endpoints (source ids); ``wq``: quantised weight in ``wb`` low key bits.
+    ``v``/``u``: endpoints (source ids), every pin twice: ``v = [t, s]``, ``u = [s, t]``
+    (label propagation relies on this layout); ``wq``: quantised weight in ``wb`` low key bits.
     """
 
     v: np.ndarray
@@ -110,9 +111,13 @@ def label_propagation(graph: MapGraph, model: ResourceModel, e: _Edges, free: np
     prio = rng.permutation(n_src)
     if e.v.size == 0:
         return labels
+    # e holds every pin twice, (t, s) then (s, t): one gather per endpoint serves both halves
+    half = e.v.size // 2
+    ends_a, ends_b = e.v[:half], e.u[:half]
     for _ in range(iterations):
         active = rng.random(n_src) < 0.5
-        sel = active[e.v] & ~active[e.u]
+        act_a, act_b = active[ends_a], active[ends_b]
+        sel = np.concatenate([act_a & ~act_b, act_b & ~act_a])  # = active[e.v] & ~active[e.u]
         v = e.v[sel]
         if v.size == 0:
             continue
