@@ -339,4 +339,6 @@ def baseline_report(run, energy: dict | None = None, *, host: HostSpec | str = "
     }
     out["ratios_direction"] = ("baseline / chip: a value > 1 means the chip uses less energy, takes less "
                                "time or has the smaller energy-delay product (None when the chip figure is 0)")
+    from .bounded import check_finite
+    check_finite(out, f"baseline on host {host.name}", hint="; a figure of the host or the chip is too extreme")
     return out

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .bounded import check_steps
 from .core import COUNTERS, C, CoreArray
 from .errors import ChipemuError
 from .hardware import Hardware
@@ -52,6 +53,9 @@ from .spikes import SpikeRaster
 #: steps x K cells of the per-core counters of one block of steps (see emulate)
 _BLOCK_CELLS = 1 << 20
 _MAX_BLOCK_STEPS = 1024
+#: memory one timestep of a run holds until the report is written: the per-step counters and
+#: phase times, the input schedule, and their copies as report.json lists (an estimate)
+_BYTES_PER_STEP = 1024
 
 
 @dataclass
@@ -109,10 +113,7 @@ def emulate(network: Network, mapping, steps: int | None = None, *, noc: str = "
     from .noc import make_noc
 
     f = network.flat()
-    steps = f.steps if steps is None else steps
-    if isinstance(steps, bool) or int(steps) != steps or steps < 0:
-        raise ChipemuError(f"steps = {steps!r} must be an integer >= 0")
-    steps = int(steps)
+    steps = check_steps(f.steps if steps is None else steps, "steps", _BYTES_PER_STEP)
     chip = mapping.chip
     if mapping.neuron_core.shape != (f.n,) or mapping.input_core.shape != (f.in_n,):
         raise ChipemuError(f"mapping does not match network '{network.name}': it places "

@@ -19,15 +19,41 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {message} (see '{self.prog} --help')\n")
 
 
-def _nonneg_int(text: str) -> int:
-    """argparse type: an integer >= 0."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid integer {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{value} must be >= 0")
-    return value
+def _int_arg(lo: int | None, hi: int):
+    """argparse type: an integer ``<= hi`` (and ``>= lo`` unless None: the command checks
+    it), range-checked as a Python int before any use; a value out of range says *too
+    large* (never a wrapped number)."""
+    from .bounded import show
+
+    def parse(text: str) -> int:
+        t = text.strip().replace("_", "")
+        if not t.lstrip("+-").isdigit() or len(t) > 4000:
+            raise argparse.ArgumentTypeError(f"invalid integer {show(text)}")
+        value = int(t)
+        if value > hi:
+            raise argparse.ArgumentTypeError(f"{show(value)} is too large (at most {hi:,})")
+        if lo is not None and value < lo:
+            raise argparse.ArgumentTypeError(f"{show(value)} must be >= {lo}")
+        return value
+    return parse
+
+
+_nonneg_int = _int_arg(0, 2**63 - 1)
+#: integer flags whose lower bound the command (or the library) checks with its own message
+_max_per_core_arg = _int_arg(None, 2**31 - 1)
+_workers_arg = _int_arg(None, 4096)
+_limit_arg = _int_arg(None, 2**63 - 1)
+#: --steps: any integer; its range is checked before anything runs (_check_out)
+_steps_arg = _int_arg(None, 10**4000)
+
+
+def _check_out(args, names=()) -> None:
+    """Before any work: ``--steps`` in range and ``--out`` usable as the output folder
+    (:func:`chipemu.bounded.check_output_dir`; nothing is created)."""
+    from .bounded import check_output_dir, check_steps
+    if getattr(args, "steps", None) is not None:
+        check_steps(args.steps, "--steps")
+    check_output_dir(args.out, "--out", names)
 
 
 class Progress:
@@ -61,7 +87,7 @@ def _add_mapping_args(p: argparse.ArgumentParser, default_mapper: str) -> None:
     p.add_argument("--mapper", default=default_mapper, metavar="NAME",
                    help=f"mapping strategy (default: {default_mapper}); see 'mappers' below")
     p.add_argument("--seed", type=_nonneg_int, default=0, help="seed of every random choice of the mapper (default: 0)")
-    p.add_argument("--max-per-core", type=int, default=None, metavar="N",
+    p.add_argument("--max-per-core", type=_max_per_core_arg, default=None, metavar="N",
                    help="at most N compartments per core (default: the chip's limit)")
     p.add_argument("--pin", action="append", metavar="POP=CORE[,CORE...]",
                    help="pin a population to physical cores (router * cores_per_router + port; repeatable)")
@@ -83,19 +109,44 @@ def _add_probe_arg(p: argparse.ArgumentParser) -> None:
                    help="record u and v of population POP every step into DIR/probes.npz (repeatable)")
 
 
+#: longest --param value (characters) and most --param flags
+MAX_PARAM_CHARS = 100_000
+MAX_PARAMS = 256
+
+
 def _parse_params(items: list[str] | None) -> dict:
-    """``["n=10", "rate=0.5", "name=x"]`` -> ``{"n": 10, "rate": 0.5, "name": "x"}``."""
+    """``["n=10", "rate=0.5", "name=x"]`` -> ``{"n": 10, "rate": 0.5, "name": "x"}``.
+
+    A value is a Python literal (number, string, list, ...) or else the text itself.  A
+    value longer than :data:`MAX_PARAM_CHARS`, nested deeper than
+    :data:`chipemu.bounded.MAX_DEPTH` or given twice is refused; the program checks the rest.
+    """
     import ast
 
+    from .bounded import MAX_DEPTH, nesting_depth
+
+    items = list(items or [])
+    if len(items) > MAX_PARAMS:
+        raise ChipemuError(f"--param given {len(items)} times (at most {MAX_PARAMS})")
     params = {}
-    for item in items or []:
+    for item in items:
         key, sep, raw = item.partition("=")
         if not sep or not key.isidentifier():
-            raise ChipemuError(f"--param {item!r}: expected NAME=VALUE with NAME a Python identifier")
+            raise ChipemuError(f"--param {item[:60]!r}: expected NAME=VALUE with NAME a Python identifier")
+        if len(raw) > MAX_PARAM_CHARS:
+            raise ChipemuError(f"--param {key}: value of {len(raw):,} characters is too long "
+                               f"(at most {MAX_PARAM_CHARS:,})")
+        if key in params:
+            raise ChipemuError(f"--param {key}: given twice")
         try:
-            params[key] = ast.literal_eval(raw)
-        except (ValueError, SyntaxError):
-            params[key] = raw
+            value = ast.literal_eval(raw)
+        except (ValueError, SyntaxError, TypeError):  # not a literal (or an int too long to convert): text
+            value = raw
+        except (RecursionError, MemoryError):
+            raise ChipemuError(f"--param {key}: value nested too deeply") from None
+        if nesting_depth(value) > MAX_DEPTH:
+            raise ChipemuError(f"--param {key}: value nested deeper than {MAX_DEPTH} levels")
+        params[key] = value
     return params
 
 
@@ -114,6 +165,7 @@ def cmd_simulate(args) -> int:
     from .flatload import FlatFile
     from .reference import run
 
+    _check_out(args, ("spikes.npz", "probes.npz"))
     # a flat file goes to the runner as validated arrays (no Network) unless probes name populations
     net, _ = _load_network(args, flat_ok=not args.probe)
     progress = Progress("simulate")
@@ -137,8 +189,12 @@ def cmd_simulate(args) -> int:
 def cmd_run(args) -> int:
     from .pipeline import run_network
     from .report import format_summary
-    from .rundir import LEARNED_NETWORK, PROBES, write_run_dir
+    from .interrupt import import_deferred
+    from .rundir import HTML, LEARNED_NETWORK, PROBES, REPORT, SPIKES, write_run_dir
 
+    figures = import_deferred("chipemu.report.figures").FIGURES  # matplotlib loads with signals held
+    _check_out(args, (REPORT, SPIKES, HTML, LEARNED_NETWORK, PROBES, *(f"{k}.png" for k in figures)))
+    _parse_pins(args.pin)  # checked before the network is built
     net, program = _load_network(args)
     progress = Progress("run")
     try:
@@ -165,11 +221,14 @@ def _parse_pins(items: list[str] | None) -> dict[str, list[int]] | None:
     for item in items:
         name, sep, cores = item.partition("=")
         try:
-            ids = [int(c) for c in cores.split(",")] if sep and name else None
+            ids = [int(c) for c in cores.split(",")] if sep and name and len(cores) < 10**6 else None
         except ValueError:
             ids = None
         if not ids:
-            raise ChipemuError(f"--pin {item!r}: expected POPULATION=CORE[,CORE...] with integer core ids")
+            raise ChipemuError(f"--pin {item[:60]!r}: expected POPULATION=CORE[,CORE...] with integer core ids")
+        from .bounded import check_int
+        for c in ids:
+            check_int(c, f"--pin {name}: core id", 0, 2**31 - 1)
         if name in pins:
             raise ChipemuError(f"--pin {item!r}: population '{name}' is pinned twice; list all its cores in one --pin")
         pins[name] = ids
@@ -179,6 +238,8 @@ def _parse_pins(items: list[str] | None) -> dict[str, list[int]] | None:
 def cmd_map(args) -> int:
     from mapper import format_quality, map_network
 
+    _check_out(args, ("mapping.json",))
+    _parse_pins(args.pin)  # checked before the network is built
     net, _ = _load_network(args)
     t0 = time.perf_counter()
     mapping = map_network(net, args.chip, mapper=args.mapper, seed=args.seed, **_map_options(args))
@@ -209,6 +270,9 @@ def cmd_chips(args) -> int:
 def cmd_report(args) -> int:
     """Redraw DIR/report.html and its PNG figures from DIR/report.json and DIR/spikes.npz."""
     from .explore import is_explore_dir, redraw_explore  # an explore --out DIR: redraw explore.html
+    from .interrupt import import_deferred
+
+    import_deferred("chipemu.report.figures")  # matplotlib loads with signals held back
     if is_explore_dir(args.dir):
         return print(f"wrote {redraw_explore(args.dir)} from {Path(args.dir) / 'results.csv'}") or 0
     from .report.figures import FIGURES
@@ -223,12 +287,15 @@ def cmd_explore(args) -> int:
     """Run a sweep (chips x mappers x workloads) and write results.csv and explore.html."""
     from .explore import load_sweep, run_sweep
     from .explore.report import format_front
+    from .interrupt import import_deferred
 
+    import_deferred("chipemu.report.figures")  # matplotlib loads with signals held back
     for flag, value, lo in (("--workers", args.workers, 1), ("--limit", args.limit, 0)):
         if value is not None and value < lo:
             raise ChipemuError(f"{flag} {value!r} is not allowed (allowed: int >= {lo})")
-    if Path(args.out).exists() and not Path(args.out).is_dir():
-        raise ChipemuError(f"--out {args.out}: exists and is not a directory")
+    from .bounded import check_output_dir
+    from .explore.results import RESULTS
+    check_output_dir(args.out, "--out", (RESULTS, "explore.html"))
     if args.scheduler is not None:
         import importlib.util
         if importlib.util.find_spec("dask") is None:
@@ -257,7 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("simulate", help="run a network on the host reference runner (no chip)")
     _add_network_args(p)
-    p.add_argument("--steps", type=int, default=None, help="timesteps (default: the network's own)")
+    p.add_argument("--steps", type=_steps_arg, default=None, help="timesteps (default: the network's own)")
     p.add_argument("--out", default="out", help="output directory (default: out)")
     _add_probe_arg(p)
     p.set_defaults(func=cmd_simulate)
@@ -270,7 +337,7 @@ def build_parser() -> argparse.ArgumentParser:
                        epilog="mappers:\n" + mapper_help())
     _add_network_args(p)
     _add_mapping_args(p, DEFAULT_MAPPER)
-    p.add_argument("--steps", type=int, default=None, help="timesteps (default: the network's own)")
+    p.add_argument("--steps", type=_steps_arg, default=None, help="timesteps (default: the network's own)")
     p.add_argument("--noc", default="simpy", choices=["simpy", "analytic"],
                    help="NoC model: simpy (reference, default) or analytic (fast, for sweeps)")
     p.add_argument("--out", default="out", help="output directory (default: out)")
@@ -297,13 +364,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("explore", help="sweep chips, mappers and workloads; Pareto report of energy vs latency")
     p.add_argument("sweep", metavar="SWEEP.toml", help="sweep description (see docs/explore.md)")
     p.add_argument("--out", default="explore", help="output directory; rerun to resume (default: explore)")
-    p.add_argument("--workers", type=int, default=None,
+    p.add_argument("--workers", type=_workers_arg, default=None,
                    help="local worker processes (default: CPU count, at most 8; 1 = in this process)")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="run on a Dask distributed cluster at ADDRESS (needs pip install 'chipemu[dask]')")
     p.add_argument("--noc", default=None, choices=["simpy", "analytic"],
                    help="NoC model, overriding the sweep's (default: the sweep's, else analytic)")
-    p.add_argument("--limit", type=int, default=None, metavar="N", help="run at most N pending points now")
+    p.add_argument("--limit", type=_limit_arg, default=None, metavar="N", help="run at most N pending points now")
     p.set_defaults(func=cmd_explore)
     return parser
 
@@ -327,6 +394,32 @@ def _silence_stdout() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line.  SIGINT and SIGTERM stop it with exit 130 / 143 and nothing
+    half-written (:mod:`chipemu.interrupt`), also when a library swallowed the signal."""
+    from . import interrupt
+
+    with interrupt.handle_signals():
+        try:
+            rc = _main(argv)
+        except interrupt.Interrupted as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return exc.exit_code
+        except KeyboardInterrupt:
+            print("error: interrupted", file=sys.stderr)
+            return 130
+        except SystemExit:  # argparse (usage errors, --help); a program's sys.exit() never gets here
+            if interrupt.exit_code() is not None:
+                print("error: interrupted", file=sys.stderr)
+                return interrupt.exit_code()
+            raise
+        code = interrupt.exit_code()
+        if code is not None:  # the signal was swallowed on its way up: still stop with its status
+            print("error: interrupted", file=sys.stderr)
+            return code
+        return rc
+
+
+def _main(argv: list[str] | None = None) -> int:
     import warnings
 
     parser = build_parser()
@@ -347,10 +440,10 @@ def main(argv: list[str] | None = None) -> int:
         where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
         return _error(f"{where}{exc.strerror or exc}")
     except MemoryError:
-        return _error("not enough memory for this run; reduce --steps or the network size")
-    except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
-        return 130
+        return _error("not enough memory for this run: the network, its inputs or --steps are too large "
+                      "for this machine")
+    except RecursionError:
+        return _error("input nested too deeply (recursion limit reached)")
 
 
 if __name__ == "__main__":

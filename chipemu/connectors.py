@@ -16,6 +16,16 @@ import numpy as np
 from .errors import NetworkError
 
 _DENSE_LIMIT = 4_000_000  # n_pre * n_post below which a dense draw is cheaper
+#: bytes one synapse holds while a network is built and run (index, weight and delay arrays,
+#: their flat and CSR copies; an estimate for the memory check)
+BYTES_PER_SYNAPSE = 64
+
+
+def check_synapse_count(kind: str, count: float) -> None:
+    """Refuse a connector that would create ``count`` synapses when they cannot fit in memory."""
+    from .bounded import check_memory
+    check_memory(int(min(count, 2**62)) * BYTES_PER_SYNAPSE, f"{kind} connector ({int(min(count, 2**62)):,} synapses)",
+                 NetworkError)
 
 
 class Connector:
@@ -41,6 +51,7 @@ class AllToAll(Connector):
     allow_self: bool = True
 
     def build(self, n_pre, n_post, same_population):
+        check_synapse_count("all_to_all", n_pre * n_post)
         src = np.repeat(np.arange(n_pre, dtype=np.int64), n_post)
         dst = np.tile(np.arange(n_post, dtype=np.int64), n_pre)
         if same_population and not self.allow_self:
@@ -80,6 +91,7 @@ class FixedProbability(Connector):
         rng = np.random.default_rng(self.seed)
         total = n_pre * n_post
         p = float(self.p)
+        check_synapse_count("fixed_probability", total * p)
         if p == 0.0 or total == 0:
             pos = np.zeros(0, dtype=np.int64)
         elif p == 1.0:
@@ -130,6 +142,7 @@ class FixedFanout(Connector):
         if k > pool:
             raise NetworkError(
                 f"fixed_fanout connector: fanout = {k} exceeds the {pool} available targets")
+        check_synapse_count("fixed_fanout", n_pre * (pool if 2 * k > pool else k))
         rng = np.random.default_rng(self.seed)
         if k == 0 or n_pre == 0:
             z = np.zeros(0, dtype=np.int64)

@@ -47,7 +47,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .bounded import check_finite
 from .core import COUNTERS
+from .errors import ChipemuError
 
 __all__ = ["energy_report", "COMPONENTS", "DYNAMIC_COMPONENTS"]
 
@@ -153,6 +155,14 @@ def energy_report(run) -> dict:
 
     syn = ops["synaptic_ops"]
     steps = int(run.steps)
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused below, not warned
+        report = _report(total_j, dynamic_j, static_j, breakdown, ops, unit, per_core, chip, chip_time_s, steps, syn)
+    check_finite(report, f"energy model of chip {chip.name}", ChipemuError,
+                 "; a per-event energy, time or static power of the chip is too large")
+    return report
+
+
+def _report(total_j, dynamic_j, static_j, breakdown, ops, unit, per_core, chip, chip_time_s, steps, syn) -> dict:
     return {
         "total_j": total_j,
         "dynamic_j": dynamic_j,

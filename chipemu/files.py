@@ -65,43 +65,24 @@ def atomic_write(path, write) -> None:
 def read_json(path, what: str):
     """The parsed JSON document of ``path``; ``what`` names the file in errors.
 
-    A missing, unreadable or invalid file is a :class:`FileFormatError` with one line.
+    A missing, unreadable, oversized (not a regular file, larger than the budget), too
+    deeply nested or invalid file is a :class:`FileFormatError` with one line
+    (:func:`chipemu.bounded.read_json`).
     """
-    import json
-
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise FileFormatError(f"{what} {path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FileFormatError(f"{what} {path}: cannot be read ({exc})") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise FileFormatError(f"{what} {path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    from .bounded import read_json as bounded_read_json
+    return bounded_read_json(path, what, error=FileFormatError)
 
 
 def read_npz(path, what: str) -> dict[str, np.ndarray]:
     """Every array of the ``.npz`` file ``path``; ``what`` names the file in errors.
 
-    Anything that stops the file from being read -- missing, a folder, empty, truncated,
-    not a zip archive, a corrupt compressed member, a plain ``.npy`` -- is bad input: a
-    :class:`FileFormatError` with one line naming the file.
+    Anything that stops the file from being read -- missing, a folder, a stream, empty,
+    truncated, not a zip archive, duplicate member names, arrays declared larger than the
+    memory budget, a corrupt compressed member, a plain ``.npy`` -- is bad input: a
+    :class:`FileFormatError` with one line naming the file (:func:`chipemu.bounded.read_npz`).
     """
-    path = Path(path)
-    if not path.exists():
-        raise FileFormatError(f"{what} {path}: no such file")
-    try:
-        npz = np.load(path, allow_pickle=False)
-    except Exception as exc:  # EOFError, OSError, ValueError, BadZipFile, ...: all unreadable input
-        raise FileFormatError(f"{what} {path}: not a readable .npz file ({type(exc).__name__}: {exc})") from None
-    if not isinstance(npz, np.lib.npyio.NpzFile):  # a plain .npy array, not an archive
-        raise FileFormatError(f"{what} {path}: not a .npz archive (it holds a single .npy array)")
-    with npz:
-        try:
-            return {k: npz[k] for k in npz.files}
-        except Exception as exc:  # zlib.error, BadZipFile, ValueError on a damaged member
-            raise FileFormatError(f"{what} {path}: corrupt .npz member ({type(exc).__name__}: {exc})") from None
+    from .bounded import read_npz as bounded_read_npz
+    return bounded_read_npz(path, what, FileFormatError)
 
 
 __all__ = ["atomic_write", "read_json", "read_npz", "new_file_mode", "current_umask"]

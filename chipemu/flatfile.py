@@ -60,7 +60,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import neuron
+from . import bounded, neuron
 from .errors import ChipemuError, FileFormatError
 from .files import atomic_write, read_json, read_npz  # noqa: F401  (re-exported: their old home)
 
@@ -157,19 +157,14 @@ def _int_key(d, path, key, shape_n=None, lo=None, hi=None, scalar=False) -> np.n
     elif arr.ndim != 1 or (shape_n is not None and arr.shape[0] != shape_n):
         want = f"({shape_n},)" if shape_n is not None else "1-D"
         raise _bad(path, key, f"has shape {arr.shape}, expected {want}")
-    arr = arr.astype(np.int64)
-    if arr.size:
-        bad = np.zeros(arr.shape, dtype=bool)
-        if lo is not None:
-            bad |= arr < lo
-        if hi is not None:
-            bad |= arr > hi
-        if bad.any():
-            i = np.flatnonzero(bad.reshape(-1))[0]
-            rng = f"{lo if lo is not None else '-inf'}..{hi if hi is not None else 'inf'}"
-            where = "" if scalar else f" at index {i}"
-            raise _bad(path, key, f"value {int(arr.reshape(-1)[i])}{where} out of range {rng}")
-    return arr
+    bad = bounded.array_out_of_range(arr, lo, hi)  # in the stored dtype: a uint64 never wraps
+    if bad is not None:
+        i, value = bad
+        rng = f"{lo if lo is not None else '-inf'}..{hi if hi is not None else 'inf'}"
+        where = "" if scalar else f" at index {i}"
+        side = "too large" if hi is not None and value > hi else "too small"
+        raise _bad(path, key, f"value {bounded.show(value)}{where} is {side}: out of range {rng}")
+    return arr.astype(np.int64)
 
 
 def _str_key(d, path, key, scalar=False):
@@ -239,8 +234,8 @@ def network_from_arrays(d: dict, path: str, network_cls):
     n = du.shape[0]
     regs = {k: _int_key(d, path, k, n, *neuron.PARAM_RANGES[k]) for k in neuron.PARAM_RANGES}
     regs.update(_reset_keys(d, path, n))
-    in_n = int(_int_key(d, path, "in_n", lo=0, scalar=True))
-    steps = int(_int_key(d, path, "steps", lo=0, scalar=True))
+    in_n = int(_int_key(d, path, "in_n", lo=0, hi=2**31 - 1, scalar=True))
+    steps = int(_int_key(d, path, "steps", lo=0, hi=bounded.MAX_STEPS, scalar=True))
     m = d["src"].shape[0] if d["src"].ndim == 1 else -1
     syn = {
         "src": _int_key(d, path, "src", None, 0, n - 1),

@@ -531,10 +531,15 @@ class LearningRule:
 
     @classmethod
     def from_json(cls, text: str) -> "LearningRule":
-        try:
-            d = json.loads(text)
-        except (TypeError, ValueError) as exc:
-            raise LearningError(f"learning rule: not valid JSON ({exc})") from None
+        from .bounded import MAX_TEXT_BYTES, parse_json
+        if not isinstance(text, str):
+            raise LearningError(f"learning rule: JSON text expected, got {type(text).__name__}")
+        if len(text) > MAX_TEXT_BYTES:
+            raise LearningError(f"learning rule: JSON text of {len(text):,} characters is too long "
+                                f"(at most {MAX_TEXT_BYTES:,})")
+        d = parse_json(text, "learning rule", LearningError)
+        if not isinstance(d, dict):
+            raise LearningError(f"learning rule: JSON must be an object, got {type(d).__name__}")
         return cls.from_dict(d)
 
     # -------------------------------------------------------------- network checks

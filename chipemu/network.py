@@ -25,7 +25,7 @@ from typing import Callable, Iterable, Union
 
 import numpy as np
 
-from . import neuron
+from . import bounded, neuron
 from .connectors import Connector, make_connector
 from .errors import NetworkError
 
@@ -40,24 +40,24 @@ def _check_name(kind: str, name: str) -> str:
 
 def _int_array(owner: str, param: str, value, n: int, lo: int, hi: int) -> np.ndarray:
     """``value`` (scalar or length-n array of integers) as an int64 array, range-checked."""
+    if isinstance(value, int) and not isinstance(value, bool) and not lo <= value <= hi:
+        raise NetworkError(f"{owner}: parameter '{param}' = {bounded.show(value)} out of range {lo}..{hi}")
     arr = np.asarray(value)
     if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer) or arr.size == 0):
         if np.issubdtype(arr.dtype, np.floating) and arr.size and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
-            arr = arr.astype(np.int64)
+            pass  # whole numbers: range-checked below, before the cast
         else:
-            raise NetworkError(f"{owner}: parameter '{param}' must be integer, got {value!r:.60}")
-    if arr.ndim == 0:
-        arr = np.full(n, int(arr), dtype=np.int64)
-    elif arr.shape != (n,):
+            raise NetworkError(f"{owner}: parameter '{param}' must be integer, got {bounded.show(value, 60)}")
+    if arr.ndim != 0 and arr.shape != (n,):
         raise NetworkError(f"{owner}: parameter '{param}' has shape {arr.shape}, expected a scalar or ({n},)")
-    arr = arr.astype(np.int64, copy=False)
-    if arr.size:
-        bad = (arr < lo) | (arr > hi)
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise NetworkError(
-                f"{owner}: parameter '{param}' = {int(arr[i])} (at index {i}) out of range {lo}..{hi}")
-    return arr
+    bad = bounded.array_out_of_range(arr, lo, hi)  # in the given dtype: no wrapped value
+    if bad is not None:
+        i, v = bad
+        at = "" if arr.ndim == 0 else f" (at index {i})"
+        raise NetworkError(f"{owner}: parameter '{param}' = {bounded.show(v)}{at} out of range {lo}..{hi}")
+    if arr.ndim == 0:
+        return np.full(n, int(arr), dtype=np.int64)
+    return arr.astype(np.int64, copy=False)
 
 
 class _Contiguous:
@@ -75,10 +75,23 @@ class _Contiguous:
         return self.size
 
 
+#: most compartments of a population / sources of an input group: indices are int32 in files
+MAX_GROUP_SIZE = 2**31 - 1
+#: bytes one compartment or input source holds while a network is built and run (registers,
+#: state, flat arrays; an estimate for the memory check)
+_BYTES_PER_NODE = 128
+#: most populations plus input groups, and most projections, in one network
+MAX_GROUPS = 100_000
+MAX_PROJECTIONS = 1_000_000
+
+
 def _check_size(owner: str, size) -> int:
-    if isinstance(size, bool) or int(size) != size or size < 1:
-        raise NetworkError(f"{owner}: size = {size!r} must be an integer >= 1")
-    return int(size)
+    if isinstance(size, (bool, np.bool_)) or not isinstance(size, (int, np.integer, float, np.floating)) \
+            or not np.isfinite(size) or int(size) != size or size < 1:
+        raise NetworkError(f"{owner}: size = {bounded.show(size)} must be an integer >= 1")
+    size = bounded.check_int(size, f"{owner}: size", 1, MAX_GROUP_SIZE, NetworkError)
+    bounded.check_memory(size * _BYTES_PER_NODE, f"{owner} of {size:,}", NetworkError)
+    return size
 
 
 @dataclass(frozen=True, eq=False)
@@ -331,21 +344,46 @@ class Network:
 
     def __init__(self, name: str = "network", steps: int = 100):
         self.name = _check_name("network", name)
-        if isinstance(steps, bool) or int(steps) != steps or steps < 0:
-            raise NetworkError(f"network '{name}': steps = {steps!r} must be an integer >= 0")
-        self.steps = int(steps)
+        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer, float, np.floating)) \
+                or not np.isfinite(steps) or int(steps) != steps or steps < 0:
+            raise NetworkError(f"network '{name}': steps = {bounded.show(steps)} must be an integer >= 0")
+        self.steps = bounded.check_int(steps, f"network '{name}': steps", 0, bounded.MAX_STEPS, NetworkError)
         self.populations: list[Population] = []
         self.inputs: list[InputGroup] = []
         self.projections: list[Projection] = []
         self._flat: FlatNetwork | None = None
 
     # ---------------------------------------------------------------- building
+    def _names(self) -> tuple[set, set]:
+        """(names of populations and input groups, names of projections), cached while the
+        lists only grow through the ``add_*`` / ``connect`` methods (O(1) per addition)."""
+        key = (id(self.populations), len(self.populations), id(self.inputs), len(self.inputs),
+               id(self.projections), len(self.projections))
+        cache = self.__dict__.get("_name_cache")
+        if cache is None or cache[0] != key:
+            groups = {p.name for p in self.populations} | {g.name for g in self.inputs}
+            cache = (key, groups, {p.name for p in self.projections})
+            self.__dict__["_name_cache"] = cache
+        return cache[1], cache[2]
+
+    def _added(self, kind: str, name: str) -> None:
+        """Record a name just appended by an ``add_*`` / ``connect`` method in the cache."""
+        _, groups, projs = self.__dict__["_name_cache"]
+        (projs if kind == "projection" else groups).add(name)
+        self.__dict__["_name_cache"] = ((id(self.populations), len(self.populations), id(self.inputs),
+                                         len(self.inputs), id(self.projections), len(self.projections)),
+                                        groups, projs)
+
     def _check_new_name(self, kind: str, name: str) -> None:
-        taken = {p.name for p in self.populations} | {g.name for g in self.inputs}
-        if kind == "projection":
-            taken = {p.name for p in self.projections}
-        if name in taken:
+        groups, projs = self._names()
+        if name in (projs if kind == "projection" else groups):
             raise NetworkError(f"{kind} name '{name}' is already used in network '{self.name}'")
+        if kind == "projection":
+            if len(self.projections) >= MAX_PROJECTIONS:
+                raise NetworkError(f"network '{self.name}': too many projections (at most {MAX_PROJECTIONS:,})")
+        elif len(self.populations) + len(self.inputs) >= MAX_GROUPS:
+            raise NetworkError(f"network '{self.name}': too many populations and input groups "
+                               f"(at most {MAX_GROUPS:,})")
 
     def add_population(self, name: str, size: int, *, du=None, dv=None, vth=None, bias_mant=None, bias_exp=None,
                        reset_interval=0, reset_offset=0, model: str = "lif", **registers) -> Population:
@@ -358,10 +396,14 @@ class Network:
         out take the model's defaults (LIF: du = dv = bias = 0, vth = 1).
         """
         self._check_new_name("population", name)
+        size = _check_size(f"population '{name}'", size)
+        bounded.check_memory((self.n_compartments + self.n_inputs + size) * _BYTES_PER_NODE,
+                             f"network '{self.name}' with population '{name}'", NetworkError)
         pop = Population.create(name, size, du=du, dv=dv, vth=vth, bias_mant=bias_mant,
                                 bias_exp=bias_exp, start=self.n_compartments,
                                 reset_interval=reset_interval, reset_offset=reset_offset, model=model, **registers)
         self.populations.append(pop)
+        self._added("population", name)
         self._flat = None
         return pop
 
@@ -374,6 +416,7 @@ class Network:
         self._check_new_name("input group", name)
         grp = InputGroup.create(name, size, spike_idx, spike_t, start=self.n_inputs, spike_val=spike_val)
         self.inputs.append(grp)
+        self._added("input group", name)
         self._flat = None
         return grp
 
@@ -432,11 +475,13 @@ class Network:
         post_g = self._resolve(post, "post")
         name = name if name is not None else f"{pre_g.name}->{post_g.name}"
         _check_name("projection", name)
-        if any(p.name == name for p in self.projections):
+        taken = self._names()[1]
+        if name in taken:
             k = 2
-            while any(p.name == f"{name}#{k}" for p in self.projections):
+            while f"{name}#{k}" in taken:
                 k += 1
             name = f"{name}#{k}"
+        self._check_new_name("projection", name)
         owner = f"projection '{name}'"
         conn = make_connector(connector, **connector_args)
         try:
@@ -455,6 +500,7 @@ class Network:
                           src=src.astype(np.int64), dst=dst.astype(np.int64),
                           weight=w.astype(np.int16), delay=d.astype(np.int8), plasticity=rule)
         self.projections.append(proj)
+        self._added("projection", name)
         self._flat = None
         return proj
 
@@ -512,11 +558,11 @@ class Network:
     # ---------------------------------------------------------------- queries
     @property
     def n_compartments(self) -> int:
-        return sum(p.size for p in self.populations)
+        return self.populations[-1].stop if self.populations else 0  # contiguous, in order
 
     @property
     def n_inputs(self) -> int:
-        return sum(g.size for g in self.inputs)
+        return self.inputs[-1].stop if self.inputs else 0  # contiguous, in order
 
     @property
     def n_synapses(self) -> int:

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .bounded import check_steps
 from .errors import ChipemuError
 from .learning import LearningEngine, canonical_position
 from .network import FlatNetwork, Network
@@ -199,11 +200,8 @@ def run(network: Network | FlatNetwork, steps: int | None = None, *, record: np.
     :mod:`chipemu.learning`; the learned weights are in ``RunResult.weights``.
     """
     f = network.flat() if isinstance(network, Network) else network
-    steps = f.steps if steps is None else steps
-    if isinstance(steps, bool) or int(steps) != steps or steps < 0:
-        raise ChipemuError(f"steps = {steps!r} must be an integer >= 0")
-    steps = int(steps)
     ids = np.asarray(record if record is not None else [], dtype=np.int64).reshape(-1)
+    steps = check_steps(f.steps if steps is None else steps, "steps", 32 + 16 * ids.size)
     if ids.size and (ids.min() < 0 or ids.max() >= f.n):
         raise ChipemuError(f"record: compartment index {int(ids[(ids < 0) | (ids >= f.n)][0])} out of range 0..{f.n - 1}")
 

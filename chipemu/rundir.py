@@ -17,6 +17,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from .bounded import MAX_STEPS, check_int, check_memory, show
 from .errors import ChipemuError, FileFormatError
 from .files import atomic_write
 from .report import read_report, write_report
@@ -39,8 +40,10 @@ def write_run_dir(run, out) -> list[Path]:
     full disk) leaves ``out`` as it was.  A learned network or probes left by an earlier
     run are removed when this run did not learn or probe (they would be stale).
     """
-    from .report.html import write_html
+    from .interrupt import check as check_interrupt
+    from .interrupt import deferred, import_deferred
 
+    write_html = import_deferred("chipemu.report.html").write_html
     if run.report is None:
         raise ChipemuError("write_run_dir: the run has no report (make it with chipemu.pipeline.run_network)")
     out = Path(out)
@@ -53,9 +56,14 @@ def write_run_dir(run, out) -> list[Path]:
             save_probes(run.probes, tmp / PROBES)
         if run.weights:
             run.network.with_weights(run.weights).save(tmp / LEARNED_NETWORK)
-        write_html(run.report, run.spikes, tmp)
+        try:
+            write_html(run.report, run.spikes, tmp)
+        except (OverflowError, FloatingPointError, ValueError) as exc:  # extreme but finite figures
+            raise ChipemuError(f"cannot draw the report figures: a value in the report is too extreme "
+                               f"({type(exc).__name__}: {' '.join(str(exc).split())[:200]})") from None
         write_report(run.report, tmp / REPORT)
         files = sorted(tmp.iterdir())
+        check_interrupt()  # a signal swallowed while drawing: move nothing into place
         blocked = [out / f.name for f in files if (out / f.name).is_dir()]
         if blocked:
             raise ChipemuError(f"output {blocked[0]} is a directory; cannot write the report there")
@@ -67,7 +75,8 @@ def write_run_dir(run, out) -> list[Path]:
             (out / PROBES).unlink(missing_ok=True)
         return [out / f.name for f in files]
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        with deferred():  # a second Ctrl-C must not leave the temporary folder behind
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def write_spikes_dir(result, out) -> list[Path]:
@@ -100,8 +109,12 @@ def read_run_dir(out) -> tuple[dict, SpikeRaster]:
     spikes = SpikeRaster.load(out / SPIKES)
     n, steps = report["network"]["neurons"], report["steps"]
     for key, value in (("network.neurons", n), ("steps", steps)):
-        if value < 0:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise FileFormatError(f"report file {out / REPORT}: key '{key}' = {value!r} must be an integer >= 0")
+        check_int(value, f"report file {out / REPORT}: key '{key}'", 0, MAX_STEPS, FileFormatError)
+    check_memory(16 * (n + steps), f"report file {out / REPORT}: figures of {n:,} compartments x {steps:,} steps",
+                 FileFormatError)
+    _check_mesh(report, out / REPORT)
     if len(spikes) and (int(spikes.neuron.max()) >= n or int(spikes.t.max()) >= steps):
         raise FileFormatError(f"spike file {out / SPIKES}: spikes beyond the report's {n} compartments x "
                               f"{steps} steps; it does not belong to {out / REPORT}")
@@ -111,17 +124,36 @@ def read_run_dir(out) -> tuple[dict, SpikeRaster]:
 def redraw_run_dir(out) -> Path:
     """Redraw ``out/report.html`` and its figures from ``out/report.json`` and
     ``out/spikes.npz``; return the HTML path."""
-    from .report.html import write_html
+    from .interrupt import import_deferred
 
+    write_html = import_deferred("chipemu.report.html").write_html
     out = Path(out)
     report, spikes = read_run_dir(out)
     try:
         return write_html(report, spikes, out)
     except ChipemuError:
         raise
-    except (KeyError, TypeError, ValueError, IndexError) as exc:
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError, FloatingPointError,
+            ZeroDivisionError) as exc:  # a report.json edited by hand: malformed values
         raise FileFormatError(f"report file {out / REPORT}: cannot draw the report "
-                              f"({type(exc).__name__}: {exc})") from None
+                              f"({type(exc).__name__}: {' '.join(str(exc).split())[:200]})") from None
+
+
+def _check_mesh(report: dict, where) -> None:
+    """The figures draw one cell per core of ``chip.mesh`` x ``chip.cores_per_router``:
+    refuse a hand-edited report whose mesh is beyond any chip (:data:`MAX_CORES`)."""
+    from .chips.spec import MAX_CORES
+
+    chip = report.get("chip") if isinstance(report.get("chip"), dict) else {}
+    mesh = chip.get("mesh") or [1, 1]
+    cpr = chip.get("cores_per_router") or 1
+    if not isinstance(mesh, list) or len(mesh) < 2 or any(isinstance(v, bool) or not isinstance(v, int) or v < 1
+                                                          for v in [*mesh[:2], cpr]):
+        raise FileFormatError(f"report file {where}: keys 'chip.mesh' = {show(mesh)} and 'chip.cores_per_router' = "
+                              f"{show(cpr)} must be integers >= 1")
+    if mesh[0] * mesh[1] * cpr > MAX_CORES:
+        raise FileFormatError(f"report file {where}: chip mesh {show(mesh[0])} x {show(mesh[1])} x {show(cpr)} cores "
+                              f"is too large to draw (at most {MAX_CORES:,} cores)")
 
 
 __all__ = ["write_run_dir", "write_spikes_dir", "read_run_dir", "redraw_run_dir", "LEARNED_NETWORK", "PROBES"]

@@ -43,10 +43,15 @@ REQUIRED: Any = _Required()
 _KINDS = ("int", "float", "str", "bool", "choice", "int_list", "float_list", "table", "any")
 
 
+#: largest integer any key accepts: a 64-bit signed integer (what numpy casts to)
+_INT_MAX = 2**63 - 1
+
+
 def show(value: Any) -> str:
-    """A short rendering of a value for an error message (tables as ``{...}``, <= 60 chars)."""
-    text = "{...}" if isinstance(value, dict) else repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    """A short rendering of a value for an error message (tables as ``{...}``, <= 60 chars;
+    a huge integer with its digit count)."""
+    from .bounded import show as short
+    return "{...}" if isinstance(value, dict) else short(value, 60)
 
 
 def type_name(value: Any) -> str:
@@ -59,7 +64,7 @@ def type_name(value: Any) -> str:
 
 def fmt_number(x: float) -> str:
     """``3`` for whole numbers, ``repr`` otherwise (for ranges in messages)."""
-    return str(int(x)) if float(x).is_integer() else repr(x)
+    return str(int(x)) if float(x).is_integer() and abs(x) < 1e16 else repr(x)
 
 
 @dataclass(frozen=True)
@@ -176,11 +181,20 @@ class Field:
     def _scalar(self, path: str, value: Any, kind: str) -> Any:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind == "int" and not isinstance(value, int)):
             raise self._wrong_type(path, value)
-        v: Any = value if kind == "int" else float(value)
+        hi = self.hi if self.hi is not None else (_INT_MAX if kind == "int" else None)
+        if isinstance(value, int) and hi is not None and value > hi:  # compared exactly, before any cast
+            raise Invalid(f"key '{path}' = {show(value)} is too large (allowed: {self.allowed()})")
+        if kind == "int" and value < -_INT_MAX:
+            raise Invalid(f"key '{path}' = {show(value)} is out of range (allowed: {self.allowed()})")
+        try:
+            v: Any = value if kind == "int" else float(value)
+        except OverflowError:  # an integer beyond any float
+            raise Invalid(f"key '{path}' = {show(value)} is too large (allowed: {self.allowed()})") from None
         if kind == "float" and not math.isfinite(v):
             raise Invalid(f"key '{path}' = {show(value)} is out of range (allowed: {self.allowed()})")
-        if (self.lo is not None and (v < self.lo or (self.lo_open and v == self.lo))) or (
-                self.hi is not None and v > self.hi):
+        if self.hi is not None and v > self.hi:
+            raise Invalid(f"key '{path}' = {show(value)} is too large (allowed: {self.allowed()})")
+        if self.lo is not None and (v < self.lo or (self.lo_open and v == self.lo)):
             raise Invalid(f"key '{path}' = {show(value)} is out of range (allowed: {self.allowed()})")
         return v
 
@@ -239,18 +253,14 @@ class Table:
 
 def parse_toml(data: bytes | str, where: str, error: type[ChipemuError] = ChipemuError) -> dict:
     """The TOML document in ``data`` (bytes must be UTF-8); a bad file raises ``error``
-    (``"{where}: not UTF-8 text ..."`` or ``"{where}: malformed TOML: ..."``, one line)."""
-    import tomllib
+    (``"{where}: not UTF-8 text ..."``, ``"{where}: malformed TOML: ..."`` or
+    ``"{where}: nested deeper than 64 levels"``, one line).  Read a user's file with
+    :func:`chipemu.bounded.read_bytes` first (regular file, size cap)."""
+    from . import bounded
 
     if isinstance(data, bytes):
-        try:
-            data = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise error(f"{where}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    try:
-        return tomllib.loads(data)
-    except tomllib.TOMLDecodeError as exc:
-        raise error(f"{where}: malformed TOML: {' '.join(str(exc).split())}") from None
+        data = bounded.decode_utf8(data, where, error)
+    return bounded.parse_toml(data, where, error)
 
 
 def validate(schema: Table, data: Any, where: str, error: type[ChipemuError] = ChipemuError) -> dict:

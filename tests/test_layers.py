@@ -31,6 +31,8 @@ LAYERS = {
     "chipemu.records": "base",
     "chipemu.files": "base",
     "chipemu.schema": "base",
+    "chipemu.bounded": "base",                 # bounded reads, budgets, range checks (errors only)
+    "chipemu.interrupt": "base",               # SIGINT/SIGTERM handling (standard library only)
     # network: the network description, its arithmetic and its files
     "chipemu": "network",                      # the package itself (re-exports the network API)
     "chipemu.neuron": "network",

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tomllib
 from importlib import resources
 from typing import Iterable
 
 from chipemu.chips.spec import ChipSpec, where as _where
 from chipemu.chips.system import SystemSpec, system_where
+from chipemu import bounded
 from chipemu.errors import ChipSpecError
 
 __all__ = ["load_chip", "load_hardware", "list_presets", "list_systems", "format_chip_table",
@@ -43,16 +43,17 @@ def list_systems() -> list[str]:
 
 
 def _read_toml(data: bytes, where: str) -> dict:
+    """UTF-8 TOML, at most :data:`chipemu.bounded.MAX_DEPTH` levels deep."""
+    return bounded.parse_toml(bounded.decode_utf8(data, where, ChipSpecError), where, ChipSpecError)
+
+
+def _read_file(path: str, hint: str) -> bytes:
+    """The bytes of a chip or system file: a regular file of bounded size (not a stream,
+    a device or a folder); ``hint`` ends the error line (the presets)."""
     try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise ChipSpecError(f"{where}: not UTF-8 text ({e.reason} at byte {e.start})") from None
-    try:
-        d = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        msg = " ".join(str(e).split())
-        raise ChipSpecError(f"{where}: malformed TOML: {msg}") from None
-    return d
+        return bounded.read_bytes(path, "chip file", bounded.MAX_TEXT_BYTES, ChipSpecError)
+    except ChipSpecError as e:
+        raise ChipSpecError(f"{e}; {hint}") from None
 
 
 def _parse(data: bytes, source: str) -> ChipSpec:
@@ -100,12 +101,7 @@ def load_hardware(name_or_path: str | os.PathLike[str]) -> ChipSpec | SystemSpec
         return load_chip(text)
     if not isinstance(text, str):
         return load_chip(name_or_path)  # raises the error for a bad type
-    try:
-        with open(text, "rb") as fh:
-            data = fh.read()
-    except OSError as e:
-        raise ChipSpecError(f"chip file {text}: cannot read ({e.strerror or e}); presets are: "
-                            f"{', '.join(list_presets())}; systems: {', '.join(list_systems())}") from None
+    data = _read_file(text, f"presets are: {', '.join(list_presets())}; systems: {', '.join(list_systems())}")
     return _parse_hardware(data, text, os.path.dirname(os.path.abspath(text)))
 
 
@@ -136,14 +132,7 @@ def load_chip(name_or_path: str | os.PathLike[str]) -> ChipSpec:
 
 
 def _load_file(path: str) -> ChipSpec:
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read()
-    except OSError as e:
-        raise ChipSpecError(
-            f"chip file {path}: cannot read ({e.strerror or e}); "
-            f"presets are: {', '.join(list_presets())}"
-        ) from None
+    data = _read_file(path, f"presets are: {', '.join(list_presets())}")
     return _parse(data, path)
 
 

@@ -40,6 +40,7 @@ class _Rule:
     lo_open: bool = False  # True: value must be > lo rather than >= lo
     choices: tuple[str, ...] = ()
     nonempty: bool = False  # for "str"
+    cap: float | None = None  # an upper bound that only keeps numbers sane (shown as "at most")
 
     def allowed(self) -> str:
         if self.kind == "str":
@@ -54,6 +55,8 @@ class _Rule:
             rng = (">" if self.lo_open else ">=") + f" {_fmt(self.lo)}"
         else:
             rng = ""
+        if self.cap is not None:
+            rng += f", at most {_fmt(self.cap)}"
         if self.kind.endswith("_list"):
             text = f"non-empty {base}"
             if rng:
@@ -113,6 +116,8 @@ class _Rule:
         else:
             if not isinstance(value, (int, float)):
                 raise self._wrong_type(path, value)
+            if isinstance(value, int) and value > self._upper():  # before float(): no overflow
+                raise _Bad(f"key '{path}' = {_show(value)} is too large (allowed: {self.allowed()})")
             v = float(value)
             if not math.isfinite(v):
                 raise _Bad(f"key '{path}' = {_show(value)} is out of range (allowed: {self.allowed()})")
@@ -120,7 +125,12 @@ class _Rule:
             raise _Bad(f"key '{path}' = {_show(value)} is out of range (allowed: {self.allowed()})")
         if self.hi is not None and v > self.hi:
             raise _Bad(f"key '{path}' = {_show(value)} is out of range (allowed: {self.allowed()})")
+        if v > self._upper():
+            raise _Bad(f"key '{path}' = {_show(value)} is too large (allowed: {self.allowed()})")
         return v
+
+    def _upper(self) -> float:
+        return min(x for x in (self.hi, self.cap, math.inf) if x is not None)
 
     def _wrong_type(self, path: str, value: Any) -> _Bad:
         return _Bad(
@@ -153,8 +163,11 @@ def _f(rule: _Rule, doc: str, default: Any = None) -> Any:
     return field(default=default, metadata={"rule": rule, "doc": doc, "optional": True})
 
 
-_INT_POS = _Rule("int", lo=1)
-_NONNEG = _Rule("float", lo=0)
+#: Upper bounds (project assumption, far beyond any real chip) that keep every count an
+#: int32 and every energy, time and power total finite and drawable: counts <= 2**31 - 1,
+#: joules / seconds per event and watts <= 1e6.
+_INT_POS = _Rule("int", lo=1, cap=2**31 - 1)
+_NONNEG = _Rule("float", lo=0, cap=1e6)
 
 
 class _Section:

@@ -25,6 +25,11 @@ from chipemu.errors import ChipSpecError
 __all__ = ["MeshSpec", "CoreSpec", "NocSpec", "OpCosts", "ChipSpec", "BARRIER_MODES", "where"]
 
 BARRIER_MODES = ("linear", "step")
+#: Largest mesh of one chip (project assumption: Loihi 2 has 128 cores; a million keeps every
+#: per-core array and figure bounded): routers per side, cores per router, cores in all.
+MAX_MESH_SIDE = 2**16
+MAX_CORES_PER_ROUTER = 2**12
+MAX_CORES = 2**20
 
 
 # --------------------------------------------------------------------------------------
@@ -43,9 +48,16 @@ class MeshSpec(_Section):
 
     _section: ClassVar[str] = "mesh"
 
-    columns: int = _f(_INT_POS, "routers in x")
-    rows: int = _f(_INT_POS, "routers in y")
-    cores_per_router: int = _f(_INT_POS, "cores attached to each router")
+    columns: int = _f(_Rule("int", lo=1, cap=MAX_MESH_SIDE), "routers in x")
+    rows: int = _f(_Rule("int", lo=1, cap=MAX_MESH_SIDE), "routers in y")
+    cores_per_router: int = _f(_Rule("int", lo=1, cap=MAX_CORES_PER_ROUTER), "cores attached to each router")
+
+    @classmethod
+    def _cross_check(cls, section: str, values: Mapping[str, Any]) -> None:
+        n = values["columns"] * values["rows"] * values["cores_per_router"]
+        if n > MAX_CORES:
+            raise _Bad(f"keys '{section}.columns' x '{section}.rows' x '{section}.cores_per_router' = "
+                       f"{n:,} cores is too large (allowed: at most {MAX_CORES:,} cores)")
 
 
 @dataclass(frozen=True)
@@ -106,12 +118,12 @@ class NocSpec(_Section):
     hop_energy_ns_j: float = _f(_NONNEG, "joules per packet per north-south hop")
     hop_time_ew_s: float = _f(_NONNEG, "seconds per east-west hop")
     hop_time_ns_s: float = _f(_NONNEG, "seconds per north-south hop")
-    link_bandwidth_pps: float = _f(_Rule("float", lo=0, lo_open=True),
+    link_bandwidth_pps: float = _f(_Rule("float", lo=0, lo_open=True, cap=1e18),
                                    "packets per second one link serialises")
     buffer_depth: int = _f(_INT_POS, "packets a router input buffer holds")
-    barrier_tiles: tuple[int, ...] = _f(_Rule("int_list", lo=1),
+    barrier_tiles: tuple[int, ...] = _f(_Rule("int_list", lo=1, cap=2**31 - 1),
                                         "tile counts of the barrier table")
-    barrier_time_s: tuple[float, ...] = _f(_Rule("float_list", lo=0),
+    barrier_time_s: tuple[float, ...] = _f(_Rule("float_list", lo=0, cap=1e6),
                                            "barrier time in seconds at those tile counts")
     barrier_mode: str = _f(_Rule("choice", choices=BARRIER_MODES),
                            "how barrier time is read off the table")

@@ -509,19 +509,26 @@ def redraw_explore(out_dir: str | Path, *, x: str = DEFAULT_X, y: str = DEFAULT_
     title = out.name
     meta = out / "points.json"
     if meta.is_file():
+        from ..bounded import read_json
         try:
-            title = json.loads(meta.read_text()).get("name") or title
-        except (OSError, ValueError):
-            pass
+            doc = read_json(meta, "points file", error=ChipemuError)
+        except ChipemuError:
+            doc = None  # the title is a nicety: fall back to the folder's name
+        if isinstance(doc, dict) and isinstance(doc.get("name"), str) and doc["name"]:
+            title = doc["name"]
     figures = render_figures(columns, rows, x=x, y=y)
+    html = render_explore(columns, rows, figures, title=title, x=x, y=y)
+    from ..flatfile import atomic_write
+    from ..interrupt import check as check_interrupt
+    check_interrupt()  # an interrupt swallowed while drawing: write nothing
     for name in FIGURES:  # drop stale figures
         p = out / f"{name}.png"
         if name not in figures and p.exists():
             p.unlink()
     for name, png in figures.items():
-        (out / f"{name}.png").write_bytes(png)
+        atomic_write(out / f"{name}.png", lambda tmp, png=png: Path(tmp).write_bytes(png))
     path = out / "explore.html"
-    path.write_text(render_explore(columns, rows, figures, title=title, x=x, y=y), encoding="utf-8")
+    atomic_write(path, lambda tmp: Path(tmp).write_text(html, encoding="utf-8"))
     return path
 
 

@@ -13,10 +13,16 @@ import math
 from pathlib import Path
 from typing import Any
 
+from .. import bounded
 from ..errors import ChipemuError
 
 #: the results file in a sweep's output directory
 RESULTS = "results.csv"
+
+
+def max_results_bytes() -> int:
+    """Largest results.csv read (a regular file only): parsed rows take ~16x the text in memory."""
+    return max(bounded.MAX_TEXT_BYTES, bounded.memory_budget() // 16)
 
 
 def format_value(v: Any) -> str:
@@ -58,13 +64,14 @@ def read_results(path: str | Path, *, parse: bool = True) -> tuple[list[str], li
     """Columns and rows of a results.csv; tolerates a truncated last line (ignored) and
     keeps the first row of each ``point_id``.  ``parse``: convert numbers."""
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise ChipemuError(f"{path}: cannot read ({e.strerror or e})") from None
+    data = bounded.read_bytes(path, "results file", max_results_bytes(), ChipemuError)
     if not data.endswith(b"\n"):
         data = data[: data.rfind(b"\n") + 1]
-    lines = list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
+    text = bounded.decode_utf8(data, f"results file {path}", ChipemuError)
+    try:
+        lines = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as e:
+        raise ChipemuError(f"results file {path}: not a CSV file ({e})") from None
     if not lines:
         raise ChipemuError(f"{path}: empty (no header); not a results.csv of 'chipemu explore'")
     header = lines[0]

@@ -29,10 +29,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
+from .. import bounded
 from ..errors import ChipemuError
 from .point import WALL_COLUMNS, result_columns, run_point
 from .report import redraw_explore
-from .results import RESULTS, format_value, parse_value, read_results
+from .results import RESULTS, format_value, max_results_bytes, parse_value, read_results
 from .sweep import Sweep, load_sweep
 
 __all__ = ["run_sweep", "SweepOutcome", "read_results", "default_workers", "format_value", "parse_value",
@@ -51,11 +52,14 @@ def _prepare_results(path: Path, columns: list[str], known_ids: set[str]) -> set
     if not path.exists() or path.stat().st_size == 0:
         _rewrite(path, columns, [])
         return set()
-    data = path.read_bytes()
+    data = bounded.read_bytes(path, "results file", max_results_bytes(), ChipemuError)
     cut = data.rfind(b"\n") + 1
     repaired = cut != len(data)
     data = data[:cut]
-    lines = list(csv.reader(io.StringIO(data.decode("utf-8", errors="replace"), newline="")))
+    try:
+        lines = list(csv.reader(io.StringIO(data.decode("utf-8", errors="replace"), newline="")))
+    except csv.Error as e:
+        raise ChipemuError(f"results file {path}: not a CSV file ({e}); repair or remove it") from None
     if not lines:
         _rewrite(path, columns, [])
         return set()
@@ -237,10 +241,45 @@ def _dask_client(scheduler):
                            "(or pip install 'dask[distributed]')") from None
     if not isinstance(scheduler, str):
         return scheduler, False  # a Client given by the caller
+    address = check_scheduler_address(scheduler)
     try:
-        return Client(scheduler, timeout="20s"), True
-    except (OSError, TimeoutError) as e:
-        raise ChipemuError(f"cannot connect to the Dask scheduler {scheduler!r}: {' '.join(str(e).split())}") from None
+        return Client(address, timeout=f"{_CONNECT_TIMEOUT_S * 2:g}s"), True
+    except Exception as e:  # OSError, TimeoutError, ValueError from Dask's address parser, ...
+        raise ChipemuError(f"cannot connect to the Dask scheduler {scheduler!r}: "
+                           f"{' '.join(str(e).split()) or type(e).__name__}") from None
+
+
+#: seconds to wait for a scheduler's TCP port before giving up
+_CONNECT_TIMEOUT_S = 3.0
+
+
+def check_scheduler_address(address: str) -> str:
+    """Parse a Dask scheduler address (``tcp://host:port``, ``tls://host:port`` or
+    ``host:port``) and check that something listens there, within a few seconds; a
+    malformed or unreachable address is a :class:`ChipemuError` before any work starts."""
+    import socket
+    from urllib.parse import urlsplit
+
+    if not isinstance(address, str) or not address.strip() or len(address) > 1024 or any(
+            c.isspace() or not c.isprintable() for c in address):
+        raise ChipemuError(f"scheduler address {bounded.show(address)}: not an address (expected tcp://HOST:PORT)")
+    text = address if "://" in address else f"tcp://{address}"
+    try:
+        parts = urlsplit(text)
+        scheme, host, port = parts.scheme, parts.hostname, parts.port
+    except ValueError as e:  # a port out of range or not a number, a bad IPv6 literal
+        raise ChipemuError(f"scheduler address {address!r}: malformed ({e}; expected tcp://HOST:PORT)") from None
+    if scheme not in ("tcp", "tls"):
+        raise ChipemuError(f"scheduler address {address!r}: protocol {scheme!r} is not supported (allowed: tcp, tls)")
+    if not host or port is None or port == 0 or parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ChipemuError(f"scheduler address {address!r}: malformed (expected tcp://HOST:PORT)")
+    try:
+        with socket.create_connection((host, port), timeout=_CONNECT_TIMEOUT_S):
+            pass
+    except (OSError, UnicodeError) as e:
+        why = "timed out" if isinstance(e, TimeoutError) else (getattr(e, "strerror", None) or str(e) or type(e).__name__)
+        raise ChipemuError(f"cannot connect to the Dask scheduler {address!r}: {why}") from None
+    return text
 
 
 def _run_dask(points: list[dict], client) -> Iterable[dict]:
@@ -359,12 +398,16 @@ def run_sweep(sweep: Sweep | str | Path, out: str | Path, *, workers: int | None
         raise ChipemuError(f"workers = {workers!r} is not allowed (allowed: int >= 1)")
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
         raise ChipemuError(f"limit = {limit!r} is not allowed (allowed: int >= 0)")
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise ChipemuError(f"output directory {out}: exists and is not a directory")
-    out.mkdir(parents=True, exist_ok=True)
+    out = bounded.check_output_dir(out, "output directory", (RESULTS, "explore.html"))
     points = sweep.points(noc)
     columns = result_columns(sweep.parameter_columns)
+    client, own = (None, False) if scheduler is None else _dask_client(scheduler)  # fail before writing
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except BaseException:
+        if own:
+            client.close()
+        raise
     with _Lock(out):
         results = out / RESULTS
         done = _prepare_results(results, columns, {p["id"] for p in points})
@@ -378,10 +421,8 @@ def run_sweep(sweep: Sweep | str | Path, out: str | Path, *, workers: int | None
         pending = [p for p in points if p["id"] not in done]
         if limit is not None:
             pending = pending[:limit]
-        client, own = None, False
         if scheduler is not None:
             executor = "dask"
-            client, own = _dask_client(scheduler)  # connect now: a bad address fails before anything runs
             rows = _run_dask(pending, client)
         else:
             n = default_workers() if workers is None else workers

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import bounded
 from ..errors import ChipemuError
 from ..schema import Invalid, parse_toml, show, type_name
 from .sweepfile import (
@@ -165,14 +166,7 @@ class Sweep:
 def load_sweep(path: str | Path) -> Sweep:
     """Read and validate a sweep file; paths inside it are relative to its directory."""
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise ChipemuError(f"sweep file {path}: cannot read ({e.strerror or e})") from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise ChipemuError(f"sweep file {path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+    text = bounded.read_text(path, "sweep file", bounded.MAX_TEXT_BYTES, ChipemuError)  # a regular file, capped
     return parse_sweep(text, source=str(path), base_dir=path.resolve().parent)
 
 
@@ -230,6 +224,8 @@ def _sampling(s: dict) -> tuple[int | None, int]:
 def _nonneg_int(v: Any, where: str) -> int:
     if isinstance(v, bool) or not isinstance(v, int):
         raise Invalid(f"key '{where}' = {show(v)} has the wrong type {type_name(v)} (allowed: int >= 0)")
+    if v > 2**63 - 1:
+        raise Invalid(f"key '{where}' = {show(v)} is too large (allowed: int 0..{2**63 - 1})")
     if v < 0:
         raise Invalid(f"key '{where}' = {v} is out of range (allowed: int >= 0)")
     return v

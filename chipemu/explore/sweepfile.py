@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ..bounded import MAX_STEPS
 from ..errors import ChipemuError
 from ..schema import (
     Field,
@@ -42,6 +43,10 @@ SAMPLINGS = ("grid", "random")
 STATIC_POWER = ("fixed", "per-core")
 #: largest number of points a sweep may expand to
 MAX_POINTS = 200_000
+#: largest magnitude of a range's min/max (project assumption: keeps max - min finite)
+_RANGE_MAX = 1e300
+#: largest magnitude of an integer range's min/max: the random draw is a 64-bit integer
+_INT_RANGE_MAX = 2**62
 #: chip paths that may not be varied (they are labels, not figures)
 CHIP_LABELS = ("name", "description", "energy_profile", "energy_source")
 #: free-form tables: any key, checked against the program or the chip by the parser
@@ -52,7 +57,7 @@ SWEEP_SCHEMA = Table({
     "name": string("sweep name", nonempty=True),
     "description": string("one-line summary", default=""),
     "noc": choice(NOC_MODELS, "NoC model of every point", default="analytic"),
-    "steps": integer("timesteps of every workload without its own", lo=0, default=None),
+    "steps": integer("timesteps of every workload without its own", lo=0, hi=MAX_STEPS, default=None),
     "sampling": choice(SAMPLINGS, "grid: every combination; random: samples draws", default="grid"),
     "samples": integer("random sampling: number of chip draws", lo=1, hi=MAX_POINTS, default=None),
     "seed": integer("random sampling: the sampling seed", lo=0, default=None),
@@ -75,13 +80,13 @@ WORKLOAD_SCHEMA = Table({
     "network": string("a .npz network file", nonempty=True, default=None),
     "params": table(_OPEN, "fixed build parameters", open=True, default={}),
     "vary": table(_OPEN, "varied build parameters", open=True, default={}),
-    "steps": integer("timesteps of this workload", lo=0, default=None),
+    "steps": integer("timesteps of this workload", lo=0, hi=MAX_STEPS, default=None),
 })
 
 #: a varied value given as a range
 RANGE_SCHEMA = Table({
-    "min": number("smallest value"),
-    "max": number("largest value"),
+    "min": number("smallest value", lo=-_RANGE_MAX, hi=_RANGE_MAX),
+    "max": number("largest value", lo=-_RANGE_MAX, hi=_RANGE_MAX),
     "log": boolean("log-spaced (grid) or log-uniform (random)", default=False),
     "int": boolean("integer values", default=False),
     "num": integer("grid sampling: number of values", lo=1, hi=10_000, default=None),
@@ -157,6 +162,9 @@ def _range_axis(name: str, key: str, raw: dict, where: str, sampling: str) -> Ax
         raise Invalid(f"key '{where}': min = {raw['min']} > max = {raw['max']} (allowed: min <= max)")
     if log and lo <= 0:
         raise Invalid(f"key '{where}.min' = {raw['min']} is out of range (allowed: > 0 with log = true)")
+    if integer_ and max(abs(lo), abs(hi)) > _INT_RANGE_MAX:
+        raise Invalid(f"key '{where}': min and max with int = true must lie within +-{_INT_RANGE_MAX:,} "
+                      f"(a 64-bit integer range), got {show(raw['min'])}..{show(raw['max'])}: too large")
     if integer_ and (lo != int(lo) or hi != int(hi)):
         raise Invalid(f"key '{where}': min and max must be integers with int = true")
     if sampling == "random":

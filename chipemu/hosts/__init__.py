@@ -17,9 +17,9 @@ import hashlib
 import os
 from dataclasses import dataclass
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
+from chipemu import bounded
 from chipemu.errors import ChipSpecError
 from chipemu.schema import (
     Invalid,
@@ -45,12 +45,17 @@ class HostSpecError(ChipSpecError):
     """An invalid host description (TOML): unknown or missing key, value out of range."""
 
 
+#: Upper bounds (project assumption, far beyond any real host) that keep every energy and time
+#: of the baseline finite: joules per operation or access <= 1 J, static power <= 1 MW.
+_MAX_J, _MAX_W = 1.0, 1e6
+
+
 def _level_table(level: str):
     return table({
-        "capacity_bytes": integer("capacity in bytes", lo=1, unit="B"),
-        "read_64b_j": number("joules per 64-bit read", lo=0, unit="J"),
-        "write_64b_j": number("joules per 64-bit write", lo=0, unit="J"),
-        "bandwidth_bytes_per_s": number("sustained bandwidth in bytes per second", lo=0, lo_open=True, unit="B/s"),
+        "capacity_bytes": integer("capacity in bytes", lo=1, hi=2**62, unit="B"),
+        "read_64b_j": number("joules per 64-bit read", lo=0, hi=_MAX_J, unit="J"),
+        "write_64b_j": number("joules per 64-bit write", lo=0, hi=_MAX_J, unit="J"),
+        "bandwidth_bytes_per_s": number("sustained bandwidth in bytes per second", lo=0, lo_open=True, hi=1e18, unit="B/s"),
     }, f"memory level {level}")
 
 
@@ -68,27 +73,27 @@ HOST_SCHEMA = Table({
     "description": string("one-line summary"),
     "source": string("citation shown in reports"),
     "cpu": table({
-        "clock_hz": number("core clock in Hz", lo=0, lo_open=True, unit="Hz"),
-        "ipc": number("sustained instructions per cycle", lo=0, lo_open=True),
-        "instruction_overhead_j": number("joules charged per instruction on top of its operation", lo=0, unit="J"),
-        "static_w": number("static power of the host in watts", lo=0, unit="W"),
+        "clock_hz": number("core clock in Hz", lo=0, lo_open=True, hi=1e15, unit="Hz"),
+        "ipc": number("sustained instructions per cycle", lo=0, lo_open=True, hi=1e6),
+        "instruction_overhead_j": number("joules charged per instruction on top of its operation", lo=0, hi=_MAX_J, unit="J"),
+        "static_w": number("static power of the host in watts", lo=0, hi=_MAX_W, unit="W"),
         "include_static": boolean("whether the total energy includes static_w * time"),
     }, "CPU"),
     "ops": table({
-        "int_add_j": number("joules per 32-bit integer add", lo=0, unit="J"),
-        "int_mult_j": number("joules per 32-bit integer multiply", lo=0, unit="J"),
-        "int_shift_j": number("joules per shift", lo=0, unit="J"),
-        "int_compare_j": number("joules per compare", lo=0, unit="J"),
+        "int_add_j": number("joules per 32-bit integer add", lo=0, hi=_MAX_J, unit="J"),
+        "int_mult_j": number("joules per 32-bit integer multiply", lo=0, hi=_MAX_J, unit="J"),
+        "int_shift_j": number("joules per shift", lo=0, hi=_MAX_J, unit="J"),
+        "int_compare_j": number("joules per compare", lo=0, hi=_MAX_J, unit="J"),
     }, "operation energies"),
     **{level: _level_table(level) for level in MEMORY_LEVELS},
     "layout": table({
-        "synapse_bytes": integer("bytes per stored synapse", lo=1, unit="B"),
-        "row_pointer_bytes": integer("bytes per CSR row pointer", lo=1, unit="B"),
-        "state_bytes": integer("bytes of u and v per compartment", lo=1, unit="B"),
-        "param_bytes": integer("bytes of constants per compartment", lo=1, unit="B"),
-        "accumulator_bytes": integer("bytes per delay-ring accumulator", lo=1, unit="B"),
-        "weight_bytes": integer("bytes per synaptic weight (read and written per learning update)", lo=1, unit="B"),
-        "trace_bytes": integer("bytes per learning trace", lo=1, unit="B"),
+        "synapse_bytes": integer("bytes per stored synapse", lo=1, hi=2**20, unit="B"),
+        "row_pointer_bytes": integer("bytes per CSR row pointer", lo=1, hi=2**20, unit="B"),
+        "state_bytes": integer("bytes of u and v per compartment", lo=1, hi=2**20, unit="B"),
+        "param_bytes": integer("bytes of constants per compartment", lo=1, hi=2**20, unit="B"),
+        "accumulator_bytes": integer("bytes per delay-ring accumulator", lo=1, hi=2**20, unit="B"),
+        "weight_bytes": integer("bytes per synaptic weight (read and written per learning update)", lo=1, hi=2**20, unit="B"),
+        "trace_bytes": integer("bytes per learning trace", lo=1, hi=2**20, unit="B"),
     }, "data layout"),
 }, "host", extra=_levels_grow)
 
@@ -181,12 +186,7 @@ def load_host(name_or_path: str | os.PathLike[str] = "cpu-45nm") -> HostSpec:
     is_path = isinstance(name_or_path, os.PathLike) or text_name.endswith(".toml") or os.path.isfile(text_name)
     if is_path:
         where = f"host file {text_name}"
-        try:
-            data = Path(text_name).read_bytes()
-        except FileNotFoundError:
-            raise HostSpecError(f"{where}: no such file") from None
-        except OSError as e:
-            raise HostSpecError(f"{where}: cannot be read ({e.strerror})") from None
+        data = bounded.read_bytes(text_name, "host file", bounded.MAX_TEXT_BYTES, HostSpecError)
         path = text_name
     else:
         names = list_hosts()

@@ -271,6 +271,8 @@ def _as_graph(nir, graph_or_path):
         path = Path(graph_or_path)
         if not path.is_file():
             raise NIRImportError(f"NIR file {path}: no such file")
+        from ..bounded import check_hdf5
+        check_hdf5(path, "NIR file", NIRImportError)  # declared sizes checked before anything is loaded
         try:
             graph = nir.read(path)
         except Exception as exc:  # h5py / nir errors on a malformed file: bad input

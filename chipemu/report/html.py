@@ -286,9 +286,12 @@ def write_html(report: dict, spikes, out_dir) -> Path:
     for key in REQUIRED_KEYS:
         _get(report, key)
     figures = render_figures(report, spikes)
-    for name, png in figures.items():
-        atomic_write(out / f"{name}.png", lambda tmp, png=png: Path(tmp).write_bytes(png))
     text = render_html(report, figures)
+    from ..interrupt import check, deferred
+    check()  # an interrupt swallowed while drawing: write nothing
     path = out / "report.html"
-    atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+    with deferred():  # all files or none: a signal now waits until the set is complete
+        for name, png in figures.items():
+            atomic_write(out / f"{name}.png", lambda tmp, png=png: Path(tmp).write_bytes(png))
+        atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
     return path
