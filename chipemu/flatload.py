@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from . import neuron
+from .bounded import MAX_STEPS
 from .errors import FileFormatError
 from .flatfile import FORMAT, REQUIRED, _bad, _int_key, _reset_keys, _sections, _str_key, read_npz
 from .network import FlatNetwork
@@ -80,8 +81,8 @@ def read_flat(path, arrays: dict | None = None) -> FlatFile | None:
     n = du.shape[0]
     regs = {k: _int_array(d, path, k, n, *neuron.PARAM_RANGES[k]) for k in neuron.PARAM_RANGES}
     reset = _reset_keys(d, path, n)
-    in_n = int(_int_key(d, path, "in_n", lo=0, scalar=True))
-    steps = int(_int_key(d, path, "steps", lo=0, scalar=True))
+    in_n = int(_int_key(d, path, "in_n", lo=0, hi=2**31 - 1, scalar=True))
+    steps = int(_int_key(d, path, "steps", lo=0, hi=MAX_STEPS, scalar=True))
     syn = _synapses(d, path, "", n, n)
     isyn = _synapses(d, path, "in_", in_n, n)
     e_idx = _int_key(d, path, "in_spike_idx", None, 0, in_n - 1)

@@ -444,7 +444,7 @@ def test_steps_flag_fuzz(tmp_path_factory, capsys, steps):
 @FAST
 @given(items=st.lists(st.text(max_size=30), max_size=4))
 def test_parse_params_fuzz(items):
-    from chipemu.loading import parse_params
+    from chipemu.cli import _parse_params as parse_params
     try:
         params = parse_params(items)
     except ChipemuError as exc:
@@ -454,7 +454,7 @@ def test_parse_params_fuzz(items):
 
 
 def test_param_deep_and_long(capsys, tmp_path):
-    from chipemu.loading import parse_params
+    from chipemu.cli import _parse_params as parse_params
     with pytest.raises(ChipemuError, match="nested"):
         parse_params(["x=" + "[" * 100 + "]" * 100])
     with pytest.raises(ChipemuError, match="too long"):
