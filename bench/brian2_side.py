@@ -220,7 +220,7 @@ def main(argv=None):
     b2.defaultclock.dt = 1 * b2.ms
 
     results = []
-    for p in range(passes):
+    for _ in range(passes):
         # Identical object names in every pass -> identical generated code -> pass 2+ reuse
         # the compiled extensions (in-memory/disk cache) instead of recompiling.
         res, t, n = one_pass(b2, net, steps)

@@ -6,7 +6,8 @@
 Workload: :func:`networks.random_ei` with n compartments and fan-out 100 (1M synapses at
 10k), spatially local (targets within +-window on a ring, default 1000): a uniformly
 random 10k network needs ~183 cores' worth of fan-in axon slots and does not fit loihi1's
-128 cores, so the benchmark uses the local variant (``--window 0`` for uniform).  Prints the wall time of the reference runner, of the chip emulation with the SimPy
+128 cores, so the benchmark uses the local variant (``--window 0`` for uniform).  Prints the
+wall time of the reference runner, of the chip emulation with the SimPy
 NoC and with the analytic NoC (mapping excluded, timed separately), and the ratios to the
 reference.  Targets: SimPy <= 10x, analytic <= 2x the reference runner.
 """

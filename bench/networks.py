@@ -25,11 +25,17 @@ def random_ei(n: int, fanout: int = 100, steps: int = 200, seed: int = 1, max_de
     rng = np.random.default_rng(seed)
     ne = int(0.8 * n)
     net = Network(f"random_ei_{n}", steps=steps)
-    regs = lambda m: dict(du=rng.integers(900, 1200, m), dv=rng.integers(400, 600, m), vth=200,
-                          bias_mant=rng.integers(-100, 100, m), bias_exp=0)
+
+    def regs(m):
+        return dict(du=rng.integers(900, 1200, m), dv=rng.integers(400, 600, m), vth=200,
+                    bias_mant=rng.integers(-100, 100, m), bias_exp=0)
+
     exc = net.add_population("exc", ne, **regs(ne))
     inh = net.add_population("inh", n - ne, **regs(n - ne))
-    delay = lambda m: rng.integers(0, max_delay + 1, m)
+
+    def delay(m):
+        return rng.integers(0, max_delay + 1, m)
+
     for k, (pre, w) in enumerate(((exc, lambda m: 2 * rng.integers(1, 3, m)),
                                   (inh, lambda m: -2 * rng.integers(1, 65, m)))):
         # one fan-out draw over all n targets, split by target population

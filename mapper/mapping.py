@@ -225,7 +225,7 @@ class Mapping:
         head = ["core", "[x,y]", "port", "compartments", "synapse bits", "fan-in", "fan-out", "max delay"]
         rows = [head]
         for k in range(self.n_cores):
-            def frac(res: str) -> str:
+            def frac(res: str, k: int = k) -> str:
                 if res not in u:
                     return "-"
                 return f"{int(u[res][k])}/{cap.get(res, '?')}"
@@ -240,7 +240,8 @@ class Mapping:
         widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
         lines = []
         for i, r in enumerate(rows):
-            lines.append("  ".join(c.rjust(w) if i and j != 1 else c.ljust(w) for j, (c, w) in enumerate(zip(r, widths))).rstrip())
+            cells = (c.rjust(w) if i and j != 1 else c.ljust(w) for j, (c, w) in enumerate(zip(r, widths)))
+            lines.append("  ".join(cells).rstrip())
             if i == 0:
                 lines.append("  ".join("-" * w for w in widths))
         return "\n".join(lines)

@@ -47,9 +47,10 @@ def fig_synfire(out: Path):
     ax.scatter([want[p.name] for p in net.populations], [(p.start + p.stop) / 2 for p in net.populations],
                s=90, facecolors="none", edgecolors="tab:red", linewidths=0.8)
     ax.set_xlabel("step")
-    ax.set_ylabel("compartment (groups of %d)" % net.populations[0].size)
+    ax.set_ylabel(f"compartment (groups of {net.populations[0].size})")
     ax.set_xlim(0, net.steps)
-    _title(fig, "synfire", _verdict(synfire, r) + "\nblack: spikes; red circles: expected arrival step of each group (stim_step + 1 + g * (delay + 1))")
+    _title(fig, "synfire", _verdict(synfire, r) + "\nblack: spikes; red circles: expected arrival step of each "
+                                               "group (stim_step + 1 + g * (delay + 1))")
     fig.tight_layout(rect=(0, 0, 1, 0.84))
     fig.savefig(out / "programs_synfire.png", dpi=120)
     plt.close(fig)

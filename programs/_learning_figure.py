@@ -70,7 +70,7 @@ def draw(out: Path) -> Path:
         ax.plot([s, s], [-14, -4], color="tab:blue", lw=0.8)
     ax.set_xlim(t0, t1)
     ax.set_ylim(-16, g.size)
-    ax.set_ylabel("afferent (0-%d: pattern)" % (n_pat - 1))
+    ax.set_ylabel(f"afferent (0-{n_pat - 1}: pattern)")
     ax.set_xlabel("step (1 ms)")
     ax.set_title("A  last 600 steps: orange = pattern windows, red = neuron spikes after learning, "
                  "blue ticks = control (static weights)", fontsize=8.5, loc="left")

@@ -137,7 +137,7 @@ def test_core_views_are_exact():
         assert np.all(m.neuron_core[v.compartments] == c)
         assert np.array_equal(np.sort(m.neuron_slot[v.compartments]), np.arange(v.compartments.size))
         total_syn += sum(s[0].size for s in v.axon_synapses)
-        for src, (local, w, d) in zip(v.axon_source, v.axon_synapses):
+        for local, _, _ in v.axon_synapses:
             assert np.all(local < v.compartments.size)
     assert total_syn == f.m + f.in_src.size
     assert np.array_equal(cores.fanin_axons(), m.usage["fanin_axons"])

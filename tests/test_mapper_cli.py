@@ -39,7 +39,7 @@ def test_map_help_lists_mappers(capsys):
     with pytest.raises(SystemExit):
         build_parser().parse_args(["map", "--help"])
     out = capsys.readouterr().out
-    for name, (desc, _, _) in MAPPERS.items():
+    for name in MAPPERS:
         assert name in out
     assert "NAME_OR_TOML" in out and "--max-per-core" in out
 

@@ -140,8 +140,8 @@ class Sweep:
         overrides = {a.key: chip[a.name] for a in self.chip_axes if a.key != "profile"}
         params = {**w.params, **wparams}
         steps = w.steps if w.steps is not None else self.steps
-        ident = {"chip": base, "overrides": overrides, "static_power": self.static_power, "workload": w.name, "kind": w.kind, "ref": w.ref,
-                 "params": params, "mapper": mapper, "seed": seed, "noc": noc, "steps": steps}
+        ident = {"chip": base, "overrides": overrides, "static_power": self.static_power, "workload": w.name,
+                 "kind": w.kind, "ref": w.ref, "params": params, "mapper": mapper, "seed": seed, "noc": noc, "steps": steps}
         vary = {a.name: chip[a.name] for a in self.chip_axes}
         vary.update({f"param.{k}": v for k, v in wparams.items()})
         return {

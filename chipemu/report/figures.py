@@ -700,7 +700,7 @@ def fig_energy(r: dict) -> Figure:
         pos = vals[vals > 0]
         ax0.bar(range(len(bars)), np.where(vals > 0, vals, np.nan), color=[c for *_, c in bars],
                 alpha=0.95, width=0.65)
-        for i, (lab, v, c) in enumerate(bars):
+        for i, (lab, v, _) in enumerate(bars):
             if "dynamic" in lab and v > 0:
                 ax0.patches[i].set_alpha(0.55)
             ax0.text(i, v if v > 0 else 1e-30, fmt_si(v, "J"), ha="center", va="bottom", fontsize=8)
