@@ -63,7 +63,8 @@ def conv_network(side: int = 64, steps: int = 100, seed: int = 0) -> Network:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--scale", type=float, default=1.0, help="input side = 64 * scale")
-    ap.add_argument("--chip", default="loihi2", help="default loihi2: on loihi1 the explicit conv synapses need 203 cores of fan-in axons")
+    ap.add_argument("--chip", default="loihi2",
+                    help="default loihi2: on loihi1 the explicit conv synapses need 203 cores of fan-in axons")
     ap.add_argument("--repeat", type=int, default=1, help="best of N mappings")
     args = ap.parse_args(argv)
     side = max(16, int(round(64 * args.scale)))

@@ -146,7 +146,7 @@ def _multicast_legs(hw: Hardware, indptr, s, r0, r1):
     lo = np.minimum(np.minimum.reduceat(x1, starts), xs)
     legs += [(0, xs, hi, ys, zs, src), (0, xs, lo, ys, zs, src)]
     # Y: per (source, destination column), in the source's layer
-    for axis, key_cols, at, p_of, q_of in ((1, (x1,), y1, None, None), (2, (x1, y1), z1, None, None)):
+    for axis, key_cols, at, _, _ in ((1, (x1,), y1, None, None), (2, (x1, y1), z1, None, None)):
         big = int(max(hw.grid)) + 1
         key = s.copy()
         for col in key_cols:

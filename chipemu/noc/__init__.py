@@ -8,7 +8,7 @@ gets a :class:`NocStepResult` back; cumulative counters live on the model.  See
 
 from __future__ import annotations
 
-from chipemu.chips.spec import ChipSpec
+from chipemu.chips.spec import ChipSpec  # noqa: F401  (named in the docstrings; part of the API)
 from chipemu.errors import ChipemuError
 from chipemu.hardware import DIRECTIONS, E, N, S, W, Hardware
 from chipemu.noc.analytic import AnalyticNoc

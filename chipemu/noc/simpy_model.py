@@ -406,7 +406,8 @@ class _StepSim:
         return NocStepResult(
             drain_s=self.drain_s, packets=packets, hops=hops, hops_ew=hops - hops_ns - hops_chip,
             hops_ns=hops_ns, hops_interchip=hops_chip,
-            interchip_packets=int(self.tr.count[self.tr.hops_chip > 0].sum()), stalls=self.stalls, queue_delay_s=self.queue_delay_s,
+            interchip_packets=int(self.tr.count[self.tr.hops_chip > 0].sum()), stalls=self.stalls,
+            queue_delay_s=self.queue_delay_s,
             max_latency_s=self.max_latency_s, latency_sum_s=self.latency_sum_s,
             trains=self.tr.n_trains, chunks=self.chunks, injected=self.injected,
             delivered=self.delivered, max_link_packets=int(c.link.max()))

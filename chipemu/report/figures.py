@@ -623,7 +623,8 @@ _CHIP_LABELS = {
     "synaptic_ops": "synaptic ops", "neuron_active": "neuron updates (active)",
     "neuron_inactive": "neuron updates (inactive)", "spike_generation": "spike generation",
     "messages_out": "messages out", "messages_in": "messages in", "hops_ew": "hops east-west",
-    "hops_ns": "hops north-south", "hops_interchip": "chip-to-chip crossings", "barrier": "barrier (no published figure)", "learning": "learning updates",
+    "hops_ns": "hops north-south", "hops_interchip": "chip-to-chip crossings",
+    "barrier": "barrier (no published figure)", "learning": "learning updates",
     "static": "static power x time",
 }
 _BASE_LABELS = {
