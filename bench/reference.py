@@ -49,14 +49,14 @@ def bench_size(n: int, steps: int, brian2_python: str | None, workdir: Path) -> 
     net_path = workdir / f"random_ei_{n}.npz"
     net.save(net_path)
     res = run(net)
-    syn = res.info["synapses"]
+    syn = res.info.synapses
     ours = {
         "neurons": n, "synapses": syn, "steps": steps, "spikes": len(res.spikes),
         "firing_pct_per_step": 100.0 * len(res.spikes) / (n * steps),
-        "build_s": res.info["build_s"], "loop_s": res.info["loop_s"],
-        "steps_per_s": steps / res.info["loop_s"],
-        "events_per_s": res.synaptic_events / res.info["loop_s"],
-        "bytes_per_synapse": res.info["synapse_table_bytes"] / syn,
+        "build_s": res.info.build_s, "loop_s": res.info.loop_s,
+        "steps_per_s": steps / res.info.loop_s,
+        "events_per_s": res.synaptic_events / res.info.loop_s,
+        "bytes_per_synapse": res.info.synapse_table_bytes / syn,
     }
     out = {"chipemu": ours}
     if brian2_python:

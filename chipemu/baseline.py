@@ -290,7 +290,7 @@ def measured_baseline(run) -> dict:
     res = reference_run(run.network, run.steps)
     return {
         "wall_s": float(res.wall_s),
-        "loop_s": float(res.info.get("loop_s", res.wall_s)),
+        "loop_s": float(res.info.loop_s if res.info is not None else res.wall_s),
         "synaptic_events": int(res.synaptic_events),
         "spikes": len(res.spikes),
         "spikes_match_chip": bool(res.spikes == run.spikes),

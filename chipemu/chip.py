@@ -36,9 +36,10 @@ same as with one step at a time.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
+from mapper.mapping import Mapping
 
 from .bounded import check_steps
 from .core import COUNTERS, C, CoreArray
@@ -48,6 +49,7 @@ from .learning import LearningEngine
 from .network import Network
 from .probes import ProbeRecorder
 from .reference import input_schedule_graded
+from .results import ChipRunInfo, RunOutcome
 from .spikes import SpikeRaster
 
 #: steps x K cells of the per-core counters of one block of steps (see emulate)
@@ -58,10 +60,13 @@ _MAX_BLOCK_STEPS = 1024
 _BYTES_PER_STEP = 1024
 
 
-@dataclass
-class ChipRun:
+@dataclass(kw_only=True)
+class ChipRun(RunOutcome):
     """Everything one emulation produced; the input of the energy model and the report.
 
+    Besides :class:`~chipemu.results.RunOutcome` (network, spikes, steps, wall_s,
+    weights, probes, report -- attached by :func:`chipemu.pipeline.run_network`):
+    ``mapping``: where the network sits (:class:`mapper.Mapping`).
     ``core_counts`` (K, len(COUNTERS)): operation totals per core over the run.
     ``step_counts`` (steps, len(COUNTERS)): chip-wide totals per step.
     ``step_time`` (steps, 3): seconds of compute, NoC drain and barrier per step.
@@ -69,29 +74,23 @@ class ChipRun:
     interchip_packets, stalls, queue_delay_s, max_latency_s); ``link_packets`` (n_links,)
     packets per link (link ids of :mod:`chipemu.hardware`).  ``tiles`` / ``chips_used``:
     routers / chips hosting a used core.
+    ``info``: core memory and per-core packets (:class:`~chipemu.results.ChipRunInfo`).
     ``weights``: learned weights of the plastic projections, {projection name: int16
     array in the projection's synapse order} (empty without plasticity).
     ``probes``: ``{"POP/u": (steps, n) int32, "POP/v": ...}`` of the probed populations
     (:mod:`chipemu.probes`), identical to the reference runner's.
     """
 
-    network: Network
-    mapping: object
-    spikes: SpikeRaster
-    steps: int
+    mapping: Mapping
     noc_model: str
     core_counts: np.ndarray
     step_counts: np.ndarray
     step_time: np.ndarray
     noc: dict
     link_packets: np.ndarray
-    wall_s: float
     tiles: int
     chips_used: int = 1
-    report: dict | None = None
-    info: dict = field(default_factory=dict)
-    weights: dict = field(default_factory=dict)
-    probes: dict = field(default_factory=dict)
+    info: ChipRunInfo | None = None
 
     @property
     def counters(self) -> dict[str, int]:
@@ -183,9 +182,9 @@ def emulate(network: Network, mapping, steps: int | None = None, *, noc: str = "
                    core_counts=core_counts, step_counts=step_counts, step_time=step_time, noc=noc_summary,
                    link_packets=np.asarray(noc_model.link_packets).copy(), wall_s=wall, tiles=tiles,
                    chips_used=chips_used,
-                   info={"core_memory_bytes": cores.nbytes,
-                         "core_packets_out": np.asarray(noc_model.core_packets_out).copy(),
-                         "core_packets_in": np.asarray(noc_model.core_packets_in).copy()},
+                   info=ChipRunInfo(core_memory_bytes=cores.nbytes,
+                                     core_packets_out=np.asarray(noc_model.core_packets_out).copy(),
+                                     core_packets_in=np.asarray(noc_model.core_packets_in).copy()),
                    weights=engine.weights() if engine is not None else {},
                    probes=recorder.result() if recorder is not None else {})
 

@@ -115,6 +115,24 @@ class Record:
         return out
 
 
+class ItemAccess:
+    """Dict-style reading of a record's fields, ``r["name"]`` and ``r.get("name", default)``,
+    for code written when the record was a plain dict."""
+
+    def __getitem__(self, name: str):
+        if name not in _field_names(type(self)):
+            raise KeyError(name)
+        return getattr(self, name)
+
+    def get(self, name: str, default=None):
+        return getattr(self, name) if name in _field_names(type(self)) else default
+
+
+@functools.cache
+def _field_names(cls) -> frozenset[str]:
+    return frozenset(f.name for f in dataclasses.fields(cls) if f.name != "extra")
+
+
 # ---------------------------------------------------------------------- helpers
 @functools.cache
 def _hints(cls) -> dict[str, Any]:
@@ -292,4 +310,4 @@ def _short(value) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-__all__ = ["Record", "record"]
+__all__ = ["Record", "record", "ItemAccess"]

@@ -33,6 +33,7 @@ from .errors import ChipemuError
 from .learning import LearningEngine, canonical_position
 from .network import FlatNetwork, Network
 from .neurons.bank import NeuronBank
+from .results import ReferenceRunInfo, RunOutcome
 from .probes import ProbeRecorder
 from .spikes import SpikeRaster
 
@@ -159,33 +160,27 @@ def graded_weights(weight: np.ndarray, indptr: np.ndarray, sources: np.ndarray, 
     return weight.astype(np.int64) * np.repeat(payload, counts)
 
 
-@dataclass
-class RunResult:
-    """What a run produced: the spike raster, optional traces, and how long it took.
+@dataclass(kw_only=True)
+class RunResult(RunOutcome):
+    """What a host run produced (:class:`~chipemu.results.RunOutcome`: network, spikes,
+    steps, wall_s, weights, probes; ``report`` is None) plus optional traces.
 
-    ``u_trace``/``v_trace`` have shape (steps, len(trace_ids)), the state after each step
-    (u and v for LIF; a model's first two state words otherwise, see
+    ``n``: compartments.  ``u_trace``/``v_trace`` have shape (steps, len(trace_ids)), the
+    state after each step (u and v for LIF; a model's first two state words otherwise, see
     :class:`chipemu.neurons.bank.NeuronBank`).  ``spikes.payload``: the graded payloads
-    (None when every spike is binary).
-    ``weights``: the learned weights of the plastic projections, {projection name: int16
-    array in the projection's synapse order} (empty without plasticity; see
-    :meth:`Network.with_weights`).  ``learning_updates``: synapses processed by the
-    learning engine (``chipemu.learning``).  ``probes``: ``{"POP/u": (steps, n) int32,
-    "POP/v": ...}`` for the probed populations (:mod:`chipemu.probes`).
+    (None when every spike is binary).  ``synaptic_events``: synapses whose input was
+    delivered.  ``learning_updates``: synapses processed by the learning engine
+    (``chipemu.learning``).  ``info``: table size and build/loop times
+    (:class:`~chipemu.results.ReferenceRunInfo`).
     """
 
-    spikes: SpikeRaster
-    steps: int
     n: int
-    wall_s: float
     trace_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     u_trace: np.ndarray | None = None
     v_trace: np.ndarray | None = None
     synaptic_events: int = 0
-    info: dict = field(default_factory=dict)
-    weights: dict = field(default_factory=dict)
+    info: ReferenceRunInfo | None = None
     learning_updates: int = 0
-    probes: dict = field(default_factory=dict)
 
 
 def run(network: Network | FlatNetwork, steps: int | None = None, *, record: np.ndarray | list | None = None,
@@ -257,10 +252,10 @@ def run(network: Network | FlatNetwork, steps: int | None = None, *, record: np.
     raster = SpikeRaster(np.concatenate(spk_t) if spk_t else np.zeros(0, np.int64),
                          np.concatenate(spk_n) if spk_n else np.zeros(0, np.int64),
                          (np.concatenate(spk_p) if spk_p else np.zeros(0, np.int64)) if graded else None)
-    return RunResult(spikes=raster, steps=steps, n=f.n, wall_s=wall, trace_ids=ids, u_trace=u_tr,
+    return RunResult(network=network, spikes=raster, steps=steps, n=f.n, wall_s=wall, trace_ids=ids, u_trace=u_tr,
                      v_trace=v_tr, synaptic_events=events,
-                     info={"synapse_table_bytes": table.nbytes, "synapses": int(table.offset.size),
-                           "build_s": loop_start - start, "loop_s": wall - (loop_start - start)},
+                     info=ReferenceRunInfo(synapse_table_bytes=table.nbytes, synapses=int(table.offset.size),
+                                           build_s=loop_start - start, loop_s=wall - (loop_start - start)),
                      weights=engine.weights() if engine is not None else {},
                      learning_updates=engine.updates if engine is not None else 0,
                      probes=recorder.result() if recorder is not None else {})

@@ -1,8 +1,8 @@
 """Helpers shared by the bundled programs (not a program: the leading underscore hides it).
 
-* :class:`ProgramResult` and :func:`run_reference` -- the result-like object a program's
-  ``check`` receives (``network``, ``spikes``, ``steps``, ``report``) and the host runner
-  that produces one.
+* :data:`ProgramResult` (= :class:`chipemu.results.RunOutcome`) and :func:`run_reference`
+  -- what a program's ``check`` receives (``network``, ``spikes``, ``steps``, ``report``)
+  and the host runner that produces one.
 * :func:`attach_meta` / :func:`get_meta` -- what ``build`` knew that ``check`` needs (the
   graph, the dictionary, the labels...), carried on the Network object itself.
 * :func:`even_weights`, :func:`bias_registers` -- the explicit float -> register
@@ -13,35 +13,25 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from chipemu import Network, SpikeRaster
 from chipemu.errors import ChipemuError
 from chipemu.neuron import BIAS_EXP_RANGE, BIAS_MANT_RANGE, WEIGHT_RANGE
+from chipemu.results import RunOutcome
 
 
-@dataclass
-class ProgramResult:
-    """What ``check(result)`` reads: the network that ran, its spikes, the step count.
-
-    ``report`` is the chip run's report.json dictionary, or ``None`` on the host runner.
-    """
-
-    network: Network
-    spikes: SpikeRaster
-    steps: int
-    report: dict | None = None
-    wall_s: float = 0.0
-    extra: dict = field(default_factory=dict)
+#: what ``check(result)`` reads: any run result (host, chip or hand-made) --
+#: ``network``, ``spikes``, ``steps``, and ``report`` (the chip run's report.json dict, or
+#: None on the host runner); see :class:`chipemu.results.RunOutcome`
+ProgramResult = RunOutcome
 
 
-def run_reference(net: Network, steps: int | None = None) -> ProgramResult:
-    """Run ``net`` on the host reference runner and wrap the outcome for ``check``."""
+def run_reference(net: Network, steps: int | None = None) -> RunOutcome:
+    """Run ``net`` on the host reference runner (its result is what ``check`` reads)."""
     from chipemu.reference import run
-    res = run(net, steps)
-    return ProgramResult(network=net, spikes=res.spikes, steps=res.steps, report=None, wall_s=res.wall_s)
+    return run(net, steps)
 
 
 #: in-memory caches of programs (e.g. trained models), keyed by program name

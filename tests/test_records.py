@@ -128,3 +128,31 @@ def test_build_report_takes_new_sections_by_name(report_file):
         build_report(run, nonsense={"a": 1})
     with pytest.raises(FileFormatError, match="key 'passed'"):
         build_report(run, check={"detail": "no verdict"})
+
+
+# ---------------------------------------------------------------- sweep points
+def test_sweep_points_are_records_that_round_trip_through_json():
+    from chipemu.explore.sweep import SweepPoint, parse_sweep
+    from test_explore import SMALL
+
+    points = parse_sweep(SMALL).points()
+    assert [p.index for p in points] == list(range(len(points)))
+    p = points[1]
+    assert isinstance(p, SweepPoint) and p["id"] == p.id and p.get("nope") is None
+    assert SweepPoint.from_dict(json.loads(json.dumps(p.to_dict()))) == p
+    assert p.to_dict()["steps"] is None  # written as null: the network's own length
+    bad = {**p.to_dict(), "seed": "0"}
+    with pytest.raises(FileFormatError, match="key 'seed' = '0' must be an integer"):
+        SweepPoint.from_dict(bad)
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda m: m["usage"].update(compartments=m["usage"]["compartments"] + [1]), "key 'mapping.usage.compartments' has"),
+    (lambda m: m.update(core_port=[]), "key 'mapping.core_port' has 0 entries"),
+    (lambda m: m["capacity"].update(bogus=3), "key 'mapping.capacity.bogus' names a resource without usage"),
+])
+def test_mapping_section_checks_per_core_lengths(report_file, change, message):
+    d = copy.deepcopy(json.loads(report_file[0].read_text()))
+    change(d["mapping"])
+    with pytest.raises(FileFormatError, match=re.escape(message)):
+        Report.from_dict(d)

@@ -32,5 +32,5 @@ def test_reference_at_100k_compartments():
     """The reference runner's memory stays within 8 bytes per synapse at 10M synapses."""
     net = random_ei(100_000, steps=20)
     res = reference_run(net)
-    assert res.info["synapse_table_bytes"] / res.info["synapses"] <= 8
+    assert res.info.synapse_table_bytes / res.info.synapses <= 8
     assert len(res.spikes) > 0

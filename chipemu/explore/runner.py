@@ -416,7 +416,7 @@ def run_sweep(sweep: Sweep | str | Path, out: str | Path, *, workers: int | None
             "name": sweep.name, "description": sweep.description, "source": sweep.source,
             "noc": noc or sweep.noc, "sampling": sweep.sampling, "count": len(points),
             "parameter_columns": sweep.parameter_columns, "columns": columns,
-            "wall_columns": list(WALL_COLUMNS), "points": points,
+            "wall_columns": list(WALL_COLUMNS), "points": [p.to_dict() for p in points],
         })
         pending = [p for p in points if p["id"] not in done]
         if limit is not None:

@@ -5,8 +5,8 @@ and the workloads (programs or network files, with their own varied build parame
 :func:`load_sweep` validates it with :data:`~chipemu.explore.sweepfile.SWEEP_SCHEMA` --
 every unknown or missing key, wrong type or out-of-range value raises
 :class:`~chipemu.errors.ChipemuError` naming the file and the key -- and
-:meth:`Sweep.points` expands it into a list of point dicts, each a pure description of one
-run (chip, overrides, workload, parameters, mapper, seed, NoC model, steps) with a
+:meth:`Sweep.points` expands it into a list of :class:`SweepPoint` records, each a pure
+description of one run (chip, overrides, workload, parameters, mapper, seed, NoC model, steps) with a
 deterministic id (a hash of those parameters).  The schema is documented in
 ``docs/explore.md``.
 """
@@ -25,6 +25,7 @@ import numpy as np
 
 from .. import bounded
 from ..errors import ChipemuError
+from ..records import ItemAccess, Record, record
 from ..schema import Invalid, parse_toml, show, type_name
 from .sweepfile import (
     CHIP_LABELS,
@@ -93,7 +94,7 @@ class Sweep:
     def varied_chip_paths(self) -> list[str]:
         return [a.key for a in self.chip_axes if a.key != "profile"]
 
-    def points(self, noc: str | None = None) -> list[dict]:
+    def points(self, noc: str | None = None) -> list[SweepPoint]:
         """The expanded point list (deduplicated by id, in a deterministic order).
 
         ``noc``: override the sweep's NoC model.
@@ -118,11 +119,10 @@ class Sweep:
         for chip, w, wparams in combos:
             for mapper in self.mappers:
                 for seed in self.seeds:
-                    p = self._point(chip, w, wparams, mapper, seed, noc)
-                    if p["id"] in seen:
+                    p = self._point(chip, w, wparams, mapper, seed, noc, len(points))
+                    if p.id in seen:
                         continue
-                    seen.add(p["id"])
-                    p["index"] = len(points)
+                    seen.add(p.id)
                     points.append(p)
         return points
 
@@ -133,7 +133,8 @@ class Sweep:
         n_work = sum(math.prod(len(a.grid()) for a in w.axes) for w in self.workloads)
         return n_chip * n_work * len(self.mappers) * len(self.seeds)
 
-    def _point(self, chip: dict, w: Workload, wparams: dict, mapper: str, seed: int, noc: str) -> dict:
+    def _point(self, chip: dict, w: Workload, wparams: dict, mapper: str, seed: int, noc: str,
+               index: int) -> SweepPoint:
         profile = chip.get("chip.profile")
         base = profile if profile is not None else self.chip_base
         base_resolved = self.profiles[profile] if profile is not None else self.chip_base_resolved
@@ -144,23 +145,40 @@ class Sweep:
                  "kind": w.kind, "ref": w.ref, "params": params, "mapper": mapper, "seed": seed, "noc": noc, "steps": steps}
         vary = {a.name: chip[a.name] for a in self.chip_axes}
         vary.update({f"param.{k}": v for k, v in wparams.items()})
-        return {
-            "id": point_id(ident),
-            "workload": w.name,
-            "kind": w.kind,
-            "ref": w.ref,
-            "resolved": w.resolved,
-            "params": params,
-            "chip": base,
-            "chip_resolved": base_resolved,
-            "overrides": overrides,
-            "static_power": self.static_power,
-            "mapper": mapper,
-            "seed": seed,
-            "noc": noc,
-            "steps": steps,
-            "vary": vary,
-        }
+        return SweepPoint(id=point_id(ident), workload=w.name, kind=w.kind, ref=w.ref, resolved=w.resolved,
+                          params=params, chip=base, chip_resolved=base_resolved, overrides=overrides,
+                          static_power=self.static_power, mapper=mapper, seed=seed, noc=noc, steps=steps,
+                          vary=vary, index=index)
+
+
+@record
+class SweepPoint(ItemAccess, Record):
+    """One point of a sweep: a pure description of one run, identified by a hash of it.
+
+    ``kind`` is "program" or "network"; ``ref`` the workload as written, ``resolved`` the
+    program name or file path it resolves to; ``chip`` the base chip as written and
+    ``chip_resolved`` its preset name or path; ``overrides`` the chip keys this point
+    changes; ``vary`` the varied values by result column (``chip.*``, ``param.*``);
+    ``steps`` None runs the network's own length.  ``index``: position in the expansion.
+    Written to ``points.json`` with ``to_dict``; ``point["id"]`` reads a field too.
+    """
+
+    id: str
+    workload: str
+    kind: str
+    ref: str
+    resolved: str
+    params: dict[str, Any]
+    chip: str
+    chip_resolved: str
+    overrides: dict[str, Any]
+    static_power: str
+    mapper: str
+    seed: int
+    noc: str
+    steps: int | None = field(default=None, metadata={"keep_none": True})
+    vary: dict[str, Any]
+    index: int = 0
 
 
 def load_sweep(path: str | Path) -> Sweep:

@@ -111,8 +111,8 @@ def make_report(run, *, seed: int = 0, network_source: str = "", energy=None, ba
             **run.noc,
             "max_link_packets": int(link_packets.max()) if link_packets.size else 0,
             "link_packets": _tolist(link_packets),
-            "core_packets_out": _tolist(run.info.get("core_packets_out", [])),
-            "core_packets_in": _tolist(run.info.get("core_packets_in", [])),
+            "core_packets_out": _tolist(run.info.core_packets_out) if run.info is not None else [],
+            "core_packets_in": _tolist(run.info.core_packets_in) if run.info is not None else [],
         }),
         time=TimeSection(
             chip_s=float(step_total.sum()),
