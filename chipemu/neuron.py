@@ -55,6 +55,8 @@ BIAS_MANT_RANGE = (-4096, 4095)
 BIAS_EXP_RANGE = (0, 7)
 WEIGHT_RANGE = (-256, 254)
 DELAY_RANGE = (0, 62)
+WEIGHT_BITS = 9   #: stored weight bits, sign included, of a full-precision weight (8 bits x 2: even values)
+DELAY_BITS = 6    #: bits of the per-synapse delay field (DELAY_RANGE fits it)
 
 #: compartment parameter name -> inclusive range
 PARAM_RANGES: dict[str, tuple[int, int]] = {

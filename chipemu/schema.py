@@ -75,7 +75,8 @@ class Field:
     ``choice`` (one of ``choices``), ``int_list`` / ``float_list`` (non-empty lists whose
     entries obey the range; ``increasing`` asks for strictly increasing entries),
     ``table`` (a nested :class:`Table` in ``schema``) or ``any`` (checked by the reader).
-    ``lo``/``hi``: inclusive bounds (``lo_open``: ``> lo``).  ``nullable``: JSON ``null``
+    ``lo``/``hi``: inclusive bounds (``lo_open``: ``> lo``); ``cap``: an upper bound that
+    only keeps numbers sane (shown as "at most").  ``nullable``: JSON ``null``
     is allowed and kept as None.  ``default``: the value used when the key is absent
     (:data:`REQUIRED`: the key must be present).
     """
@@ -90,6 +91,7 @@ class Field:
     nonempty: bool = False
     increasing: bool = False
     nullable: bool = False
+    cap: float | None = None
     default: Any = REQUIRED
     schema: "Table | None" = None
 
@@ -129,6 +131,8 @@ class Field:
             rng = f"<= {fmt_number(self.hi)}"
         else:
             rng = ""
+        if self.cap is not None:
+            rng += f", at most {fmt_number(self.cap)}"
         if self.kind.endswith("_list"):
             text = f"non-empty {base}" + (f", each {rng}" if rng else "")
             return text + (", strictly increasing" if self.increasing else "")
@@ -154,8 +158,10 @@ class Field:
                 raise Invalid(f"key '{path}' = {value!r} is empty (allowed: {self.allowed()})")
             return value
         if kind == "choice":
-            if not isinstance(value, str) or value not in self.choices:
-                raise Invalid(f"key '{path}' = {show(value)} is not allowed (allowed: {self.allowed()})")
+            if not isinstance(value, str):
+                raise self._wrong_type(path, value)
+            if value not in self.choices:
+                raise Invalid(f"key '{path}' = {value!r} is not allowed (allowed: {self.allowed()})")
             return value
         if kind in ("int", "float"):
             return self._scalar(path, value, kind)
@@ -181,7 +187,8 @@ class Field:
     def _scalar(self, path: str, value: Any, kind: str) -> Any:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind == "int" and not isinstance(value, int)):
             raise self._wrong_type(path, value)
-        hi = self.hi if self.hi is not None else (_INT_MAX if kind == "int" else None)
+        upper = self._upper()
+        hi = upper if upper is not None else (_INT_MAX if kind == "int" else None)
         if isinstance(value, int) and hi is not None and value > hi:  # compared exactly, before any cast
             raise Invalid(f"key '{path}' = {show(value)} is too large (allowed: {self.allowed()})")
         if kind == "int" and value < -_INT_MAX:
@@ -192,11 +199,16 @@ class Field:
             raise Invalid(f"key '{path}' = {show(value)} is too large (allowed: {self.allowed()})") from None
         if kind == "float" and not math.isfinite(v):
             raise Invalid(f"key '{path}' = {show(value)} is out of range (allowed: {self.allowed()})")
-        if self.hi is not None and v > self.hi:
+        if upper is not None and v > upper:
             raise Invalid(f"key '{path}' = {show(value)} is too large (allowed: {self.allowed()})")
         if self.lo is not None and (v < self.lo or (self.lo_open and v == self.lo)):
             raise Invalid(f"key '{path}' = {show(value)} is out of range (allowed: {self.allowed()})")
         return v
+
+    def _upper(self) -> float | None:
+        """The largest value allowed: ``hi`` or ``cap``, whichever is smaller (None: no bound)."""
+        bounds = [x for x in (self.hi, self.cap) if x is not None]
+        return min(bounds) if bounds else None
 
     def _wrong_type(self, path: str, value: Any) -> Invalid:
         return Invalid(f"key '{path}' = {show(value)} has the wrong type {type_name(value)} "

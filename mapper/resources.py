@@ -58,6 +58,7 @@ import numpy as np
 
 from chipemu.chips import ChipSpec
 from chipemu.errors import ChipemuError, FitError
+from chipemu.neuron import WEIGHT_BITS, WEIGHT_RANGE
 
 from .graph import MapGraph, sorted_unique
 
@@ -109,21 +110,22 @@ def index_bits(compartments: int) -> int:
 
 def weight_step(weight_bits: int) -> int:
     """Spacing of the weights a core with ``weight_bits`` stored bits represents."""
-    return 2 ** (9 - weight_bits)
+    return 2 ** (WEIGHT_BITS - weight_bits)
 
 
 def representable(weight: np.ndarray, weight_bits: int) -> np.ndarray:
     """Which weights a core with ``weight_bits`` stored bits (incl. sign) represents exactly."""
     step = weight_step(weight_bits)
-    return (weight % step == 0) & (weight >= -256) & (weight <= 256 - step)
+    lo = WEIGHT_RANGE[0]
+    return (weight % step == 0) & (weight >= lo) & (weight <= -lo - step)
 
 
 def bits_needed(weight: int) -> int:
-    """Fewest stored weight bits (1..9) that represent ``weight``."""
-    for b in range(1, 10):
+    """Fewest stored weight bits (1..WEIGHT_BITS) that represent ``weight``."""
+    for b in range(1, WEIGHT_BITS + 1):
         if representable(np.array([weight]), b)[0]:
             return b
-    return 10  # outside -256..255: no width represents it
+    return WEIGHT_BITS + 1  # outside -256..255: no width represents it
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from typing import Any, ClassVar, Mapping
 from chipemu.chips.rules import (INT_POS as _INT_POS, NONNEG as _NONNEG, Bad as _Bad, Rule as _Rule,
                                  Section as _Section, dict_digest as _dict_digest,
                                  rule_field as _f, show as _show, type_name as _type_name)
+from chipemu import neuron
 from chipemu.errors import ChipSpecError
 
 __all__ = ["MeshSpec", "CoreSpec", "NocSpec", "OpCosts", "ChipSpec", "BARRIER_MODES", "where"]
@@ -81,9 +82,9 @@ class CoreSpec(_Section):
     synapse_memory_bits: int = _f(_INT_POS, "synaptic memory per core in bits")
     fanin_axons: int = _f(_INT_POS, "distinct presynaptic sources per core")
     fanout_axons: int = _f(_INT_POS, "distinct destination cores per core")
-    max_delay: int = _f(_Rule("int", lo=0, hi=62), "largest synaptic delay in timesteps")
-    weight_bits: int = _f(_Rule("int", lo=1, hi=9), "stored weight bits incl. sign")
-    delay_bits: int = _f(_Rule("int", lo=0, hi=6), "bits of the per-synapse delay field")
+    max_delay: int = _f(_Rule("int", lo=0, hi=neuron.DELAY_RANGE[1]), "largest synaptic delay in timesteps")
+    weight_bits: int = _f(_Rule("int", lo=1, hi=neuron.WEIGHT_BITS), "stored weight bits incl. sign")
+    delay_bits: int = _f(_Rule("int", lo=0, hi=neuron.DELAY_BITS), "bits of the per-synapse delay field")
 
     @classmethod
     def _cross_check(cls, section: str, values: Mapping[str, Any]) -> None:
