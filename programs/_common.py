@@ -38,6 +38,23 @@ def run_reference(net: Network, steps: int | None = None) -> RunOutcome:
 MODEL_CACHE: dict = {}
 
 
+# ------------------------------------------------------------------ size parameters
+def check_build_size(program: str, counts: dict, nbytes: float, what: str, groups: int = 0) -> None:
+    """Refuse size parameters before ``build`` allocates anything: each of ``counts``
+    ({name: value}) an integer 0..2**31 - 1, and ``nbytes`` (the program's estimate of what
+    it builds) within the memory budget (:func:`chipemu.bounded.check_memory`).  A
+    parameter of 10**9 groups fails here in microseconds, not after an hour of building.
+    ``groups``: populations and input groups it adds (at most :data:`chipemu.network.MAX_GROUPS`)."""
+    from chipemu.bounded import check_int, check_memory
+    from chipemu.network import MAX_GROUPS
+    for name, value in counts.items():
+        check_int(value, f"{program}: {name}", 0, 2**31 - 1)
+    if groups > MAX_GROUPS:
+        raise ChipemuError(f"{program}: {groups:,} populations and input groups is too large "
+                           f"(at most {MAX_GROUPS:,} in one network)")
+    check_memory(int(min(max(nbytes, 0), 2**62)), f"{program}: {what}")
+
+
 # ------------------------------------------------------------------ metadata
 _META_ATTR = "program_meta"
 

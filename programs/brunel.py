@@ -39,7 +39,7 @@ import numpy as np
 from chipemu import Network
 from chipemu.connectors import FixedFanout
 
-from programs._common import bias_registers, energy_detail, isi_cv, synchrony_chi
+from programs._common import bias_registers, check_build_size, energy_detail, isi_cv, synchrony_chi
 
 RATE_HZ = (5.0, 50.0)
 CV_BAND = (0.8, 1.4)
@@ -57,6 +57,9 @@ def _fixed_indegree(n_pre: int, n_post: int, k: int, seed: int, same: bool) -> t
 def build(n_exc: int = 3200, n_inh: int = 800, k_exc: int = 320, k_inh: int = 80, w_exc: int = 8,
           g: float = 6, vth: int = 160, dv: int = 205, du: int = 4095, delay: int = 1,
           eta: float = 2.0, hetero: float = 0.1, steps: int = 1000, seed: int = 1) -> Network:
+    check_build_size("brunel", {"n_exc": n_exc, "n_inh": n_inh, "k_exc": k_exc, "k_inh": k_inh},
+                     (n_exc + n_inh) * (128 + 64 * (k_exc + k_inh)), f"{n_exc + n_inh:,} neurons x "
+                     f"{k_exc + k_inh:,} synapses each")
     rng = np.random.default_rng(seed)
     n = n_exc + n_inh
     # bias whose steady-state voltage b * 4096 / dv equals the threshold vth << 6

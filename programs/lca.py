@@ -44,7 +44,8 @@ import numpy as np
 
 from chipemu import Network
 
-from programs._common import attach_meta, bias_registers, bias_value, energy_detail, even_weights, get_meta
+from programs._common import (attach_meta, bias_registers, bias_value, check_build_size, energy_detail, even_weights,
+                              get_meta)
 
 RATIO = 1.05
 ABS_SLACK = 1e-3
@@ -84,6 +85,8 @@ def ista(phi: np.ndarray, x: np.ndarray, lam: float, iters: int = 5000) -> np.nd
 
 def build(dim: int = 64, atoms: int = 128, sparsity: int = 5, lam: float = 0.1, noise: float = 0.02,
           signals: int = 1, r_max: float = 0.05, du: int = 1023, steps: int = 2000, seed: int = 0) -> Network:
+    check_build_size("lca", {"dim": dim, "atoms": atoms, "signals": signals},
+                     8 * (dim * atoms * 3 + atoms * atoms * 2 + dim * signals), f"{dim:,} x {atoms:,} dictionary")
     phi, x, a0 = make_problem(dim, atoms, sparsity, noise, signals, seed)
     gram = phi.T @ phi
     np.fill_diagonal(gram, 0.0)

@@ -34,7 +34,7 @@ import numpy as np
 from chipemu import Network
 from chipemu.errors import ChipemuError
 
-from programs._common import attach_meta, energy_detail, get_meta
+from programs._common import attach_meta, check_build_size, energy_detail, get_meta
 
 WEIGHT = 2          # one arriving spike: v = 2 << 6 = 128 > threshold 1 << 6 = 64
 SELF_INHIBITION = -256
@@ -56,6 +56,8 @@ def make_graph(nodes: int, degree: float, max_len: int, seed: int) -> nx.DiGraph
 
 def build(nodes: int = 300, degree: float = 3.0, max_len: int = 20, source: int = 0, stim_step: int = 0,
           seed: int = 0, steps: int | None = None) -> Network:
+    check_build_size("shortest_path", {"nodes": nodes}, nodes * (1000 + 1000 * max(float(degree), 0.0)),
+                     f"a graph of {nodes:,} nodes and degree {degree}")  # networkx: ~1 KB per node and edge
     g = make_graph(nodes, degree, max_len, seed)
     if not 0 <= source < nodes:
         raise ChipemuError(f"shortest_path: source = {source} out of range 0..{nodes - 1}")

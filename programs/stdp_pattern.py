@@ -41,7 +41,7 @@ import numpy as np
 from chipemu import Network
 from chipemu.learning import stdp
 
-from programs._common import attach_meta, energy_detail, get_meta
+from programs._common import attach_meta, check_build_size, energy_detail, get_meta
 
 HIT_MIN = 0.8        #: fraction of test-phase presentations with a spike in the window
 RATIO_MIN = 10.0     #: rate inside pattern windows / rate outside
@@ -65,6 +65,8 @@ def build(afferents: int = 200, pattern_frac: float = 0.5, pattern_len: int = 50
           vth: int = 10000, du: int = 1340, dv: int = 400, a_plus: float = 8, a_minus: float = 1,
           a_post: float = -3.5, tau_plus: float = 16.8, tau_minus: float = 33.7, epoch: int = 1,
           plastic: bool = True, seed: int = 0) -> Network:
+    check_build_size("stdp_pattern", {"afferents": afferents, "steps": steps, "pattern_len": pattern_len},
+                     9 * steps * afferents + 9 * pattern_len * afferents, f"{steps:,} steps x {afferents:,} afferents")
     rng = np.random.default_rng(seed)
     raster = rng.random((steps, afferents)) < p
     n_pat = int(round(afferents * pattern_frac))

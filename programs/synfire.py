@@ -28,11 +28,14 @@ import numpy as np
 
 from chipemu import Network
 
-from programs._common import energy_detail
+from programs._common import check_build_size, energy_detail
 
 
 def build(groups: int = 20, group_size: int = 32, delay: int = 3, weight: int = 64,
           stim_step: int = 2, steps: int | None = None) -> Network:
+    check_build_size("synfire", {"groups": groups, "group_size": group_size},
+                     groups * group_size * (128 + 64 * group_size), f"{groups:,} groups of {group_size:,}",
+                     groups=groups + 1)
     if steps is None:
         steps = stim_step + 2 + groups * (delay + 1) + 10
     net = Network("synfire", steps=steps)

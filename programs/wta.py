@@ -32,7 +32,7 @@ import numpy as np
 from chipemu import Network
 from chipemu.errors import ChipemuError
 
-from programs._common import energy_detail
+from programs._common import check_build_size, energy_detail
 
 SUPPRESSED = 0.10  # a loser may fire at most this fraction of the winner's spikes
 
@@ -40,6 +40,8 @@ SUPPRESSED = 0.10  # a loser may fire at most this fraction of the winner's spik
 def build(k: int = 5, size: int = 20, fan_in: int = 5, w_in: int = 8, p_max: float = 0.25,
           p_min: float = 0.15, margin: float = 0.2, w_self: int = 2, w_inh: int = -8,
           du: int = 1023, dv: int = 205, vth: int = 400, steps: int = 400, seed: int = 0) -> Network:
+    check_build_size("wta", {"k": k, "size": size, "fan_in": fan_in}, k * size * (128 + 64 * (fan_in + k * size)),
+                     f"{k:,} populations of {size:,}", groups=2 * k + 1)
     if k < 2:
         raise ChipemuError(f"wta: k = {k} must be >= 2 competing populations")
     if not 0 <= p_min <= p_max * (1 - margin) < p_max <= 1:

@@ -672,3 +672,19 @@ def test_refusals_under_a_memory_limit(tmp_path):
         assert p.returncode == 2 and one_error_line(p.stderr), (argv, p.stderr[-2000:])
         assert "memory" in p.stderr
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("program, param", [
+    ("brunel", "n_exc=1000000000"), ("shortest_path", "nodes=1000000000"), ("lca", "dim=100000000"),
+    ("stdp_pattern", "afferents=1000000000"), ("wta", "k=1000000000"), ("wta", "size=1000000000"),
+    ("synfire", "groups=100000000"), ("synfire", "group_size=99999999999999999999"),
+])
+def test_bundled_program_sizes_refused_up_front(tmp_path, capsys, program, param):
+    """A size parameter beyond what the machine holds fails before the program builds
+    anything: one line naming the program, quickly (no loop over 10**9 groups)."""
+    t0 = time.perf_counter()
+    rc, err = run_cli(["simulate", program, "--param", param, "--out", tmp_path / "o"], capsys)
+    assert rc == 2 and one_error_line(err) and program in err, err
+    assert "too large" in err or "memory" in err, err
+    assert time.perf_counter() - t0 < 20
+    assert not (tmp_path / "o").exists()
