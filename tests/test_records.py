@@ -149,6 +149,7 @@ def test_sweep_points_are_records_that_round_trip_through_json():
 @pytest.mark.parametrize("change, message", [
     (lambda m: m["usage"].update(compartments=m["usage"]["compartments"] + [1]), "key 'mapping.usage.compartments' has"),
     (lambda m: m.update(core_port=[]), "key 'mapping.core_port' has 0 entries"),
+    (lambda m: m.update(core_chip=[0] * (m["cores_used"] + 1)), "key 'mapping.core_chip' has"),
     (lambda m: m["capacity"].update(bogus=3), "key 'mapping.capacity.bogus' names a resource without usage"),
 ])
 def test_mapping_section_checks_per_core_lengths(report_file, change, message):

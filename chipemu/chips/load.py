@@ -60,7 +60,7 @@ def _parse(data: bytes, source: str) -> ChipSpec:
     d = _read_toml(data, _where(source))
     if isinstance(d, dict) and "grid" in d:
         raise ChipSpecError(f"{_where(source)}: describes a system of chips (it has a [grid]); "
-                            f"use it where a system is allowed (--chip of map/run)")
+                            f"use it where a system is allowed (mapping and running a network take one)")
     return ChipSpec.from_dict(d, source=source, sha256=hashlib.sha256(data).hexdigest())
 
 

@@ -104,7 +104,7 @@ class MappingSection(Record):
         super().__post_init__()
         k = self.cores_used
         per_core = {f"usage.{name}": v for name, v in (self.usage or {}).items()}
-        per_core.update({"core_xy": self.core_xy, "core_port": self.core_port})
+        per_core.update({"core_xy": self.core_xy, "core_port": self.core_port, "core_chip": self.core_chip})
         for key, values in per_core.items():
             if values is not None and len(values) != k:
                 raise FileFormatError(f"key '{key}' has {len(values)} entries, expected one per core used ({k})")
