@@ -222,7 +222,8 @@ class Mapping:
         """Per-core resource use: one row per logical core (plain text)."""
         cap = self.capacity
         u = self.usage
-        head = ["core", "chip:[x,y]" if self.chip.n_chips > 1 else "[x,y]", "port", "compartments", "synapse bits", "fan-in", "fan-out", "max delay"]
+        head = ["core", "chip:[x,y]" if self.chip.n_chips > 1 else "[x,y]", "port", "compartments", "synapse bits",
+                "fan-in", "fan-out", "max delay"]
         rows = [head]
         for k in range(self.n_cores):
             def frac(res: str, k: int = k) -> str:
