@@ -8,12 +8,14 @@ from chipemu import Network
 
 
 def random_ei(n: int, fanout: int = 100, steps: int = 200, seed: int = 1, max_delay: int = 7,
-              input_fraction: float = 0.1, input_rate: float = 0.03, window: int | None = None) -> Network:
+              input_fraction: float = 0.1, input_rate: float = 0.03, window: int | None = None,
+              input_fanout: int = 50) -> Network:
     """Random 80/20 excitatory/inhibitory network, the reference workload of the benchmarks.
 
     Every compartment projects to ``fanout`` distinct random compartments (delays uniform
     in 0..max_delay; excitatory weights 2..4, inhibitory -2..-128); ``n * input_fraction``
-    Bernoulli input sources (p = ``input_rate`` per step) each drive 50 compartments.
+    Bernoulli input sources (p = ``input_rate`` per step) each drive ``input_fanout``
+    compartments on average (default 50).
     With these registers about 0.5-2 % of compartments fire per step.
 
     ``window``: if given, compartment i draws its targets uniformly from the ``2*window``
@@ -47,7 +49,7 @@ def random_ei(n: int, fanout: int = 100, steps: int = 200, seed: int = 1, max_de
     n_in = max(1, int(n * input_fraction))
     stim = net.add_bernoulli_input("stim", n_in, p=input_rate, seed=seed + 20)
     for post in (exc, inh):
-        net.connect(stim, post, "fixed_probability", p=50 / n, seed=seed + 30 + post.start,
+        net.connect(stim, post, "fixed_probability", p=input_fanout / n, seed=seed + 30 + post.start,
                     weight=40, delay=delay)
     return net
 

@@ -128,9 +128,13 @@ def map_network(network: NetworkLike | MapGraph, chip: ChipSpec | SystemSpec | s
             nc, ic, usage, K, fixed = _partition(graph, model, spec, mapper, partition_sequential, int(seed), pin, r)
         except FitError:
             raise first from None
-    a, b, w = core_traffic(graph, nc, ic, K, r)
-    slots = place_system(a, b, w, K, spec, placer, by_traffic=partitioner is partition_traffic,
-                         seed=int(seed), fixed=fixed)
+    by_traffic = partitioner is partition_traffic
+    if by_traffic or placer is not place_rowmajor:
+        a, b, w = core_traffic(graph, nc, ic, K, r)
+    else:  # in-order chips and row-major placement never look at the traffic
+        a = b = np.zeros(0, dtype=np.int64)
+        w = np.zeros(0)
+    slots = place_system(a, b, w, K, spec, placer, by_traffic=by_traffic, seed=int(seed), fixed=fixed)
     core_chip, core_xy, core_port = Hardware.of(spec).core_place(slots)
     pins = {} if not pin else {str(k): [int(c) for c in np.atleast_1d(np.asarray(v)).reshape(-1)]
                                for k, v in pin.items()}

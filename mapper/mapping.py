@@ -222,7 +222,8 @@ class Mapping:
         """Per-core resource use: one row per logical core (plain text)."""
         cap = self.capacity
         u = self.usage
-        head = ["core", "[x,y]", "port", "compartments", "synapse bits", "fan-in", "fan-out", "max delay"]
+        head = ["core", "chip:[x,y]" if self.chip.n_chips > 1 else "[x,y]", "port", "compartments", "synapse bits",
+                "fan-in", "fan-out", "max delay"]
         rows = [head]
         for k in range(self.n_cores):
             def frac(res: str, k: int = k) -> str:
@@ -234,7 +235,10 @@ class Mapping:
                 b = int(u["synapse_bits"][k])
                 bits = f"{b}/{cap['synapse_bits']} ({100.0 * b / cap['synapse_bits']:.1f}%)"
             md = "-" if "max_delay" not in u else (str(int(u["max_delay"][k])) if u["max_delay"][k] >= 0 else "-")
-            rows.append([str(k), f"[{int(self.core_xy[k, 0])},{int(self.core_xy[k, 1])}]",
+            where = f"[{int(self.core_xy[k, 0])},{int(self.core_xy[k, 1])}]"
+            if self.chip.n_chips > 1:
+                where = f"{int(self.core_chip[k])}:{where}"
+            rows.append([str(k), where,
                          str(int(self.core_port[k])), frac("compartments"), bits, frac("fanin_axons"),
                          frac("fanout_axons"), md])
         widths = [max(len(r[i]) for r in rows) for i in range(len(head))]

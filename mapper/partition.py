@@ -151,9 +151,18 @@ def partition_sequential(graph: MapGraph, model: ResourceModel, *, seed: int = 0
     reasons: Counter = Counter()
     filler = CoreFiller(graph, model)
     pos = 0
+    window = 8  # candidates offered to the next core; fit's cost grows with their fan-in
     while pos < free.size:
         filler.reset()
-        res = filler.fit(free[pos:pos + model.compartments])
+        # the longest prefix of free[pos:pos + compartments] that fits: offered in windows
+        # that double while all of a window fits (same result as offering all at once, at
+        # the cost of what fits rather than of a full core's worth of candidates)
+        while True:
+            res = filler.fit(free[pos:pos + window])
+            if res.k < window or window >= model.compartments or pos + window >= free.size:
+                break
+            window = min(model.compartments, 2 * window)
+        window = max(8, min(model.compartments, 2 * res.k))
         if res.k == 0:  # check_network rules this out; kept as a guard
             raise FitError(f"{graph.describe_compartment(int(free[pos]))}: does not fit an empty core "
                            f"({res.reason} needed {res.needed}); remedy: a chip with bigger cores")

@@ -322,10 +322,22 @@ def place_system(a: np.ndarray, b: np.ndarray, w: np.ndarray, n_cores: int, spec
         return placer(_dense(a, b, w, np.arange(K)), spec.chip, seed=seed, fixed=fixed)
     chip_of = (chips_by_traffic(K, hw, fixed, a, b, w) if by_traffic else chips_in_order(K, hw, fixed))
     cpc = hw.cores_per_chip
+    # the traffic inside each chip, grouped by chip once (linear in the traffic pairs)
+    same = chip_of[a] == chip_of[b]
+    a, b, w = a[same], b[same], w[same]
+    order = np.argsort(chip_of[a], kind="stable")
+    a, b, w = a[order], b[order], w[order]
+    chips = np.unique(chip_of)
+    bounds = np.searchsorted(chip_of[a], np.r_[chips, chips[-1] + 1] if chips.size else chips)
+    local_id = np.zeros(K, dtype=np.int64)  # index of every core among its chip's cores
     slots = np.empty(K, dtype=np.int64)
-    for c in np.unique(chip_of).tolist():
+    for i, c in enumerate(chips.tolist()):
         members = np.flatnonzero(chip_of == c)
-        local_fixed = {i: fixed[m] % cpc for i, m in enumerate(members.tolist()) if m in fixed}
-        local = placer(_dense(a, b, w, members), spec.chip, seed=seed, fixed=local_fixed)
+        local_id[members] = np.arange(members.size)
+        lo, hi = bounds[i], bounds[i + 1]
+        k = members.size
+        T = np.bincount(local_id[a[lo:hi]] * k + local_id[b[lo:hi]], weights=w[lo:hi], minlength=k * k)
+        local_fixed = {j: fixed[m] % cpc for j, m in enumerate(members.tolist()) if m in fixed}
+        local = placer(T.reshape(k, k), spec.chip, seed=seed, fixed=local_fixed)
         slots[members] = c * cpc + np.asarray(local, dtype=np.int64)
     return slots

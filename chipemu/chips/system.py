@@ -34,16 +34,63 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from chipemu.chips.rules import (INT_POS, NONNEG, Bad, Rule, Section, check_table_keys, dict_digest,
-                                 rule_field, show, type_name)
 from chipemu.chips.spec import BARRIER_MODES, ChipSpec
+from chipemu.chips.rules import dict_digest
 from chipemu.errors import ChipSpecError
+from chipemu.schema import (Invalid, Table, anything, choice, float_list, int_list, integer, number, show,
+                            string, table, type_name, validate)
 
-__all__ = ["GridSpec", "LinkSpec", "BarrierSpec", "SystemSpec", "system_where"]
+__all__ = ["GridSpec", "LinkSpec", "BarrierSpec", "SystemSpec", "SYSTEM_SCHEMA", "system_where"]
+
+
+def _barrier_lengths(values: dict, path: str) -> None:
+    if len(values["chips"]) != len(values["time_s"]):
+        raise Invalid(f"key '{path}.time_s' has {len(values['time_s'])} entries but '{path}.chips' has "
+                      f"{len(values['chips'])} (allowed: the same length)")
+
+
+_GRID = {
+    "chips_x": integer("chips side by side in x", lo=1),
+    "chips_y": integer("chips side by side in y", lo=1),
+    "chips_z": integer("layers of chips stacked in z", lo=1),
+}
+_LINK = {
+    "hop_time_s": number("latency of one chip-to-chip crossing", lo=0, unit="s"),
+    "hop_energy_j": number("energy per packet per chip-to-chip crossing", lo=0, unit="J"),
+    "bandwidth_pps": number("packets per second one chip-to-chip link serialises", lo=0, lo_open=True,
+                            unit="packets/s"),
+}
+_BARRIER = {
+    "chips": int_list("chip counts of the barrier table", lo=1, increasing=True),
+    "time_s": float_list("barrier time at those chip counts", lo=0, unit="s"),
+    "mode": choice(BARRIER_MODES, "how the table is read"),
+}
+#: the system file, as :mod:`chipemu.schema` checks it (``chip``: resolved by the loader)
+SYSTEM_SCHEMA = Table({
+    "name": string("system name", nonempty=True),
+    "description": string("one-line description"),
+    "chip": anything("a chip preset name, a chip file path or a table"),
+    "grid": table(_GRID, "the grid of chips"),
+    "link": table(_LINK, "one chip-to-chip link"),
+    "barrier": table(_BARRIER, "the system-wide barrier", extra=_barrier_lengths),
+}, "system")
+
+
+class _Checked:
+    """Mixin: a section validated against its :mod:`chipemu.schema` table on construction."""
+
+    _section: ClassVar[str]
+    _fields: ClassVar[dict]
+
+    def __post_init__(self) -> None:
+        _check_section(self)
+
+    def _to_table(self) -> dict[str, Any]:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in ((k, getattr(self, k)) for k in self._fields)}
 
 
 @dataclass(frozen=True)
-class GridSpec(Section):
+class GridSpec(_Checked):
     """The grid of chips.
 
     Attributes:
@@ -53,14 +100,15 @@ class GridSpec(Section):
     """
 
     _section: ClassVar[str] = "grid"
+    _fields: ClassVar[dict] = _GRID
 
-    chips_x: int = rule_field(INT_POS, "chips in x")
-    chips_y: int = rule_field(INT_POS, "chips in y")
-    chips_z: int = rule_field(INT_POS, "layers of chips in z")
+    chips_x: int
+    chips_y: int
+    chips_z: int
 
 
 @dataclass(frozen=True)
-class LinkSpec(Section):
+class LinkSpec(_Checked):
     """One chip-to-chip link, in each direction.
 
     Attributes:
@@ -70,15 +118,15 @@ class LinkSpec(Section):
     """
 
     _section: ClassVar[str] = "link"
+    _fields: ClassVar[dict] = _LINK
 
-    hop_time_s: float = rule_field(NONNEG, "seconds per chip-to-chip crossing")
-    hop_energy_j: float = rule_field(NONNEG, "joules per packet per chip-to-chip crossing")
-    bandwidth_pps: float = rule_field(Rule("float", lo=0, lo_open=True),
-                                      "packets per second one chip-to-chip link serialises")
+    hop_time_s: float
+    hop_energy_j: float
+    bandwidth_pps: float
 
 
 @dataclass(frozen=True)
-class BarrierSpec(Section):
+class BarrierSpec(_Checked):
     """The system-wide barrier (end of a timestep) when more than one chip is used.
 
     Attributes:
@@ -89,16 +137,11 @@ class BarrierSpec(Section):
     """
 
     _section: ClassVar[str] = "barrier"
+    _fields: ClassVar[dict] = _BARRIER
 
-    chips: tuple[int, ...] = rule_field(Rule("int_list", lo=1), "chip counts of the barrier table")
-    time_s: tuple[float, ...] = rule_field(Rule("float_list", lo=0), "barrier time in seconds")
-    mode: str = rule_field(Rule("choice", choices=BARRIER_MODES), "how the table is read")
-
-    @classmethod
-    def _cross_check(cls, section: str, values: Mapping[str, Any]) -> None:
-        if len(values["chips"]) != len(values["time_s"]):
-            raise Bad(f"key '{section}.time_s' has {len(values['time_s'])} entries but "
-                      f"'{section}.chips' has {len(values['chips'])} (allowed: the same length)")
+    chips: tuple[int, ...]
+    time_s: tuple[float, ...]
+    mode: str
 
     def time(self, n: int) -> float:
         """Barrier time (s) for ``n`` chips, read off the table per :attr:`mode`."""
@@ -114,9 +157,19 @@ class BarrierSpec(Section):
         return y0 + (y1 - y0) * (n - x0) / (x1 - x0)
 
 
-_TOP = {"name": Rule("str", nonempty=True), "description": Rule("str")}
-_SECTIONS: dict[str, type[Section]] = {"grid": GridSpec, "link": LinkSpec, "barrier": BarrierSpec}
-_TOP_KEYS = [*_TOP, "chip", *_SECTIONS]
+def _check_section(spec) -> None:
+    """Validate a section's values against its schema table; normalise them in place."""
+    extra = _barrier_lengths if spec._section == "barrier" else None
+    values = {k: getattr(spec, k) for k in spec._fields}
+    try:
+        checked = table(spec._fields, spec._section, extra=extra).schema.check(values, spec._section)
+    except Invalid as e:
+        raise ChipSpecError(f"system spec: {e}") from None
+    for k, v in checked.items():
+        object.__setattr__(spec, k, v)
+
+
+_SECTIONS = {"grid": GridSpec, "link": LinkSpec, "barrier": BarrierSpec}
 
 
 def system_where(source: str) -> str:
@@ -152,16 +205,16 @@ class SystemSpec:
     sha256: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
-        try:
-            for key, rule in _TOP.items():
-                object.__setattr__(self, key, rule.check(key, getattr(self, key)))
-            for key, cls in (("chip", ChipSpec), *_SECTIONS.items()):
-                v = getattr(self, key)
-                if not isinstance(v, cls):
-                    raise Bad(f"key '{key}' = {show(v)} has the wrong type {type_name(v)} "
-                              f"(allowed: {cls.__name__})")
-        except Bad as e:
-            raise ChipSpecError(f"system spec: {e}") from None
+        for key in ("name", "description"):
+            try:
+                object.__setattr__(self, key, SYSTEM_SCHEMA.fields[key].check(key, getattr(self, key)))
+            except Invalid as e:
+                raise ChipSpecError(f"system spec: {e}") from None
+        for key, cls in (("chip", ChipSpec), *_SECTIONS.items()):
+            v = getattr(self, key)
+            if not isinstance(v, cls):
+                raise ChipSpecError(f"system spec: key '{key}' = {show(v)} has the wrong type {type_name(v)} "
+                                    f"(allowed: {cls.__name__})")
         if not self.sha256:
             object.__setattr__(self, "sha256", dict_digest(self.to_dict()))
 
@@ -233,14 +286,9 @@ class SystemSpec:
         paths).  Errors raise :class:`ChipSpecError` naming ``source`` and the key.
         """
         where = system_where(source)
-        try:
-            check_table_keys(d, _TOP_KEYS, {"name": _TOP["name"].allowed(),
-                                            "description": _TOP["description"].allowed(),
-                                            "chip": "a chip preset name, a chip file path or a table"})
-            top = {k: rule.check(k, d[k]) for k, rule in _TOP.items()}
-            sections = {k: sec._from_table(d[k], k) for k, sec in _SECTIONS.items()}
-        except Bad as e:
-            raise ChipSpecError(f"{where}: {e}") from None
+        v = validate(SYSTEM_SCHEMA, d, where, ChipSpecError)
+        top = {"name": v["name"], "description": v["description"]}
+        sections = {k: cls(**v[k]) for k, cls in _SECTIONS.items()}
         raw = d["chip"]
         if isinstance(raw, Mapping):
             chip = ChipSpec.from_dict(raw, source=f"{source} key 'chip'")

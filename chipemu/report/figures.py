@@ -352,6 +352,13 @@ def fig_core_utilisation(r: dict) -> Figure:
     cols_m, rows_m = (int(v) for v in (r.get("chip", {}).get("mesh") or [1, 1])[:2])
     cpr = max(1, int(r.get("chip", {}).get("cores_per_router", 1)))
     core_xy = np.asarray(m.get("core_xy") or np.zeros((0, 2)), dtype=float).reshape(-1, 2)
+    chips = [int(c) for c in (r.get("chip", {}).get("chips") or [1, 1, 1])[:3]]
+    core_chip = m.get("core_chip")
+    if chips[0] * chips[1] * chips[2] > 1 and core_chip is not None and len(core_chip) == core_xy.shape[0]:
+        # a system of chips: every chip's mesh at its place on the global grid (layers side by side)
+        cx, cy, cz = _hardware(r).chip_xyz(np.asarray(core_chip, dtype=np.int64))
+        core_xy = core_xy + np.stack([(cx + cz * chips[0]) * cols_m, cy * rows_m], axis=1)
+        cols_m, rows_m = cols_m * chips[0] * chips[2], rows_m * chips[1]
     res = _util_resources(m)
     npan = max(1, len(res))
     tile = min(1.5, 16.0 / (npan * max(cols_m, 1)), 9.0 / max(rows_m, 1))
@@ -561,7 +568,7 @@ def fig_chip_traffic(r: dict) -> Figure:
     gx, gy, gz = (int(v) for v in (ch.get("grid") or r.get("chip", {}).get("chips") or [1, 1, 1])[:3])
     noc = r.get("noc", {})
     n_x = gz * (gx + 1) - 1
-    W = min(16, max(5.0, 0.9 * n_x + 2.5))
+    W = min(16, max(8.5, 0.9 * n_x + 2.5))
     H = min(11, max(3.2, 0.9 * gy + 1.4))
     left, right, bottom, top = 0.75, 1.45, 0.6, 0.85
     unit = min((W - left - right) / max(n_x, 1), (H - bottom - top) / max(gy, 1))
