@@ -144,7 +144,7 @@ def _input_events(x: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
     return img * 64 + pix, step
 
 
-def build(images: int = 50, channels: int = 8, window: int = 64, rate: float = 0.5, epochs: int = 30,
+def build(images: int = 50, channels: int = 8, window: int = 64, rate: float = 0.5, epochs: int = 15,
           test_size: int = 500, seed: int = 0) -> Network:
     if not 1 <= images <= test_size:
         raise ChipemuError(f"conv_digits: images = {images} must be in 1..test_size ({test_size})")

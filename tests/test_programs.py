@@ -263,6 +263,11 @@ def test_stdp_pattern_control_without_plasticity_fails(runner):
     assert not ok and "not selective" in detail
 
 
+def test_conv_digits_too_short_window_fails(runner):
+    ok, detail = program("conv_digits").check(runner(program("conv_digits").build(images=30, window=8)))
+    assert not ok and "no output spike" in detail
+
+
 def test_digits_too_short_window_fails(runner):
     ok, detail = program("digits").check(runner(program("digits").build(images=40, window=6)))
     assert not ok, detail

@@ -191,7 +191,7 @@ class EnergySection(Record):
     per_step_mean_j: float | None = _nullable()
     energy_per_synaptic_op_j: float | None = _nullable()
     dynamic_per_synaptic_op_j: float | None = _nullable()
-    synaptic_ops_by_encoding: dict[str, dict[str, float]] | None = None  # encoding -> ops, unit_j, energy_j
+    synaptic_ops_by_encoding: dict[str, dict[str, Any]] | None = None  # encoding -> ops, unit_j, energy_j
     notes: dict[str, str] | None = None
 
 
