@@ -169,6 +169,7 @@ def energy_report(run) -> dict:
     steps = int(run.steps)
     with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused below, not warned
         report = _report(total_j, dynamic_j, static_j, breakdown, ops, unit, per_core, chip, chip_time_s, steps, syn)
+    report["synaptic_ops_by_encoding"] = by_encoding
     check_finite(report, f"energy model of chip {chip.name}", ChipemuError,
                  "; a per-event energy, time or static power of the chip is too large")
     return report
@@ -191,7 +192,6 @@ def _report(total_j, dynamic_j, static_j, breakdown, ops, unit, per_core, chip, 
         "per_step_mean_j": total_j / steps if steps else None,
         "energy_per_synaptic_op_j": total_j / syn if syn > 0 else None,
         "dynamic_per_synaptic_op_j": dynamic_j / syn if syn > 0 else None,
-        "synaptic_ops_by_encoding": by_encoding,
         "notes": dict(NOTES),
     }
 

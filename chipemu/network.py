@@ -356,7 +356,7 @@ class Network(SharedWeightBuilders):
         shape's elements in C order.
         """
         self._check_new_name("population", name)
-        size = _check_size(f"population '{name}'", size)
+        size, shape = _size_shape(f"population '{name}'", size, shape)
         bounded.check_memory((self.n_compartments + self.n_inputs + size) * _BYTES_PER_NODE,
                              f"network '{self.name}' with population '{name}'", NetworkError)
         pop = Population.create(name, size, du=du, dv=dv, vth=vth, bias_mant=bias_mant,
