@@ -347,7 +347,9 @@ def test_energy_overflow_is_refused_not_inf(tmp_path):
     p.write_text(re.sub(r"(?m)^link_bandwidth_pps\s*=.*$", "link_bandwidth_pps = 1e-300", text, count=1))
     net, _ = load_network_arg("synfire", {"groups": 2})
     with pytest.raises(ChipemuError, match="overflows"):
-        run_network(net, load_chip(str(p)), "sequential", noc="analytic", measure_baseline=False)
+        # spread over several routers, so that packets cross the starved links (synfire's
+        # group-to-group synapses are stored dense and would fit on one router's two cores)
+        run_network(net, load_chip(str(p)), "sequential", noc="analytic", measure_baseline=False, max_per_core=16)
 
 
 _SWEEP = """name = "s"

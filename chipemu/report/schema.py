@@ -101,6 +101,20 @@ class MappingSection(Record):
     core_port: list[int] | None = None                # (K,) port on the router
     encoding: dict[str, Any] | None = None            # synapse encodings (mapper.encoding): per projection, per core
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        k = self.cores_used
+        per_core = {f"usage.{name}": v for name, v in (self.usage or {}).items()}
+        per_core.update({"core_xy": self.core_xy, "core_port": self.core_port})
+        for key, values in per_core.items():
+            if values is not None and len(values) != k:
+                raise FileFormatError(f"key '{key}' has {len(values)} entries, expected one per core used ({k})")
+        if self.core_xy is not None and any(len(xy) != 2 for xy in self.core_xy):
+            raise FileFormatError("key 'core_xy' must hold one [x, y] pair per core")
+        unknown = sorted(set(self.capacity or {}) - set(self.usage or {}))
+        if unknown:
+            raise FileFormatError(f"key 'capacity.{unknown[0]}' names a resource without usage")
+
 
 @record
 class PopulationCost(Record):
@@ -119,20 +133,6 @@ class PopulationCost(Record):
     synaptic_ops: int                            # synaptic events on synapses onto it
     energy_j: float                              # dynamic energy attributed to it
     energy_share: float                          # energy_j / energy.dynamic_j
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        k = self.cores_used
-        per_core = {f"usage.{name}": v for name, v in (self.usage or {}).items()}
-        per_core.update({"core_xy": self.core_xy, "core_port": self.core_port})
-        for key, values in per_core.items():
-            if values is not None and len(values) != k:
-                raise FileFormatError(f"key '{key}' has {len(values)} entries, expected one per core used ({k})")
-        if self.core_xy is not None and any(len(xy) != 2 for xy in self.core_xy):
-            raise FileFormatError("key 'core_xy' must hold one [x, y] pair per core")
-        unknown = sorted(set(self.capacity or {}) - set(self.usage or {}))
-        if unknown:
-            raise FileFormatError(f"key 'capacity.{unknown[0]}' names a resource without usage")
 
 
 @record
