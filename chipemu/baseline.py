@@ -148,7 +148,7 @@ def workload_of(run) -> Workload:
     syn = sc[:, C["synaptic_ops"]]
     rows = sc[:, C["spikes"]] + sc[:, C["input_spikes"]]
     learn = sc[:, C["learning_updates"]]
-    return Workload(n=f.n, inputs=f.in_n, synapses=f.m + int(f.in_src.size), slots=f.max_delay + 1,
+    return Workload(n=f.n, inputs=f.in_n, synapses=f.n_synapses, slots=f.max_delay + 1,
                     synaptic_events=syn, firing_sources=rows, learning_updates=learn)
 
 

@@ -10,6 +10,10 @@ Each timestep is bulk-synchronous, as on Loihi:
            + n_learning_updates * t_learning_update
            + n_graded_synaptic_ops * t_graded_synapse_op + n_payload_bytes_out * t_payload_byte
 
+   where the synaptic ops of dense and conv lists take ``t_synapse_op_dense`` /
+   ``t_synapse_op_conv`` (chip spec ``time.synapse_op_dense``/``_conv``, default
+   ``t_synapse_op``) instead of ``t_synapse_op``;
+
    seconds (per-op times from the chip spec); the phase lasts ``max_c T_c``.
 2. **NoC** -- the packets emitted this step, aggregated into one message train per
    (source core, destination core), cross the mesh and, on a system of chips, the
@@ -123,7 +127,8 @@ def emulate(network: Network, mapping, steps: int | None = None, *, noc: str = "
     start = time.perf_counter()
     K = mapping.n_cores
     engine = LearningEngine.build(network)
-    cores = CoreArray(f, mapping.neuron_core, mapping.neuron_slot, mapping.input_core, K, learning=engine)
+    cores = CoreArray(f, mapping.neuron_core, mapping.neuron_slot, mapping.input_core, K, learning=engine,
+                      syn_codes=synapse_codes(network, getattr(mapping, "encoding", None)))
     recorder = ProbeRecorder(network, probes, steps, position=cores.position) if probes else None
     # placement -> global router ids (chipemu.hardware); core_chip is 0 on a single chip
     core_chip = getattr(mapping, "core_chip", None)
@@ -142,6 +147,10 @@ def emulate(network: Network, mapping, steps: int | None = None, *, noc: str = "
     op_time[C["learning_updates"]] = tm.learning_update
     op_time[C["graded_synaptic_ops"]] = tm.graded_synapse_op
     op_time[C["payload_bytes_out"]] = tm.payload_byte
+    # dense / conv synaptic ops are also counted in synaptic_ops (charged the sparse time):
+    # these entries add the difference
+    op_time[C["synaptic_ops_dense"]] = tm.synapse_op_of("dense") - tm.synapse_op
+    op_time[C["synaptic_ops_conv"]] = tm.synapse_op_of("conv") - tm.synapse_op
 
     in_ptr, in_src, in_val = input_schedule_graded(f, steps)
     in_src = in_src - f.n  # input ids
@@ -187,6 +196,30 @@ def emulate(network: Network, mapping, steps: int | None = None, *, noc: str = "
                                      core_packets_in=np.asarray(noc_model.core_packets_in).copy()),
                    weights=engine.weights() if engine is not None else {},
                    probes=recorder.result() if recorder is not None else {})
+
+
+#: synapse encoding codes (mapper.encoding)
+_ENCODING_CODES = {"sparse": 0, "dense": 1, "conv": 2}
+
+
+def synapse_codes(network: Network, encoding: dict | None) -> np.ndarray:
+    """Encoding code of every synapse of ``network`` in canonical order, from the
+    mapping's ``encoding["projections"]`` ({projection: sparse|dense|conv}); projections it
+    does not name: conv if shared-weight, else sparse."""
+    by_name = (encoding or {}).get("projections") or {}
+    f = network.flat()
+    codes = {"rec": np.zeros(f.m, np.int8), "in": np.zeros(f.m_in, np.int8)}
+    pos = {"rec": 0, "in": 0}
+    for p in network.projections:
+        kind = "in" if p.pre_is_input else "rec"
+        enc = by_name.get(p.name, "conv" if hasattr(p, "kernel") else "sparse")
+        if enc not in _ENCODING_CODES:
+            raise ChipemuError(f"mapping: projection {p.name!r} has encoding {enc!r} "
+                               f"(allowed: {', '.join(_ENCODING_CODES)})")
+        n = len(p)
+        codes[kind][pos[kind]:pos[kind] + n] = _ENCODING_CODES[enc]
+        pos[kind] += n
+    return np.concatenate([codes["rec"], codes["in"]])
 
 
 def _finish_block(b, t0: int, noc_model, op_time: np.ndarray, core_counts: np.ndarray,

@@ -63,6 +63,8 @@ COUNTERS = (
     "packets_in",         # spike packets received from other cores
     "axon_reads",         # input-axon lookups (one per spike per destination axon, local ones included)
     "input_spikes",       # input-source spikes injected by this core
+    "synaptic_ops_dense",  # the synaptic_ops on synapses of dense lists (mapper.encoding)
+    "synaptic_ops_conv",  # the synaptic_ops on synapses of conv (shared-weight) lists
     "learning_updates",   # plastic synapses processed by the core's learning engine at epoch ends
     "graded_synaptic_ops",  # synaptic ops whose spike carried a graded payload (weight x payload)
     "payload_bytes_out",  # payload bytes of the graded packets sent to other cores
@@ -131,7 +133,10 @@ class CoreArray:
     """All cores of a mapped network, as a structure of arrays (see module docstring)."""
 
     def __init__(self, flat: FlatNetwork, neuron_core: np.ndarray, neuron_slot: np.ndarray,
-                 input_core: np.ndarray, n_cores: int, learning=None):
+                 input_core: np.ndarray, n_cores: int, learning=None, syn_codes: np.ndarray | None = None):
+        """``syn_codes``: encoding code of every synapse in canonical order (0 sparse,
+        1 dense, 2 conv; :mod:`mapper.encoding`), None for all sparse."""
+        self._syn_codes = syn_codes
         n, K = flat.n, int(n_cores)
         self.n, self.in_n, self.n_cores = n, flat.in_n, K
         self.neuron_core = np.asarray(neuron_core, dtype=np.int64)
@@ -186,6 +191,15 @@ class CoreArray:
         order = np.argsort(pre, kind="stable")  # = FanoutTable.storage_order(f)
         self.syn_order = order  # canonical synapse id stored at each synapse-memory position
         akey, self.axon_nsyn = _count_keys(pre * K + dst_core, n_src * K)
+        #: synapses of each axon in dense and in conv lists (the rest are sparse)
+        self.axon_nsyn_enc = np.zeros((akey.size, 2), dtype=np.int64)
+        codes = self._syn_codes
+        if codes is not None and codes.size == pre.size and codes.any():
+            where = np.searchsorted(akey, pre * K + dst_core)
+            for j, code in enumerate((1, 2)):
+                self.axon_nsyn_enc[:, j] = np.bincount(where[codes == code], minlength=akey.size)
+            del where
+        self._syn_codes = None
         self.axon_source = akey // K
         self.axon_core = akey - self.axon_source * K
         #: synapses of axon a in the per-axon layout of :meth:`view`: ``axon_syn_ptr[a] ..
@@ -205,6 +219,7 @@ class CoreArray:
         # synapse memory in its narrow dtypes (taken before the permutation: it moves fewer
         # bytes); offset = delay * n + target position (see DelayRing)
         off_dtype = np.int32 if 2 * self.slots * max(n, 1) < 2**31 else np.int64
+        f = f.expanded()  # shared-weight projections as explicit synapses (transient)
         offset = np.concatenate([f.delay, f.in_delay], dtype=off_dtype, casting="same_kind")
         offset *= n
         offset += dst_pos
@@ -215,7 +230,7 @@ class CoreArray:
 
     def _canonical_synapses(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(source, target position, target core)`` of every synapse, canonical order."""
-        f = self._flat
+        f = self._flat.expanded()
         pre = np.concatenate([f.src, f.in_src + self.n])
         dst_pos = self.position[np.concatenate([f.dst, f.in_dst])]
         return pre, dst_pos, self.pos_core[dst_pos]
@@ -305,7 +320,8 @@ class CoreArray:
           ``axon_reads[j] = sum_i P[i, j]``, ``packets_in[j] = axon_reads[j] - P[j, j]``,
           ``packets_out[i] = sum_j P[i, j] - P[i, i]``; the trains are the non-zero
           off-diagonal ``P[i, j]`` in (step, source, destination) order;
-        * ``synaptic_ops[j]``: synapses of the axons read on j;
+        * ``synaptic_ops[j]``: synapses of the axons read on j; ``synaptic_ops_dense[j]`` /
+          ``synaptic_ops_conv[j]`` the part of them in dense / conv lists;
         * ``learning_updates[c]``: plastic synapses of c processed at an epoch end;
         * graded spikes (:mod:`chipemu.neurons`): ``graded_synaptic_ops[j]``, the synaptic ops
           on j whose spike carried a payload, and ``payload_bytes_out[i]``, the payload
@@ -339,6 +355,10 @@ class CoreArray:
         cell = axon_step * K + self.axon_core[axons]  # (step, destination core)
         per_core[:, :, C["synaptic_ops"]] = np.bincount(cell, weights=self.axon_nsyn[axons],
                                                         minlength=n * K).reshape(n, K)
+        for j, name in enumerate(("synaptic_ops_dense", "synaptic_ops_conv")):
+            enc = self.axon_nsyn_enc[axons, j]
+            if enc.any():
+                per_core[:, :, C[name]] = np.bincount(cell, weights=enc, minlength=n * K).reshape(n, K)
         if pbytes is not None:  # graded spikes: synaptic ops with a payload, payload bytes on packets
             axon_pbytes = np.repeat(pbytes, self.source_axon_ptr[sources + 1] - self.source_axon_ptr[sources])
             carries = axon_pbytes > 0

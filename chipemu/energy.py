@@ -7,7 +7,11 @@ each constant with its source in the chip TOML); the counts come from the emulat
 Equations (all energies in joules, times in seconds; ``N_x`` is a chip-wide count over the
 whole run, ``E_x`` the chip's energy per event ``x``)::
 
-    E_synaptic_ops    = N_synaptic_ops    * E_synapse_op          (one synapse receiving one spike)
+    E_synaptic_ops    = sum over encodings e of N_e * E_synapse_op_e  (one synapse receiving one
+                                                                   spike; e = sparse, dense, conv:
+                                                                   the list format of the synapse,
+                                                                   mapper.encoding; chip
+                                                                   energy.synapse_op[_dense|_conv])
     E_neuron_active   = N_neuron_active   * E_neuron_active       (compartment update with input,
                                                                    non-zero u or v, or a bias)
     E_neuron_inactive = N_neuron_inactive * E_neuron_inactive     (every other compartment update)
@@ -120,7 +124,9 @@ def energy_report(run) -> dict:
     ``chip_time_s``; ``edp_js`` (energy-delay product, total_j * chip_time_s, J s);
     ``per_step_mean_j`` (total / steps, None without steps);
     ``energy_per_synaptic_op_j`` and ``dynamic_per_synaptic_op_j`` (None without
-    synaptic ops); ``notes`` (what is left out and why).
+    synaptic ops); ``synaptic_ops_by_encoding`` {sparse|dense|conv: {ops, unit_j,
+    energy_j}} (``unit_j["synaptic_ops"]`` is their mean); ``notes`` (what is left out
+    and why).
     """
     chip = run.mapping.chip
     counters = run.counters
@@ -133,6 +139,10 @@ def energy_report(run) -> dict:
         ops[comp] = n
         unit[comp] = e
         breakdown[comp] = float(n * e)
+    by_encoding = _synaptic_ops_by_encoding(chip, counters)
+    breakdown["synaptic_ops"] = float(sum(v["energy_j"] for v in by_encoding.values()))
+    if ops["synaptic_ops"]:
+        unit["synaptic_ops"] = breakdown["synaptic_ops"] / ops["synaptic_ops"]  # mean over encodings
     chip_time_s = float(run.chip_time_s)
     dynamic_j = 0.0
     for comp in DYNAMIC_COMPONENTS:
@@ -150,6 +160,8 @@ def energy_report(run) -> dict:
     for i, name in enumerate(COUNTERS):
         if name in field_of:
             cost[i] = _unit_cost(chip, field_of[name])
+    for enc in ("dense", "conv"):  # their ops are in synaptic_ops too: add the difference
+        cost[COUNTERS.index(f"synaptic_ops_{enc}")] = chip.energy.synapse_op_of(enc) - chip.energy.synapse_op
     core_counts = np.asarray(run.core_counts, dtype=np.float64)
     per_core = (core_counts @ cost) if core_counts.size else np.zeros(0)
 
@@ -157,6 +169,7 @@ def energy_report(run) -> dict:
     steps = int(run.steps)
     with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused below, not warned
         report = _report(total_j, dynamic_j, static_j, breakdown, ops, unit, per_core, chip, chip_time_s, steps, syn)
+    report["synaptic_ops_by_encoding"] = by_encoding
     check_finite(report, f"energy model of chip {chip.name}", ChipemuError,
                  "; a per-event energy, time or static power of the chip is too large")
     return report
@@ -181,3 +194,12 @@ def _report(total_j, dynamic_j, static_j, breakdown, ops, unit, per_core, chip, 
         "dynamic_per_synaptic_op_j": dynamic_j / syn if syn > 0 else None,
         "notes": dict(NOTES),
     }
+
+
+def _synaptic_ops_by_encoding(chip, counters: dict) -> dict:
+    """{encoding: {"ops", "unit_j", "energy_j"}} of the synaptic ops (sparse = the rest)."""
+    total = int(counters.get("synaptic_ops", 0))
+    n = {"dense": int(counters.get("synaptic_ops_dense", 0)), "conv": int(counters.get("synaptic_ops_conv", 0))}
+    n = {"sparse": total - n["dense"] - n["conv"], **n}
+    return {e: {"ops": k, "unit_j": float(chip.energy.synapse_op_of(e)),
+                "energy_j": float(k * chip.energy.synapse_op_of(e))} for e, k in n.items()}

@@ -48,6 +48,27 @@ population has another model or an input group carries payloads; :mod:`chipemu.n
 
 The LIF register keys (du, ...) of a compartment whose model lacks that register hold 0.
 
+Optional keys of shapes (written only when a group has a shape; compartments in C order)::
+
+    pop_shape (p, 4) int, in_shape (q, 4) int    each group's shape, zero-padded on the
+                                             right; an all-zero row = no shape
+
+Shared-weight projections (convolution, pooling, reshape; chipemu.shared_weights) are
+stored compactly -- kernel and geometry, never expanded -- and make the file format
+``chipemu-flat-2`` (so that a reader that only knows ``chipemu-flat-1`` refuses the file
+instead of silently dropping their synapses)::
+
+    shared_name, shared_pre, shared_post (r,) str   projection names, pre and post groups
+    shared_kind (r,) str                     conv, sum_pool, avg_pool or reshape
+    shared_slot (r,) int                     position among the projections of its kind
+                                             (from compartments / from input sources):
+                                             the explicit ones fill the other positions
+    shared_geom (r, 17) int                  in_c in_h in_w out_c out_h out_w kh kw
+                                             stride_h stride_w pad_h pad_w dil_h dil_w
+                                             groups delay spatial_dims (2, 1, or 0 = reshape)
+    shared_kernel (K,) int                   the kernels, concatenated, each C-ordered
+                                             (out_c, in_c / groups, kh, kw)
+
 Files without the optional keys load as one population ``pop`` (or the given
 populations), one input group ``input``, and one projection per (pre, post) pair.
 The loader rejects a missing key, a wrong shape or dtype, an out-of-range value or an
@@ -63,10 +84,15 @@ import numpy as np
 from . import bounded, neuron
 from .errors import ChipemuError, FileFormatError
 from .files import atomic_write, read_json, read_npz  # noqa: F401  (re-exported: their old home)
+from .shared_weights import GEOM_FIELDS, SharedProjection
 
 FORMAT = "chipemu-flat-1"
 #: version of the optional neuron-model keys (pop_model, model_<register>, in_spike_val)
 NEURON_FORMAT = "chipemu-neurons-1"
+#: the format of a file with shared-weight projections
+FORMAT_SHARED = "chipemu-flat-2"
+SHARED_KEYS = ("shared_name", "shared_pre", "shared_post", "shared_kind", "shared_slot", "shared_geom",
+               "shared_kernel")
 REQUIRED = ("format", "du", "dv", "vth", "bias_mant", "bias_exp", "src", "dst", "weight", "delay",
             "in_n", "in_src", "in_dst", "in_weight", "in_delay", "in_spike_idx", "in_spike_t", "steps")
 
@@ -74,8 +100,8 @@ REQUIRED = ("format", "du", "dv", "vth", "bias_mant", "bias_exp", "src", "dst", 
 def network_to_arrays(net) -> dict[str, np.ndarray]:
     """Every key of the flat file for ``net`` (required and optional)."""
     f = net.flat()
-    rec = [p for p in net.projections if not p.pre_is_input]
-    inp = [p for p in net.projections if p.pre_is_input]
+    rec = [p for p in net.projections if not p.pre_is_input and not isinstance(p, SharedProjection)]
+    inp = [p for p in net.projections if p.pre_is_input and not isinstance(p, SharedProjection)]
 
     def starts(projs):
         return np.cumsum([0] + [len(p) for p in projs[:-1]], dtype=np.int64) if projs else np.zeros(0, np.int64)
@@ -88,11 +114,11 @@ def network_to_arrays(net) -> dict[str, np.ndarray]:
              "learn_rule": strs(p.plasticity.to_json() for p in plastic)} if plastic else {}
     reset = ({"reset_interval": f.reset_interval.astype(np.int32), "reset_offset": f.reset_offset.astype(np.int32)}
              if f.reset_interval is not None else {})
+    extra = {**learn, **reset, **_shape_arrays(net), **_shared_arrays(net)}
     return {
-        **learn,
-        **reset,
+        **extra,
         **_model_keys(net),
-        "format": np.array(FORMAT),
+        "format": np.array(FORMAT_SHARED if f.shared else FORMAT),
         "name": np.array(net.name),
         "du": f.du.astype(np.int16), "dv": f.dv.astype(np.int16), "vth": f.vth.astype(np.int32),
         "bias_mant": f.bias_mant.astype(np.int16), "bias_exp": f.bias_exp.astype(np.int8),
@@ -127,6 +153,43 @@ def _model_keys(net) -> dict:
     if out:
         out["neuron_format"] = np.array(NEURON_FORMAT)
     return out
+
+
+def _shape_arrays(net) -> dict:
+    groups = list(net.populations) + list(net.inputs)
+    if all(g.shape is None for g in groups):
+        return {}
+
+    def rows(gs):
+        out = np.zeros((len(gs), 4), dtype=np.int64)
+        for i, g in enumerate(gs):
+            if g.shape is not None:
+                out[i, :len(g.shape)] = g.shape
+        return out
+    return {"pop_shape": rows(net.populations), "in_shape": rows(net.inputs)}
+
+
+def _shared_arrays(net) -> dict:
+    slot, shared, count = [], [], {True: 0, False: 0}
+    for is_input in (False, True):  # the loader's order: projections from compartments first
+        for p in net.projections:
+            if p.pre_is_input != is_input:
+                continue
+            if isinstance(p, SharedProjection):
+                slot.append(count[is_input])
+                shared.append(p)
+            count[is_input] += 1
+    if not shared:
+        return {}
+    return {
+        "shared_name": np.array([p.name for p in shared], dtype=str),
+        "shared_pre": np.array([p.pre for p in shared], dtype=str),
+        "shared_post": np.array([p.post for p in shared], dtype=str),
+        "shared_kind": np.array([p.kind for p in shared], dtype=str),
+        "shared_slot": np.array(slot, dtype=np.int64),
+        "shared_geom": np.array([p.geom_row() for p in shared], dtype=np.int64).reshape(-1, len(GEOM_FIELDS)),
+        "shared_kernel": np.concatenate([p.kernel.reshape(-1) for p in shared]).astype(np.int16),
+    }
 
 
 def save_network(net, path) -> None:
@@ -226,8 +289,14 @@ def network_from_arrays(d: dict, path: str, network_cls):
         if key not in d:
             raise _bad(path, key, "is missing")
     fmt = _str_key(d, path, "format", scalar=True)
-    if fmt != FORMAT:
-        raise _bad(path, "format", f"is {fmt!r}, expected {FORMAT!r}")
+    if fmt not in (FORMAT, FORMAT_SHARED):
+        raise _bad(path, "format", f"is {fmt!r}, expected {FORMAT!r} or {FORMAT_SHARED!r}")
+    if fmt == FORMAT and any(k in d for k in SHARED_KEYS):
+        raise _bad(path, "format", f"is {FORMAT!r} but the file has shared-weight keys; "
+                                   f"they need {FORMAT_SHARED!r}")
+    if fmt == FORMAT_SHARED and "shared_name" not in d:
+        raise _bad(path, "format", f"is {FORMAT_SHARED!r} but the file has no shared-weight projections "
+                                   f"(key 'shared_name'); a file without them is {FORMAT!r}")
     du = d["du"]
     if du.ndim != 1:
         raise _bad(path, "du", f"has shape {du.shape}, expected (n,)")
@@ -267,18 +336,22 @@ def network_from_arrays(d: dict, path: str, network_cls):
     name = _str_key(d, path, "name", scalar=True) if "name" in d else Path(path).stem.split(".")[0] or "network"
     net = network_cls(name, steps=steps)
     pops = _sections(path, d, "pop", n, "pop")
+    pop_shapes = _shapes(d, path, "pop_shape", len(pops))
     if models is not None and len(models[0]) != len(pops):
         raise _bad(path, "pop_model", f"has {len(models[0])} entries, expected one per population ({len(pops)})")
-    for i, (pname, a, b) in enumerate(pops):
+    for i, ((pname, a, b), shape) in enumerate(zip(pops, pop_shapes)):
+        _check_shape_size(path, "pop_shape", shape, b - a, pname)
         if models is None:
-            net.add_population(pname, b - a, **{kk: v[a:b] for kk, v in regs.items()})
+            net.add_population(pname, b - a, shape=shape, **{kk: v[a:b] for kk, v in regs.items()})
         else:
-            net.add_population(pname, b - a, **_population_registers(path, pname, models, i, regs, a, b))
+            net.add_population(pname, b - a, shape=shape, **_population_registers(path, pname, models, i, regs, a, b))
     groups = _sections(path, d, "in", in_n, "input")
-    for gname, a, b in groups:
+    in_shapes = _shapes(d, path, "in_shape", len(groups))
+    for (gname, a, b), shape in zip(groups, in_shapes):
+        _check_shape_size(path, "in_shape", shape, b - a, gname)
         sel = (e_idx >= a) & (e_idx < b)
         try:
-            net.add_input(gname, b - a, e_idx[sel] - a, e_t[sel], None if e_val is None else e_val[sel])
+            net.add_input(gname, b - a, e_idx[sel] - a, e_t[sel], None if e_val is None else e_val[sel], shape=shape)
         except ChipemuError as exc:
             raise _bad(path, "in_spike_idx", str(exc)) from None
     pop_starts = np.array([a for _, a, _ in pops], dtype=np.int64)
@@ -289,6 +362,8 @@ def network_from_arrays(d: dict, path: str, network_cls):
     unused = [name for name in rules if name not in {p.name for p in net.projections}]
     if unused:
         raise _bad(path, "learn_proj", f"names unknown projection {unused[0]!r}")
+    if fmt == FORMAT_SHARED:
+        _add_shared(net, d, path)
     return net
 
 
@@ -366,6 +441,93 @@ def _population_registers(path, pname: str, models, i: int, lif_regs: dict, a: i
             raise _bad(path, f"model_{k}", f"value {int(v[j])} at index {j}: population '{pname}' (model '{m.name}') "
                                            f"has no register '{k}'; it must be 0")
     return kwargs
+
+
+def _check_shape_size(path, key, shape, size, name) -> None:
+    if shape is not None and int(np.prod(shape)) != size:
+        raise _bad(path, key, f"gives {name!r} shape {shape} ({int(np.prod(shape))} elements) but it has {size}")
+
+
+def _shapes(d, path, key, count) -> list:
+    """Per-group shapes from ``key`` ((count, 4) ints, zero-padded), None where absent."""
+    if key not in d:
+        return [None] * count
+    arr = d[key]
+    if arr.ndim != 2 or arr.shape != (count, 4) or not (np.issubdtype(arr.dtype, np.integer) or arr.size == 0):
+        raise _bad(path, key, f"has shape {arr.shape} and dtype {arr.dtype}, expected ({count}, 4) integers")
+    out = []
+    for i, row in enumerate(arr.astype(np.int64).tolist()):
+        nd = sum(1 for x in row if x != 0)
+        if any(x < 0 for x in row) or any(x == 0 for x in row[:nd]) or any(row[nd:]):
+            raise _bad(path, key, f"row {i} {row} must be positive dimensions followed by zeros")
+        out.append(tuple(row[:nd]) if nd else None)
+    return out
+
+
+def _add_shared(net, d, path) -> None:
+    """Rebuild the shared-weight projections (format chipemu-flat-2) and put them at their slots."""
+    for k in SHARED_KEYS:
+        if k not in d:
+            raise _bad(path, k, f"is missing (a {FORMAT_SHARED!r} file needs all of {', '.join(SHARED_KEYS)})")
+    names = _str_key(d, path, "shared_name")
+    r = len(names)
+    cols = {k: _str_key(d, path, k) for k in ("shared_pre", "shared_post", "shared_kind")}
+    for k, v in cols.items():
+        if len(v) != r:
+            raise _bad(path, k, f"has {len(v)} entries, expected one per shared_name ({r})")
+    slot = _int_key(d, path, "shared_slot", r, 0, 2**31)
+    geom = d["shared_geom"]
+    if geom.shape != (r, len(GEOM_FIELDS)) or not (np.issubdtype(geom.dtype, np.integer) or geom.size == 0):
+        raise _bad(path, "shared_geom", f"has shape {geom.shape} and dtype {geom.dtype}, expected "
+                                        f"({r}, {len(GEOM_FIELDS)}) integers ({' '.join(GEOM_FIELDS)})")
+    geom = geom.astype(np.int64)
+    if geom.size and (geom.min() < 0 or geom.max() > 2**31):
+        raise _bad(path, "shared_geom", "values must be in 0..2**31")
+    kernels = _int_key(d, path, "shared_kernel", None, *neuron.WEIGHT_RANGE)
+    pos = 0
+    made = []
+    for i, name in enumerate(names):
+        g = dict(zip(GEOM_FIELDS, geom[i].tolist()))
+        dims = g["spatial_dims"]
+        if dims not in (0, 1, 2) or g["groups"] < 1 or g["in_c"] % g["groups"]:
+            raise _bad(path, "shared_geom", f"row {i} (projection {name!r}): spatial_dims must be 0, 1 or 2 "
+                                            f"and groups >= 1 must divide in_c")
+        kshape = (g["out_c"], g["in_c"] // g["groups"], g["kh"], g["kw"]) if dims == 2 else \
+            (g["out_c"], g["in_c"] // g["groups"], g["kw"]) if dims == 1 else (1,)
+        size = int(np.prod(kshape))
+        if pos + size > kernels.size:
+            raise _bad(path, "shared_kernel", f"has {kernels.size} entries, too few for the kernels of shared_geom")
+        kernel = kernels[pos:pos + size].reshape(kshape)
+        pos += size
+        in_shape = (g["in_c"], g["in_h"], g["in_w"]) if dims == 2 else (g["in_c"], g["in_w"]) if dims == 1 else None
+        try:
+            proj = net.add_shared_projection(cols["shared_pre"][i], cols["shared_post"][i], cols["shared_kind"][i], kernel,
+                                   name, stride=(g["stride_h"], g["stride_w"]), padding=(g["pad_h"], g["pad_w"]),
+                                   dilation=(g["dil_h"], g["dil_w"]), groups=g["groups"],
+                                   delay=g["delay"], in_shape=in_shape)
+        except ChipemuError as exc:
+            raise _bad(path, "shared_geom", f"row {i}: {exc}") from None
+        if proj.name != name or proj.geom_row() != geom[i].tolist():
+            raise _bad(path, "shared_geom", f"row {i} (projection {name!r}) does not match the shapes of "
+                                            f"{proj.pre!r} and {proj.post!r} (expected {proj.geom_row()})")
+        made.append(proj)
+    if pos != kernels.size:
+        raise _bad(path, "shared_kernel", f"has {kernels.size} entries, the kernels of shared_geom need {pos}")
+    explicit = [p for p in net.projections if not isinstance(p, SharedProjection)]
+    ordered = []
+    for is_input in (False, True):
+        mine = [p for p in explicit if p.pre_is_input == is_input]
+        sh = sorted(((int(s), p) for s, p in zip(slot, made) if p.pre_is_input == is_input), key=lambda x: x[0])
+        total = len(mine) + len(sh)
+        slots = [s for s, _ in sh]
+        if len(set(slots)) != len(slots) or any(s >= total for s in slots):
+            raise _bad(path, "shared_slot", f"slots {slots} must be distinct and below {total} "
+                                            f"(the number of {'input' if is_input else 'compartment'} projections)")
+        rest = iter(mine)
+        at = dict(sh)
+        ordered += [at[k] if k in at else next(rest) for k in range(total)]
+    net.projections[:] = ordered
+    net._flat = None
 
 
 def _learning_rules(d, path) -> dict:

@@ -28,6 +28,10 @@ import numpy as np
 from . import bounded, neuron
 from .connectors import Connector, make_connector
 from .errors import NetworkError
+from .flat import FlatNetwork, flatten
+from .shared_weights import SharedProjection, SharedWeightBuilders, check_shape
+
+__all__ = ["FlatNetwork", "InputGroup", "Network", "Population", "Projection", "SharedProjection", "check_weights"]
 
 ValueSpec = Union[int, Iterable[int], np.ndarray, Callable[[int], np.ndarray]]
 
@@ -66,6 +70,12 @@ class _Contiguous:
     name: str
     size: int
     start: int
+    shape: tuple | None
+
+    @property
+    def dims(self) -> tuple[int, ...]:
+        """The group's shape (C-order compartments), ``(size,)`` when it has none."""
+        return self.shape if self.shape is not None else (self.size,)
 
     @property
     def stop(self) -> int:
@@ -94,6 +104,15 @@ def _check_size(owner: str, size) -> int:
     return size
 
 
+def _size_shape(owner: str, size, shape) -> tuple[int, tuple | None]:
+    """``(size, shape)`` from a size (int or shape tuple) and an optional shape."""
+    if isinstance(size, (tuple, list)):
+        shape = check_shape(owner, size) if shape is None else shape
+        size = int(np.prod(shape))
+    size = _check_size(owner, size)
+    return size, (None if shape is None else check_shape(owner, shape, size))
+
+
 @dataclass(frozen=True, eq=False)
 class Population(_Contiguous):
     """A group of ``size`` Loihi CUBA LIF compartments with their registers.
@@ -115,10 +134,11 @@ class Population(_Contiguous):
 
     model: str = "lif"
     model_regs: dict = field(default_factory=dict, repr=False)
+    shape: tuple | None = None
 
     @classmethod
-    def create(cls, name: str, size: int, *, du=None, dv=None, vth=None, bias_mant=None, bias_exp=None,
-               start: int = 0, reset_interval=0, reset_offset=0, model: str = "lif", **registers):
+    def create(cls, name: str, size, *, du=None, dv=None, vth=None, bias_mant=None, bias_exp=None,
+               start: int = 0, reset_interval=0, reset_offset=0, model: str = "lif", shape=None, **registers):
         """``reset_interval``/``reset_offset``: periodic reset (Lava ``LIFReset``): u and v
         are cleared at the start of every step t with ``t % reset_interval ==
         reset_offset`` (interval 0: never); scalars or arrays of length ``size``.
@@ -126,12 +146,13 @@ class Population(_Contiguous):
         ``model``: the neuron model (:mod:`chipemu.neurons`; default CUBA LIF);
         ``registers``: its registers beyond the LIF ones (e.g. ``bias``, ``spike_exp`` for
         ``sigma_delta``).  A register the model does not have is an error; one left out
-        takes the model's default.
+        takes the model's default.  ``size`` may be a shape tuple, or ``shape`` given
+        (C-order compartments).
         """
         from .neurons import LIF_REGISTERS, get_model
         _check_name("population", name)
-        size = _check_size(f"population '{name}'", size)
         owner = f"population '{name}'"
+        size, shape = _size_shape(owner, size, shape)
         m = get_model(model, owner)
         given = {"du": du, "dv": dv, "vth": vth, "bias_mant": bias_mant, "bias_exp": bias_exp, **registers}
         for key, value in given.items():
@@ -156,7 +177,7 @@ class Population(_Contiguous):
                                f"neuron model '{m.name}' has none")
         interval, offset = check_reset(owner, reset_interval, reset_offset, size)
         return cls(name=name, size=size, start=start, reset_interval=interval, reset_offset=offset, model=m.name,
-                   model_regs=extra, **regs)
+                   model_regs=extra, shape=shape, **regs)
 
     @property
     def has_reset(self) -> bool:
@@ -196,12 +217,13 @@ class InputGroup(_Contiguous):
     spike_t: np.ndarray = field(repr=False)
     start: int = 0
     spike_val: np.ndarray | None = field(default=None, repr=False)
+    shape: tuple | None = None
 
     @classmethod
-    def create(cls, name: str, size: int, spike_idx=(), spike_t=(), start: int = 0, spike_val=None):
+    def create(cls, name: str, size, spike_idx=(), spike_t=(), start: int = 0, spike_val=None, shape=None):
         _check_name("input group", name)
-        size = _check_size(f"input group '{name}'", size)
         owner = f"input group '{name}'"
+        size, shape = _size_shape(owner, size, shape)
         idx = np.asarray(spike_idx)
         t = np.asarray(spike_t)
         if idx.ndim != 1 or t.shape != idx.shape:
@@ -226,7 +248,7 @@ class InputGroup(_Contiguous):
             if dup.any():
                 i = int(np.flatnonzero(dup)[0])
                 raise NetworkError(f"{owner}: source {int(idx[i])} fires twice at step {int(t[i])}; events must be unique")
-        return cls(name=name, size=size, spike_idx=idx, spike_t=t, start=start, spike_val=val)
+        return cls(name=name, size=size, spike_idx=idx, spike_t=t, start=start, spike_val=val, shape=shape)
 
 
 @dataclass(frozen=True, eq=False)
@@ -267,71 +289,7 @@ def check_weights(owner: str, weight: np.ndarray) -> None:
                                f"{lo}..{hi} (8-bit mixed sign)")
 
 
-@dataclass(frozen=True)
-class FlatNetwork:
-    """The arrays of the flat file (docs/formats.md; global indices, int dtypes).
-
-    Compartment registers ``du, dv, vth, bias_mant, bias_exp`` (n,); synapses between
-    compartments ``src, dst, weight, delay`` (m,); synapses from input sources
-    ``in_src, in_dst, in_weight, in_delay`` (k,); input events ``in_spike_idx, in_spike_t``
-    (e,), sorted by (t, idx); ``in_n`` input sources; ``steps`` default run length;
-    ``reset_interval, reset_offset`` (n,) periodic reset, or None when no compartment resets;
-    ``model`` (n,) neuron model codes (index into :data:`chipemu.neurons.MODEL_NAMES`), or
-    None when every compartment is CUBA LIF; ``model_regs`` {register: (n,)} the model
-    registers beyond the LIF ones (0 for compartments of models without them);
-    ``in_spike_val`` (e,) graded input payloads, or None when every input spike is binary.
-    """
-
-    du: np.ndarray
-    dv: np.ndarray
-    vth: np.ndarray
-    bias_mant: np.ndarray
-    bias_exp: np.ndarray
-    src: np.ndarray
-    dst: np.ndarray
-    weight: np.ndarray
-    delay: np.ndarray
-    in_n: int
-    in_src: np.ndarray
-    in_dst: np.ndarray
-    in_weight: np.ndarray
-    in_delay: np.ndarray
-    in_spike_idx: np.ndarray
-    in_spike_t: np.ndarray
-    steps: int
-    reset_interval: np.ndarray | None = None
-    reset_offset: np.ndarray | None = None
-    model: np.ndarray | None = None
-    model_regs: dict = field(default_factory=dict)
-    in_spike_val: np.ndarray | None = None
-
-    @property
-    def graded(self) -> bool:
-        """Whether any spike can carry a payload (a graded model or graded input events)."""
-        from .neurons import MODEL_NAMES, MODELS
-        if self.in_spike_val is not None:
-            return True
-        return self.model is not None and any(MODELS[MODEL_NAMES[c]].graded for c in np.unique(self.model).tolist())
-
-    @property
-    def n(self) -> int:
-        return int(self.du.size)
-
-    @property
-    def m(self) -> int:
-        return int(self.src.size)
-
-    def params(self) -> neuron.CompartmentParams:
-        return neuron.CompartmentParams.from_registers(self.du, self.dv, self.vth, self.bias_mant, self.bias_exp,
-                                                        self.reset_interval, self.reset_offset)
-
-    @property
-    def max_delay(self) -> int:
-        d = [int(x.max()) for x in (self.delay, self.in_delay) if x.size]
-        return max(d) if d else 0
-
-
-class Network:
+class Network(SharedWeightBuilders):
     """A spiking network: populations, input groups and projections, validated as added.
 
     >>> net = Network("demo", steps=50)
@@ -385,36 +343,40 @@ class Network:
             raise NetworkError(f"network '{self.name}': too many populations and input groups "
                                f"(at most {MAX_GROUPS:,})")
 
-    def add_population(self, name: str, size: int, *, du=None, dv=None, vth=None, bias_mant=None, bias_exp=None,
-                       reset_interval=0, reset_offset=0, model: str = "lif", **registers) -> Population:
+    def add_population(self, name: str, size, *, du=None, dv=None, vth=None, bias_mant=None, bias_exp=None,
+                       reset_interval=0, reset_offset=0, model: str = "lif", shape=None, **registers) -> Population:
         """Add ``size`` compartments; registers are scalars or arrays of length ``size``.
 
         ``reset_interval``/``reset_offset``: periodic reset of u and v at the start of every
         step t with ``t % reset_interval == reset_offset`` (0: never; :mod:`chipemu.neuron`).
         ``model``: the neuron model (``lif`` by default; see :mod:`chipemu.neurons`) and
         ``registers`` its registers beyond du, dv, vth, bias_mant, bias_exp; registers left
-        out take the model's defaults (LIF: du = dv = bias = 0, vth = 1).
+        out take the model's defaults (LIF: du = dv = bias = 0, vth = 1).  ``size`` may be a
+        shape tuple (e.g. ``(C, H, W)``), or ``shape`` given: the compartments are then the
+        shape's elements in C order.
         """
         self._check_new_name("population", name)
-        size = _check_size(f"population '{name}'", size)
+        size, shape = _size_shape(f"population '{name}'", size, shape)
         bounded.check_memory((self.n_compartments + self.n_inputs + size) * _BYTES_PER_NODE,
                              f"network '{self.name}' with population '{name}'", NetworkError)
         pop = Population.create(name, size, du=du, dv=dv, vth=vth, bias_mant=bias_mant,
                                 bias_exp=bias_exp, start=self.n_compartments,
-                                reset_interval=reset_interval, reset_offset=reset_offset, model=model, **registers)
+                                reset_interval=reset_interval, reset_offset=reset_offset, model=model, shape=shape,
+                                **registers)
         self.populations.append(pop)
         self._added("population", name)
         self._flat = None
         return pop
 
-    def add_input(self, name: str, size: int, spike_idx=(), spike_t=(), spike_val=None) -> InputGroup:
+    def add_input(self, name: str, size, spike_idx=(), spike_t=(), spike_val=None, *, shape=None) -> InputGroup:
         """Add ``size`` input sources with explicit events (source ``spike_idx[i]`` at ``spike_t[i]``).
 
         ``spike_val``: optional graded payload of each event (non-zero, 24-bit signed);
-        None: binary spikes.
+        None: binary spikes.  ``size`` may be a shape tuple, or ``shape`` given (C-order sources).
         """
         self._check_new_name("input group", name)
-        grp = InputGroup.create(name, size, spike_idx, spike_t, start=self.n_inputs, spike_val=spike_val)
+        grp = InputGroup.create(name, size, spike_idx, spike_t, start=self.n_inputs, spike_val=spike_val,
+                                shape=shape)
         self.inputs.append(grp)
         self._added("input group", name)
         self._flat = None
@@ -473,15 +435,7 @@ class Network:
         """
         pre_g = self._resolve(pre, "pre")
         post_g = self._resolve(post, "post")
-        name = name if name is not None else f"{pre_g.name}->{post_g.name}"
-        _check_name("projection", name)
-        taken = self._names()[1]
-        if name in taken:
-            k = 2
-            while f"{name}#{k}" in taken:
-                k += 1
-            name = f"{name}#{k}"
-        self._check_new_name("projection", name)
+        name = self._projection_name(name, pre_g, post_g)
         owner = f"projection '{name}'"
         conn = make_connector(connector, **connector_args)
         try:
@@ -503,6 +457,19 @@ class Network:
         self._added("projection", name)
         self._flat = None
         return proj
+
+    def _projection_name(self, name, pre_g, post_g) -> str:
+        """``name``, or ``pre->post``, made unique with a ``#k`` suffix."""
+        name = name if name is not None else f"{pre_g.name}->{post_g.name}"
+        _check_name("projection", name)
+        taken = self._names()[1]
+        if name in taken:
+            k = 2
+            while f"{name}#{k}" in taken:
+                k += 1
+            name = f"{name}#{k}"
+        self._check_new_name("projection", name)
+        return name
 
     def _check_plasticity(self, owner: str, plasticity, weight: np.ndarray):
         if plasticity is None:
@@ -533,6 +500,9 @@ class Network:
         for key in weights:
             if key not in byname:
                 raise NetworkError(f"with_weights: no projection named {key!r} in network '{self.name}'")
+            if isinstance(byname[key], SharedProjection):
+                raise NetworkError(f"with_weights: projection {key!r} is a shared-weight projection; "
+                                   f"its kernel is fixed")
         projections = []
         for p in self.projections:
             if p.name in weights:
@@ -588,7 +558,7 @@ class Network:
     def flat(self) -> FlatNetwork:
         """The flat arrays (cached until the network changes)."""
         if self._flat is None:
-            self._flat = _flatten(self)
+            self._flat = flatten(self)
         return self._flat
 
     def sha256(self) -> str:
@@ -617,56 +587,14 @@ class Network:
 
     # ---------------------------------------------------------------- graphs
     def graph(self):
-        """Population graph (networkx ``MultiDiGraph``).
-
-        Nodes are populations and input groups (attributes ``kind``, ``size``; populations
-        also ``model`` -- the neuron model --, ``graded`` -- whether their spikes carry a
-        payload -- and ``state_words`` per compartment; input groups ``graded``); one edge
-        per projection, keyed by its name, with attributes ``synapses``, ``excitatory``
-        and ``inhibitory`` synapse counts and ``max_delay``.
-        """
-        import networkx as nx
-
-        from .neurons import MODELS
-        g = nx.MultiDiGraph(name=self.name)
-        for p in self.populations:
-            m = MODELS[p.model]
-            g.add_node(p.name, kind="population", size=p.size, model=p.model, graded=m.graded,
-                       state_words=m.state_words)
-        for s in self.inputs:
-            g.add_node(s.name, kind="input", size=s.size, graded=s.spike_val is not None)
-        for pr in self.projections:
-            g.add_edge(pr.pre, pr.post, key=pr.name, synapses=len(pr),
-                       excitatory=int((pr.weight > 0).sum()), inhibitory=int((pr.weight < 0).sum()),
-                       max_delay=int(pr.delay.max()) if len(pr) else 0)
-        return g
+        """Population graph (networkx ``MultiDiGraph``); see :func:`chipemu.netgraph.population_graph`."""
+        from .netgraph import population_graph
+        return population_graph(self)
 
     def neuron_graph(self, max_nodes: int = 20_000):
-        """Compartment-level graph (networkx ``DiGraph``) for small networks.
-
-        Nodes are ``("n", i)`` for compartments and ``("in", j)`` for input sources;
-        an edge carries ``synapses`` (count) and ``weight`` (summed weight).
-        """
-        import networkx as nx
-        if self.n_compartments + self.n_inputs > max_nodes:
-            raise NetworkError(
-                f"network '{self.name}' has {self.n_compartments + self.n_inputs} nodes, more than "
-                f"max_nodes={max_nodes} for a neuron graph; use graph() or raise max_nodes")
-        f = self.flat()
-        g = nx.DiGraph(name=self.name)
-        for p in self.populations:
-            g.add_nodes_from((("n", i) for i in range(p.start, p.stop)), kind="compartment", model=p.model)
-        g.add_nodes_from((("in", j) for j in range(f.in_n)), kind="input")
-        for kind, src, dst, w in (("n", f.src, f.dst, f.weight), ("in", f.in_src, f.in_dst, f.in_weight)):
-            for s, d, ww in zip(src.tolist(), dst.tolist(), w.tolist()):
-                key = ((kind, s), ("n", d))
-                if g.has_edge(*key):
-                    e = g.edges[key]
-                    e["synapses"] += 1
-                    e["weight"] += ww
-                else:
-                    g.add_edge(*key, synapses=1, weight=ww)
-        return g
+        """Compartment-level graph (networkx ``DiGraph``); see :func:`chipemu.netgraph.neuron_graph`."""
+        from .netgraph import neuron_graph
+        return neuron_graph(self, max_nodes)
 
     # ---------------------------------------------------------------- files
     def save(self, path) -> None:
@@ -690,73 +618,3 @@ class Network:
     def __repr__(self) -> str:
         return (f"Network({self.name!r}, compartments={self.n_compartments}, inputs={self.n_inputs}, "
                 f"synapses={self.n_synapses}, steps={self.steps})")
-
-
-def _flatten(net: Network) -> FlatNetwork:
-    def cat(arrs, dtype):
-        arrs = list(arrs)
-        return np.concatenate(arrs).astype(dtype) if arrs else np.zeros(0, dtype=dtype)
-
-    pops = {p.name: p for p in net.populations}
-    ins = {g.name: g for g in net.inputs}
-    rec = [p for p in net.projections if not p.pre_is_input]
-    inp = [p for p in net.projections if p.pre_is_input]
-    events = _sorted_events(net)
-    return FlatNetwork(
-        du=cat((p.du for p in net.populations), np.int64),
-        dv=cat((p.dv for p in net.populations), np.int64),
-        vth=cat((p.vth for p in net.populations), np.int64),
-        bias_mant=cat((p.bias_mant for p in net.populations), np.int64),
-        bias_exp=cat((p.bias_exp for p in net.populations), np.int64),
-        src=cat((p.src + pops[p.pre].start for p in rec), np.int64),
-        dst=cat((p.dst + pops[p.post].start for p in rec), np.int64),
-        weight=cat((p.weight for p in rec), np.int64),
-        delay=cat((p.delay for p in rec), np.int64),
-        in_n=net.n_inputs,
-        in_src=cat((p.src + ins[p.pre].start for p in inp), np.int64),
-        in_dst=cat((p.dst + pops[p.post].start for p in inp), np.int64),
-        in_weight=cat((p.weight for p in inp), np.int64),
-        in_delay=cat((p.delay for p in inp), np.int64),
-        in_spike_idx=events[0],
-        in_spike_t=events[1],
-        in_spike_val=events[2],
-        steps=net.steps,
-        **_reset_arrays(net),
-        **_model_arrays(net),
-    )
-
-
-def _model_arrays(net: Network) -> dict:
-    """``model`` codes (n,) and ``model_regs`` of the flat arrays (None / {} when all LIF)."""
-    from .neurons import MODEL_NAMES
-    if all(p.model == "lif" for p in net.populations):
-        return {"model": None, "model_regs": {}}
-    code = np.concatenate([np.full(p.size, MODEL_NAMES.index(p.model), dtype=np.int8) for p in net.populations])
-    names = sorted({k for p in net.populations for k in p.model_regs})
-    regs = {k: np.concatenate([p.model_regs[k] if k in p.model_regs else np.zeros(p.size, np.int64)
-                               for p in net.populations]) for k in names}
-    return {"model": code, "model_regs": regs}
-
-
-def _reset_arrays(net: Network) -> dict:
-    """``reset_interval``/``reset_offset`` (n,) of the flat arrays, None when nothing resets."""
-    if not any(p.has_reset for p in net.populations):
-        return {"reset_interval": None, "reset_offset": None}
-    zeros = lambda p: np.zeros(p.size, np.int64)  # noqa: E731
-    return {"reset_interval": np.concatenate([p.reset_interval if p.has_reset else zeros(p) for p in net.populations]),
-            "reset_offset": np.concatenate([p.reset_offset if p.has_reset else zeros(p) for p in net.populations])}
-
-
-def _sorted_events(net: Network) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """Input events of all groups sorted by (t, idx), with their payloads (None: all binary)."""
-    if not net.inputs:
-        z = np.zeros(0, dtype=np.int64)
-        return z, z.copy(), None
-    idx = np.concatenate([g.spike_idx + g.start for g in net.inputs])
-    t = np.concatenate([g.spike_t for g in net.inputs])
-    order = np.lexsort((idx, t))
-    if all(g.spike_val is None for g in net.inputs):
-        return idx[order], t[order], None
-    val = np.concatenate([g.spike_val if g.spike_val is not None else np.ones(g.spike_idx.size, np.int64)
-                          for g in net.inputs])
-    return idx[order], t[order], val[order]

@@ -69,10 +69,13 @@ class FanoutTable:
     def storage_order(f: FlatNetwork) -> np.ndarray:
         """``order[p]``: the canonical synapse id (compartment synapses, then input
         synapses, as in :meth:`Network.flat`) stored at table position p."""
+        f = f.expanded()
         return np.argsort(np.concatenate([f.src, f.in_src + f.n]), kind="stable")
 
     @classmethod
     def build(cls, f: FlatNetwork) -> "FanoutTable":
+        """The table of ``f`` (shared-weight projections expanded here, transiently)."""
+        f = f.expanded()
         n = f.n
         slots = f.max_delay + 1
         off_dtype = np.int32 if 2 * slots * max(n, 1) < 2**31 else np.int64

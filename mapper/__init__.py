@@ -140,7 +140,7 @@ def map_network(network: NetworkLike | MapGraph, chip: ChipSpec | SystemSpec | s
                                for k, v in pin.items()}
     return Mapping(chip=spec, strategy=mapper, seed=int(seed), neuron_core=nc, neuron_slot=slots_of(nc),
                    input_core=ic, core_xy=core_xy, core_port=core_port, core_chip=core_chip, usage=usage,
-                   capacity=model.capacity(), routing=routing, encoding=model.encoding(),
+                   capacity=model.capacity(), routing=routing, encoding=model.encoding(graph, usage),
                    max_per_core=model.max_per_core, pin=pins,
                    network={"name": graph.name, "compartments": graph.n, "inputs": graph.in_n,
                             "synapses": graph.m})

@@ -104,10 +104,10 @@ def label_propagation(graph: MapGraph, model: ResourceModel, e: _Edges, free: np
     vfree = np.concatenate([free, np.ones(graph.in_n, dtype=bool)])
     labels = np.where(vfree, np.arange(n_src, dtype=np.int64), -1)
     vw = np.concatenate([free.astype(np.int64), np.zeros(graph.in_n, np.int64)])  # vertex sizes
-    vs = np.concatenate([np.where(free, graph.insyn, 0), np.zeros(graph.in_n, np.int64)])  # vertex synapses
+    vs = np.concatenate([np.where(free, model.compartment_bits(graph), 0), np.zeros(graph.in_n, np.int64)])  # vertex bits
     size, syn = vw.copy(), vs.copy()  # per label
     u_size = max(1, model.compartments // CLUSTER_FRACTION)
-    u_syn = max(1, model.memory_bits // model.synapse_bits // CLUSTER_FRACTION)
+    u_syn = max(1, model.memory_bits // CLUSTER_FRACTION)
     prio = rng.permutation(n_src)
     if e.v.size == 0:
         return labels
@@ -225,11 +225,12 @@ def grow_pack(graph: MapGraph, model: ResourceModel, labels: np.ndarray, e: _Edg
                              [np.zeros(0, np.int64)])
     # a core may be closed with room left (rather than splitting a cluster over two cores)
     # while the cores so far plus a lower bound for the rest stay within k_allowed
-    syn_left = int(graph.insyn[free].sum())
+    cbits = model.compartment_bits(graph)  # synaptic-memory bits per compartment
+    syn_left = int(cbits[free].sum())
     comp_left = int(free.size)
 
     def cores_for(comp: int, syn: int) -> int:
-        return max(-(-comp // model.compartments), -(-(syn * model.synapse_bits) // model.memory_bits))
+        return max(-(-comp // model.compartments), -(-syn // model.memory_bits))
 
     k_lb = max(cores_for(comp_left, syn_left), 1)
     k_allowed = k_lb + max(1, int(0.03 * k_lb))
@@ -336,7 +337,7 @@ def grow_pack(graph: MapGraph, model: ResourceModel, labels: np.ndarray, e: _Edg
                     continue
             if room > 0:
                 comp_left = int(np.count_nonzero(nc[free] < 0))
-                syn_left = int(graph.insyn[free][nc[free] < 0].sum())
+                syn_left = int(cbits[free][nc[free] < 0].sum())
                 if core - first_core + 1 + cores_for(comp_left, syn_left) <= k_allowed:
                     reasons["compartments"] += 1
                 else:

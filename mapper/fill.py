@@ -37,6 +37,7 @@ class CoreFiller:
     def __init__(self, graph: MapGraph, model: ResourceModel):
         self.g = graph
         self.model = model
+        self.bits = model.compartment_bits(graph)  # (n,) synaptic-memory bits of each compartment
         self.present = np.zeros(graph.n_src, dtype=bool)
         self._touched: list[np.ndarray] = []
         self.count = 0
@@ -61,7 +62,7 @@ class CoreFiller:
             self.present[srcs] = True
             self._touched.append(srcs)
             self.count = int(members.size)
-            self.syn = int(self.g.insyn[members].sum())
+            self.syn = int(self.bits[members].sum())
             self.fanin = int(sorted_unique(srcs)[0].size)
 
     #: candidates examined in the first block of :meth:`fit` (blocks then double)
@@ -107,7 +108,7 @@ class CoreFiller:
                 else:
                     new = np.zeros(b, dtype=np.int64)
                 fanin = fanin0 + np.cumsum(new)
-                syn = syn0 + np.cumsum(self.g.insyn[c])
+                syn = syn0 + np.cumsum(self.bits[c])
                 bits = m.memory(syn, fanin)
                 ok = (fanin <= m.fanin) & (bits <= m.memory_bits)
                 if not ok.all():
@@ -140,7 +141,7 @@ class CoreFiller:
         m = self.model
         srcs = self.g.in_src[self.g.in_ptr[v]:self.g.in_ptr[v + 1]]
         fanin = self.fanin + int(np.count_nonzero(~self.present[srcs]))
-        syn = self.syn + int(self.g.insyn[v])
+        syn = self.syn + int(self.bits[v])
         if fanin > m.fanin:
             self._cache = (np.zeros(0, np.int64), srcs[:0], np.array([self.syn, self.fanin]))
             return FitResult(0, "fanin_axons", fanin)

@@ -23,6 +23,8 @@ import numpy as np
 from chipemu.errors import ChipemuError
 from chipemu.network import FlatNetwork, Network
 
+from .encoding import conv_geometry, kernel_share, projection_encoding, synapse_codes
+
 NetworkLike = Union[Network, FlatNetwork]
 
 
@@ -75,6 +77,13 @@ class ProjectionInfo:
     start: int
     stop: int
     plastic: bool = False
+    #: synapse encoding (mapper.encoding): sparse, dense or conv; for conv the target
+    #: range, compartments per output channel and kernel entries per output channel
+    encoding: str = "sparse"
+    post_start: int = 0
+    post_size: int = 0
+    channel_size: int = 0
+    slice_entries: int = 0
 
 
 @dataclass(frozen=True, eq=False)
@@ -86,6 +95,8 @@ class MapGraph:
         n: compartments; in_n: input sources; n_src: ``n + in_n`` source ids.
         m: synapses in all (compartment and input synapses, duplicates counted).
         insyn: (n,) synapses onto each compartment (count, duplicates counted).
+        insyn_enc: (n, 3) the same split by encoding (sparse, dense, conv; mapper.encoding).
+        kernel_share: (n,) conv kernel entries charged to each compartment when partitioning.
         in_delay_max: (n,) largest delay of a synapse onto each compartment (steps; -1 if none).
         in_ptr, in_src: CSR by target compartment of the distinct source ids (pins).
         out_ptr, out_dst: CSR by source id of the distinct target compartments (pins).
@@ -98,6 +109,8 @@ class MapGraph:
     in_n: int
     m: int
     insyn: np.ndarray = field(repr=False)
+    insyn_enc: np.ndarray = field(repr=False)
+    kernel_share: np.ndarray = field(repr=False)
     in_delay_max: np.ndarray = field(repr=False)
     in_ptr: np.ndarray = field(repr=False)
     in_src: np.ndarray = field(repr=False)
@@ -181,17 +194,23 @@ def build_graph(network: NetworkLike) -> MapGraph:
         in_starts = np.array([g.start for g in network.inputs], dtype=np.int64)
         name = network.name
     elif isinstance(network, FlatNetwork):
-        flat, pop_names, pop_starts, projections, name = network, (), np.zeros(0, np.int64), (), "network"
+        flat, pop_names, pop_starts, name = network, (), np.zeros(0, np.int64), "network"
+        projections = _block_infos(flat)
         in_names, in_starts = (), np.zeros(0, np.int64)
     else:
         raise ChipemuError(f"map: expected a Network or FlatNetwork, got {type(network).__name__}")
     n, in_n = flat.n, int(flat.in_n)
     n_src = n + in_n
-    src = np.concatenate([flat.src.astype(np.int64), flat.in_src.astype(np.int64) + n])
-    dst = np.concatenate([flat.dst.astype(np.int64), flat.in_dst.astype(np.int64)])
-    delay = np.concatenate([flat.delay.astype(np.int64), flat.in_delay.astype(np.int64)])
+    ex = flat.expanded()  # shared-weight projections as explicit synapses (transient)
+    src = np.concatenate([ex.src.astype(np.int64), ex.in_src.astype(np.int64) + n])
+    dst = np.concatenate([ex.dst.astype(np.int64), ex.in_dst.astype(np.int64)])
+    delay = np.concatenate([ex.delay.astype(np.int64), ex.in_delay.astype(np.int64)])
+    del ex
     m = int(src.size)
     insyn = np.bincount(dst, minlength=n).astype(np.int64) if n else np.zeros(0, np.int64)
+    code = np.concatenate(synapse_codes(flat, projections)).astype(np.int64)
+    insyn_enc = np.bincount(dst * 3 + code, minlength=3 * n).reshape(n, 3).astype(np.int64)
+    del code
     # pins by (target, source), with the largest delay of each pin in the low 6 bits
     key = (dst * max(n_src, 1) + src) * 64 + delay
     del src, delay
@@ -230,10 +249,25 @@ def build_graph(network: NetworkLike) -> MapGraph:
     out_ptr = np.zeros(n_src + 1, dtype=np.int64)
     if n_src:
         np.cumsum(np.bincount(o_s, minlength=n_src), out=out_ptr[1:])
-    return MapGraph(flat=flat, n=n, in_n=in_n, m=m, insyn=insyn, in_delay_max=in_delay_max,
+    return MapGraph(flat=flat, n=n, in_n=in_n, m=m, insyn=insyn, insyn_enc=insyn_enc,
+                    kernel_share=kernel_share(n, projections), in_delay_max=in_delay_max,
                     in_ptr=in_ptr, in_src=in_src, out_ptr=out_ptr, out_dst=out_dst,
                     pop_names=pop_names, pop_starts=pop_starts, projections=projections,
                     in_names=in_names, in_starts=in_starts, name=name)
+
+
+def _block_infos(flat: FlatNetwork) -> tuple[ProjectionInfo, ...]:
+    """ProjectionInfo of the shared-weight blocks of a bare FlatNetwork (canonical positions)."""
+    out, done = [], {"rec": 0, "in": 0}
+    for b in flat.shared:
+        lo = b.at + done[b.kind]
+        k = b.proj.kernel
+        post_size = int(np.prod(b.proj.out_shape))
+        out.append(ProjectionInfo(b.proj.name, b.kind, lo, lo + len(b), encoding="conv", post_start=b.post_start,
+                                  post_size=post_size, channel_size=post_size // k.shape[0],
+                                  slice_entries=int(k[0].size)))
+        done[b.kind] += len(b)
+    return tuple(out)
 
 
 def _projection_infos(net: Network) -> tuple[ProjectionInfo, ...]:
@@ -241,8 +275,11 @@ def _projection_infos(net: Network) -> tuple[ProjectionInfo, ...]:
     pos = {"rec": 0, "in": 0}
     for pr in net.projections:
         kind = "in" if pr.pre_is_input else "rec"
+        enc = projection_encoding(net, pr)
+        geo = dict(zip(("post_start", "post_size", "channel_size", "slice_entries"),
+                       conv_geometry(net, pr))) if enc == "conv" else {}
         out.append(ProjectionInfo(pr.name, kind, pos[kind], pos[kind] + len(pr),
-                                  plastic=getattr(pr, "plasticity", None) is not None))
+                                  plastic=getattr(pr, "plasticity", None) is not None, encoding=enc, **geo))
         pos[kind] += len(pr)
     return tuple(out)
 

@@ -197,7 +197,7 @@ class Mapping:
         packets = np.diff(indptr).astype(np.float64)
         hops = source_hops(indptr, cores, sc, self.hardware, self.core_router, self.routing).astype(np.float64)
         total_r = float(r.sum())
-        f = g.flat
+        f = g.flat.expanded()
         nc, ic = self.neuron_core, self.input_core
         cut = int(np.count_nonzero(nc[f.src] != nc[f.dst])) + int(np.count_nonzero(ic[f.in_src] != nc[f.in_dst]))
         loads = link_loads(indptr, cores, sc, self.hardware, self.core_router, r, self.routing)

@@ -138,7 +138,7 @@ def refine(graph: MapGraph, model: ResourceModel, nc: np.ndarray, n_cores: int, 
     del selfpin
     dest_ok = np.zeros(K, dtype=bool)
     dest_ok[first_free:] = True
-    insyn = graph.insyn
+    insyn = model.compartment_bits(graph)  # synaptic-memory bits per compartment
     tab = _Tables(graph, ps, pin_t, has_self, r, nc, K)
     del ps, pin_s, pin_t
     failures = 0

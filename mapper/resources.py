@@ -6,9 +6,12 @@ K logical cores of a mapping, ``capacity[name]`` the per-core limit):
 ``compartments``
     compartments placed on the core (limit: ``core.compartments``, or ``max_per_core``).
 ``synapses``
-    synapses onto the core's compartments, duplicates counted (informational).
+    synapses onto the core's compartments, duplicates counted (informational);
+    ``synapses_sparse``, ``synapses_dense``, ``synapses_conv`` split them by encoding.
+``kernel_bits``
+    bits of the conv kernel rows the core stores (part of ``synapse_bits``).
 ``synapse_bits``
-    synaptic memory, in bits, with the sparse encoding below (limit ``core.synapse_memory_bits``).
+    synaptic memory, in bits, with the encodings below (limit ``core.synapse_memory_bits``).
 ``fanin_axons``
     distinct presynaptic sources -- compartments on *any* core, the core itself included,
     and input sources -- with at least one synapse onto the core (``core.fanin_axons``).
@@ -27,10 +30,20 @@ K logical cores of a mapping, ``capacity[name]`` the per-core limit):
     ``core.compartments * 2 // w`` compartments per core, ``w`` the largest state words of
     any model in the network, so an all-LIF network packs exactly as before.
 
-Synaptic memory encoding (a project choice modelled on Loihi's *sparse* synapse format)::
+Synaptic memory encodings (project choices modelled on Loihi's synapse formats; which
+projection uses which: :mod:`mapper.encoding`)::
 
-    synapse_bits(core) = synapses * (weight_bits + delay_bits + index_bits)
+    synapse_bits(core) = sparse_synapses * (weight_bits + delay_bits + index_bits)
+                       + dense_synapses  * (weight_bits + delay_bits)
+                       + kernel_entries  * weight_bits
                        + fanin_axons * AXON_HEADER_BITS
+
+* ``kernel_entries``: for every conv projection, ``in_c / groups * kh * kw`` per output
+  channel with a compartment on the core (the kernel is stored once per core, not per
+  synapse); conv synapses cost nothing else (weight from the kernel, delay from the
+  projection, target from the source's position);
+* a dense list (a projection connecting every source to every target) stores no target
+  index: its targets on the core are consecutive slots, whose first one is in the header;
 
 * every synapse stores its weight (``core.weight_bits``), its delay (``core.delay_bits``:
   the field is always present, whatever the delays; a chip whose synapses carry no delay
@@ -40,9 +53,11 @@ Synaptic memory encoding (a project choice modelled on Loihi's *sparse* synapse 
   (list length and format; the axon-to-list pointer table is not charged, as it is a
   separate memory on Loihi).
 
-On ``loihi1`` a synapse costs 8 + 6 + 10 = 24 bits, so a 1 Mbit core holds at most ~43 k
-synapses (~41 k with 4096 fan-in axons).  Dense and run-length formats, which Loihi also
-has, are not modelled: the sparse cost is an upper bound of what the chip needs.
+On ``loihi1`` a sparse synapse costs 8 + 6 + 10 = 24 bits, so a 1 Mbit core holds at most
+~43 k of them (~41 k with 4096 fan-in axons); a dense one 14 bits.  The partitioners see
+each compartment's share (:meth:`ResourceModel.compartment_bits`: its synapses plus its
+channel's kernel row spread over the channel); ``core_usage`` charges the exact kernel rows.
+Run-length lists, which Loihi also has, are not modelled.
 
 Weights are even integers in [-256, 254] (chipemu's 8-bit mixed-sign weights); a core
 storing ``b`` weight bits represents the multiples of ``2**(9 - b)`` in
@@ -60,6 +75,7 @@ from chipemu.chips import ChipSpec
 from chipemu.errors import ChipemuError, FitError
 from chipemu.neuron import WEIGHT_BITS, WEIGHT_RANGE
 
+from .encoding import ENCODINGS, kernel_entries
 from .graph import MapGraph, sorted_unique
 
 #: bits of the header of one fan-in axon's synapse list (project choice, see module docstring)
@@ -71,7 +87,8 @@ LIF_STATE_WORDS = 2
 #: resources with a per-core capacity, in the order of messages and tables
 LIMITED = ("compartments", "synapse_bits", "fanin_axons", "fanout_axons", "max_delay", "state_words")
 #: every key of ``usage``
-RESOURCES = ("compartments", "synapses", "synapse_bits", "fanin_axons", "fanout_axons", "max_delay", "state_words")
+RESOURCES = ("compartments", "synapses", "synapse_bits", "fanin_axons", "fanout_axons", "max_delay", "state_words",
+             "synapses_sparse", "synapses_dense", "synapses_conv", "kernel_bits")
 
 _WORDS = {
     "compartments": "compartments",
@@ -193,16 +210,40 @@ class ResourceModel:
                 "fanin_axons": self.fanin, "fanout_axons": self.fanout, "max_delay": self.max_delay,
                 "state_words": self.state_words}
 
-    def memory(self, synapses, fanin):
-        """Synaptic memory (bits) of ``synapses`` synapses over ``fanin`` axons."""
-        return np.asarray(synapses, dtype=np.int64) * self.synapse_bits + np.asarray(fanin, dtype=np.int64) * self.header_bits
+    @property
+    def dense_bits(self) -> int:
+        """Bits of one dense-list synapse (weight + delay, no index)."""
+        return self.chip.core.weight_bits + self.chip.core.delay_bits
 
-    def encoding(self) -> dict[str, int | str]:
-        """The encoding in numbers, as written to mapping.json."""
+    def encoding_bits(self) -> np.ndarray:
+        """Bits per synapse of each encoding (sparse, dense, conv), mapper.encoding order."""
+        return np.array([self.synapse_bits, self.dense_bits, 0], dtype=np.int64)
+
+    def compartment_bits(self, graph: MapGraph) -> np.ndarray:
+        """(n,) synaptic-memory bits charged to each compartment while partitioning: its
+        synapses by encoding plus its share of its conv channels' kernel rows."""
+        return graph.insyn_enc @ self.encoding_bits() + graph.kernel_share * self.weight_bits
+
+    def memory(self, synapse_bits, fanin):
+        """Synaptic memory (bits) of ``synapse_bits`` bits of synapses over ``fanin`` axons."""
+        return np.asarray(synapse_bits, dtype=np.int64) + np.asarray(fanin, dtype=np.int64) * self.header_bits
+
+    def encoding(self, graph: MapGraph | None = None, usage: dict | None = None) -> dict:
+        """The encodings in numbers, as written to mapping.json; with the graph and the
+        usage also which encoding each projection and each core uses."""
         c = self.chip.core
-        return {"format": "sparse", "weight_bits": c.weight_bits, "delay_bits": c.delay_bits,
-                "index_bits": index_bits(c.compartments), "bits_per_synapse": self.synapse_bits,
-                "axon_header_bits": self.header_bits}
+        out: dict = {"format": "sparse", "weight_bits": c.weight_bits, "delay_bits": c.delay_bits,
+                     "index_bits": index_bits(c.compartments), "bits_per_synapse": self.synapse_bits,
+                     "axon_header_bits": self.header_bits,
+                     "bits_per_synapse_by_encoding": dict(zip(ENCODINGS, self.encoding_bits().tolist())),
+                     "kernel_bits_per_entry": c.weight_bits}
+        if graph is not None:
+            out["projections"] = {p.name: p.encoding for p in graph.projections}
+            used = {p.encoding for p in graph.projections}
+            out["format"] = "+".join(e for e in ENCODINGS if e in used) if graph.projections else "sparse"
+        if usage is not None:
+            out["cores"] = core_encodings(usage)
+        return out
 
     def chip_words(self) -> str:
         m = self.chip.mesh
@@ -242,6 +283,9 @@ def core_usage(graph: MapGraph, model: ResourceModel, neuron_core: np.ndarray,
     nc = np.asarray(neuron_core, dtype=np.int64)
     comp = np.bincount(nc, minlength=K).astype(np.int64)
     syn = np.bincount(nc, weights=graph.insyn, minlength=K).astype(np.int64) if graph.n else np.zeros(K, np.int64)
+    by_enc = np.stack([np.bincount(nc, weights=graph.insyn_enc[:, e], minlength=K).astype(np.int64)
+                       if graph.n else np.zeros(K, np.int64) for e in range(len(ENCODINGS))], axis=1)
+    kernel = kernel_entries(nc, graph.projections, K) * model.weight_bits
     pin_s, pin_t = graph.pin_arrays()
     fanin = distinct_pair_counts(nc[pin_t], pin_s, K, graph.n_src)
     score = source_cores(nc, input_core)
@@ -252,8 +296,19 @@ def core_usage(graph: MapGraph, model: ResourceModel, neuron_core: np.ndarray,
         np.maximum.at(mdel, nc, graph.in_delay_max)
     words = np.bincount(nc, weights=state_words(graph.flat), minlength=K).astype(np.int64) if graph.n \
         else np.zeros(K, np.int64)
-    return {"compartments": comp, "synapses": syn, "synapse_bits": model.memory(syn, fanin),
-            "fanin_axons": fanin, "fanout_axons": fanout, "max_delay": mdel, "state_words": words}
+    return {"compartments": comp, "synapses": syn,
+            "synapse_bits": model.memory(by_enc @ model.encoding_bits() + kernel, fanin),
+            "fanin_axons": fanin, "fanout_axons": fanout, "max_delay": mdel,
+            "state_words": words,
+            **{f"synapses_{e}": by_enc[:, i] for i, e in enumerate(ENCODINGS)}, "kernel_bits": kernel}
+
+
+def core_encodings(usage: dict) -> list[str]:
+    """Per core, the encodings its synapses use (e.g. ``"conv"``, ``"conv+sparse"``; ``""``
+    for a core that receives no synapse)."""
+    cols = [np.asarray(usage.get(f"synapses_{e}", np.zeros(0)), dtype=np.int64) for e in ENCODINGS]
+    K = max((c.size for c in cols), default=0)
+    return ["+".join(e for e, c in zip(ENCODINGS, cols) if c.size == K and c[k] > 0) for k in range(K)]
 
 
 def check_usage(graph: MapGraph, model: ResourceModel, usage: dict[str, np.ndarray],
@@ -297,7 +352,7 @@ def _synapse_owner(graph: MapGraph, kind: str, i: int) -> str:
     for p in graph.projections:
         if p.kind == kind and p.start <= i < p.stop:
             return f"projection '{p.name}' (synapse {i - p.start})"
-    f = graph.flat
+    f = graph.flat.expanded()
     if kind == "rec":
         return f"synapse {i} (compartment {int(f.src[i])} -> {int(f.dst[i])})"
     return f"input synapse {i} (input source {int(f.in_src[i])} -> compartment {int(f.in_dst[i])})"
@@ -305,7 +360,7 @@ def _synapse_owner(graph: MapGraph, kind: str, i: int) -> str:
 
 def _check_weights(graph: MapGraph, model: ResourceModel) -> None:
     b = model.weight_bits
-    f = graph.flat
+    f = graph.flat.expanded()
     plastic = [p for p in graph.projections if p.plastic]
     if plastic and weight_step(b) > 2:
         # learning moves weights in steps of 2 (chipemu.learning): every even weight must be storable
@@ -328,7 +383,7 @@ def _check_weights(graph: MapGraph, model: ResourceModel) -> None:
 
 
 def _check_delays(graph: MapGraph, model: ResourceModel) -> None:
-    f = graph.flat
+    f = graph.flat.expanded()
     c = model.chip.core
     for kind, d in (("rec", f.delay), ("in", f.in_delay)):
         if d.size == 0:
@@ -354,12 +409,18 @@ def _check_single_compartments(graph: MapGraph, model: ResourceModel) -> None:
             f"{graph.describe_compartment(v)}: fan-in axons needed {int(fanin[v])} > capacity {model.fanin} "
             f"per core (its own distinct presynaptic sources); remedy: split its inputs over several "
             f"compartments, merge sources, or use a chip with more fan-in axon slots (core.fanin_axons)")
-    bits = model.memory(graph.insyn, fanin)
+    bits = model.memory(model.compartment_bits(graph), fanin)
     if (bits > model.memory_bits).any():
         v = int(np.argmax(bits))
+        enc = graph.insyn_enc[v]
+        parts = [f"{int(enc[0])} synapses x {model.synapse_bits} bits"] if enc[0] or not enc[1] else []
+        if enc[1]:
+            parts.append(f"{int(enc[1])} dense synapses x {model.dense_bits} bits")
+        if graph.kernel_share[v]:
+            parts.append(f"{int(graph.kernel_share[v])} kernel entries x {model.weight_bits} bits")
         raise FitError(
             f"{graph.describe_compartment(v)}: synaptic memory needed {int(bits[v])} bits "
-            f"({int(graph.insyn[v])} synapses x {model.synapse_bits} bits + {int(fanin[v])} axons x "
+            f"({' + '.join(parts)} + {int(fanin[v])} axons x "
             f"{model.header_bits} bits) > capacity {model.memory_bits} bits per core; remedy: give it fewer "
             f"synapses, use fewer weight/delay bits, or a chip with more synaptic memory")
 
@@ -382,7 +443,7 @@ def core_lower_bound(graph: MapGraph, model: ResourceModel) -> tuple[int, str]:
     """A lower bound on the cores any mapping needs, and the resource that sets it."""
     by_comp = -(-graph.n // model.compartments)
     sources_used = int(np.count_nonzero(np.diff(graph.out_ptr)))
-    bits = graph.m * model.synapse_bits + sources_used * model.header_bits
+    bits = int(model.compartment_bits(graph).sum()) + sources_used * model.header_bits
     by_bits = -(-bits // model.memory_bits)
     if by_bits > by_comp:
         return int(by_bits), f"synaptic memory: {bits} bits / {model.memory_bits} per core"

@@ -13,6 +13,7 @@ BENCH = Path(__file__).resolve().parent.parent / "bench"
     ["reference.py", "--sizes", "1000", "--steps", "20", "--no-brian2"],
     ["chip.py", "--n", "600", "--fanout", "20", "--window", "100", "--steps", "20", "--repeat", "1"],
     ["mapping.py", "--quick"],
+    ["conv.py", "--quick", "--steps", "5"],
     ["report.py", "--n", "600", "--big-n", "1600", "--mesh", "10", "10", "--steps", "20", "--repeat", "1"],
     ["simulate.py", "--sizes", "1000", "--steps", "20", "--repeat", "1", "--no-brian2"],
     ["mapping_conv.py", "--scale", "0.25"],

@@ -17,7 +17,8 @@ from chipemu.errors import ChipemuError
 from chipemu.explore import (WALL_COLUMNS, load_sweep, pareto_front, pareto_front_groups, parse_sweep,
                              read_results, redraw_explore, result_columns, run_sweep)
 
-# 96 compartments: >= 2 cores of the tiny chip (64 compartments each)
+# 120 compartments: >= 2 cores of the tiny chip (64 compartments each); on 2 cores the dense
+# group-to-group synapses (14 bits each) overflow the 16 kbit synaptic memory
 SMALL = """
 name = "small"
 [chip]
@@ -29,7 +30,7 @@ base = "tiny"
 names = ["sequential", "traffic"]
 [[workload]]
 program = "synfire"
-params = { groups = 6, group_size = 16 }
+params = { groups = 6, group_size = 20 }
 """
 N_SMALL = 8
 

@@ -305,7 +305,8 @@ def test_chip_toml_fuzz(tmp_path_factory, key, value):
     # accepted: every derived figure is a sane number
     assert spec.n_cores <= 2**20
     for section in (spec.energy, spec.time):
-        assert all(0 <= getattr(section, f) <= 1e6 for f in section._keys())
+        values = [getattr(section, f) for f in section._keys()]
+        assert all(v is None or 0 <= v <= 1e6 for v in values)  # None: an optional cost left out
 
 
 @FAST
@@ -346,7 +347,9 @@ def test_energy_overflow_is_refused_not_inf(tmp_path):
     p.write_text(re.sub(r"(?m)^link_bandwidth_pps\s*=.*$", "link_bandwidth_pps = 1e-300", text, count=1))
     net, _ = load_network_arg("synfire", {"groups": 2})
     with pytest.raises(ChipemuError, match="overflows"):
-        run_network(net, load_chip(str(p)), "sequential", noc="analytic", measure_baseline=False)
+        # spread over several routers, so that packets cross the starved links (synfire's
+        # group-to-group synapses are stored dense and would fit on one router's two cores)
+        run_network(net, load_chip(str(p)), "sequential", noc="analytic", measure_baseline=False, max_per_core=16)
 
 
 _SWEEP = """name = "s"

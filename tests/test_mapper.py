@@ -83,12 +83,22 @@ def expected_usage(net: Network, m: Mapping) -> dict[str, list[int]]:
         mdel[c] = max(mdel[c], dl)
     idx_bits = math.ceil(math.log2(chip.compartments)) if chip.compartments > 1 else 0
     per_syn = chip.weight_bits + chip.delay_bits + idx_bits
+    # a projection joining every source to every target is stored dense: no target index
+    dense = Counter()
+    for pr in net.projections:
+        pre = next(g for g in list(net.populations) + list(net.inputs) if g.name == pr.pre)
+        post = net.population(pr.post)
+        pairs = set(zip(pr.src.tolist(), pr.dst.tolist()))
+        if len(pr) and len(pr) == pre.size * post.size == len(pairs):
+            for d in pr.dst.tolist():
+                dense[nc[post.start + d]] += 1
     return {
         "compartments": [comp[c] for c in range(K)],
         "synapses": [syn[c] for c in range(K)],
         "fanin_axons": [len(fanin[c]) for c in range(K)],
         "fanout_axons": [len(fanout[c]) for c in range(K)],
-        "synapse_bits": [syn[c] * per_syn + len(fanin[c]) * AXON_HEADER_BITS for c in range(K)],
+        "synapse_bits": [(syn[c] - dense[c]) * per_syn + dense[c] * (per_syn - idx_bits)
+                         + len(fanin[c]) * AXON_HEADER_BITS for c in range(K)],
         "max_delay": [mdel[c] for c in range(K)],
     }
 

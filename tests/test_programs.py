@@ -21,7 +21,8 @@ from chipemu.errors import ChipemuError
 from chipemu.loading import bundled_programs, load_program
 from chipemu.reference import run
 
-PROGRAMS = ["synfire", "brunel", "wta", "shortest_path", "lca", "digits", "stdp_pattern", "sdnn_video"]
+PROGRAMS = ["synfire", "brunel", "wta", "shortest_path", "lca", "digits", "stdp_pattern", "sdnn_video",
+            "conv_digits"]
 
 # small sizes: each program builds and runs in well under a second
 SMALL = {
@@ -31,6 +32,7 @@ SMALL = {
     "shortest_path": dict(nodes=80, degree=2.0),
     "lca": dict(dim=32, atoms=64, sparsity=3, steps=1000),
     "digits": dict(images=40, window=48),
+    "conv_digits": dict(images=30, window=48),
     "stdp_pattern": dict(steps=10000),
     "sdnn_video": dict(frames=60, still_from=20, still_to=40),
 }
@@ -227,6 +229,7 @@ CORRUPTIONS = {
     "shortest_path": _shortest_path_corruptions,
     "lca": _lca_corruptions,
     "digits": _digits_corruptions,
+    "conv_digits": _digits_corruptions,
 }
 
 
@@ -258,6 +261,11 @@ def test_stdp_pattern_control_without_plasticity_fails(runner):
     ok, detail = program("stdp_pattern").check(runner(program("stdp_pattern").build(**{**SMALL["stdp_pattern"],
                                                                                        "plastic": False})))
     assert not ok and "not selective" in detail
+
+
+def test_conv_digits_too_short_window_fails(runner):
+    ok, detail = program("conv_digits").check(runner(program("conv_digits").build(images=30, window=8)))
+    assert not ok and "no output spike" in detail
 
 
 def test_digits_too_short_window_fails(runner):

@@ -22,7 +22,7 @@ from chipemu.errors import ChipSpecError
 from chipemu.schema import Field, Invalid, fmt_number, show, type_name
 
 __all__ = ["Bad", "Rule", "Section", "rule_field", "show", "type_name", "fmt_number", "dict_digest",
-           "INT_POS", "NONNEG", "check_table_keys"]
+           "INT_POS", "NONNEG", "check_table_keys", "optional_rule_field"]
 
 #: a validation failure; ``str(self)`` is the message without location
 Bad = Invalid
@@ -47,6 +47,12 @@ def rule_field(rule: Field, doc: str, default: Any = None) -> Any:
     return field(default=default, metadata={"rule": rule, "doc": doc, "optional": True})
 
 
+def optional_rule_field(rule: Field, doc: str) -> Any:
+    """An optional field that is None unless the table gives it (and left out of the
+    table when None): its absence means something else, e.g. "the same as another key"."""
+    return field(default=None, metadata={"rule": rule, "doc": doc, "optional": True})
+
+
 #: Upper bounds (project assumption, far beyond any real chip) that keep every count an
 #: int32 and every energy, time and power total finite and drawable: counts <= 2**31 - 1,
 #: joules / seconds per event and watts <= 1e6.
@@ -63,6 +69,9 @@ class Section:
         try:
             values = {}
             for f in fields(self):  # type: ignore[arg-type]
+                if f.metadata.get("optional") and getattr(self, f.name) is None:
+                    values[f.name] = None
+                    continue
                 v = f.metadata["rule"].check(f"{self._section}.{f.name}", getattr(self, f.name))
                 object.__setattr__(self, f.name, v)
                 values[f.name] = v
@@ -105,6 +114,8 @@ class Section:
         out: dict[str, Any] = {}
         for f in fields(self):  # type: ignore[arg-type]
             v = getattr(self, f.name)
+            if v is None and f.metadata.get("optional"):
+                continue
             out[f.name] = list(v) if isinstance(v, tuple) else v
         return out
 

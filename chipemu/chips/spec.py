@@ -19,7 +19,8 @@ from typing import Any, ClassVar, Mapping
 
 from chipemu.chips.rules import (INT_POS as _INT_POS, NONNEG as _NONNEG, Bad as _Bad, Rule as _Rule,
                                  Section as _Section, dict_digest as _dict_digest,
-                                 rule_field as _f, show as _show, type_name as _type_name)
+                                 optional_rule_field as _opt, rule_field as _f, show as _show,
+                                 type_name as _type_name)
 from chipemu import neuron
 from chipemu.errors import ChipSpecError
 
@@ -156,6 +157,9 @@ class OpCosts(_Section):
             (the weight x payload multiply; optional, default 0).
         payload_byte: per payload byte of a graded packet injected by a core (optional,
             default 0).
+        synapse_op_dense, synapse_op_conv: optional; per synaptic event of a synapse in a
+            dense or a conv (shared-weight) list (mapper.encoding).  Absent: the same as
+            ``synapse_op`` (which is the sparse list's cost).  :meth:`synapse_op_of` reads them.
     """
 
     _section: ClassVar[str] = "OpCosts"
@@ -169,6 +173,13 @@ class OpCosts(_Section):
     learning_update: float = _f(_NONNEG, "per synaptic weight update")
     graded_synapse_op: float = _f(_NONNEG, "extra per synaptic event with a graded payload (optional)", 0.0)
     payload_byte: float = _f(_NONNEG, "per payload byte of a graded packet sent to another core (optional)", 0.0)
+    synapse_op_dense: float | None = _opt(_NONNEG, "per synaptic event of a dense-list synapse (optional)")
+    synapse_op_conv: float | None = _opt(_NONNEG, "per synaptic event of a conv-list synapse (optional)")
+
+    def synapse_op_of(self, encoding: str) -> float:
+        """Cost of one synaptic event of a synapse in ``encoding`` (sparse, dense or conv)."""
+        v = getattr(self, f"synapse_op_{encoding}", None) if encoding != "sparse" else None
+        return self.synapse_op if v is None else v
 
 
 _TOP_RULES: dict[str, _Rule] = {

@@ -151,7 +151,7 @@ def run_point(point: dict) -> dict:
         row.update({
             "network.name": net.name,
             "network.neurons": f.n,
-            "network.synapses": f.m + int(f.in_src.size),
+            "network.synapses": f.n_synapses,
             "network.inputs": f.in_n,
         })
         from ..pipeline import run_network

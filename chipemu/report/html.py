@@ -163,6 +163,19 @@ def _energy_table(e: dict) -> str:
     return _table(rows, ["component", "events", "cost per event", "energy", "share"], numeric_cols=(1, 2, 3, 4))
 
 
+def _population_table(pops: list) -> str:
+    """Per-population costs (report.json ``populations``; chipemu.report.layers)."""
+    rows = []
+    for p in pops:
+        shape = "×".join(str(d) for d in p.get("shape") or []) or "—"
+        rows.append((_e(p["name"]), _e(shape), _num(p["compartments"]), _num(p["cores"]), _num(p["synapses"]),
+                     _e(p.get("encoding") or "—"), fmt_si(p["synapse_bits"] / 8, "B"), _num(p["spikes"]),
+                     _num(p["synaptic_ops"]), fmt_si(p["energy_j"], "J"), f"{100 * p['energy_share']:.1f} %"))
+    head = ["population", "shape", "compartments", "cores", "synapses", "encoding", "synaptic memory", "spikes",
+            "synaptic ops", "energy", "share of dynamic"]
+    return _table(rows, head, numeric_cols=(2, 3, 4, 6, 7, 8, 9, 10))
+
+
 def _baseline_tables(b: dict) -> str:
     total = b["energy_j"]
     rows = [(_e(k), fmt_si(v, "J"), f"{100 * v / total:.1f} %" if total else "—")
@@ -266,6 +279,12 @@ def render_html(report: dict, figures: dict[str, bytes]) -> str:
         if b:
             parts += ["<div><h3>Von Neumann baseline (modelled CPU)</h3>", _baseline_tables(b), "</div>"]
         parts.append("</div>")
+    if r.get("populations"):
+        parts += ["<h2>Per-population costs</h2>", _population_table(r["populations"]),
+                  "<p class='note'>Synaptic memory: the population's synapses at their encoding's bits, "
+                  "its conv kernel rows and one axon header per (core, source); energy: its synaptic ops, "
+                  "spikes and its share of its cores' neuron updates and messages (NoC hops and static "
+                  "power are not attributed).</p>"]
     parts.append("<h2>Mapping</h2>")
     for name in ("cores", "links"):
         if name in figures:

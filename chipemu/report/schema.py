@@ -99,6 +99,7 @@ class MappingSection(Record):
     capacity: dict[str, int] | None = None            # resource -> per-core capacity
     quality: dict[str, Any] | None = None             # mapper.Mapping.quality figures
     core_port: list[int] | None = None                # (K,) port on the router
+    encoding: dict[str, Any] | None = None            # synapse encodings (mapper.encoding): per projection, per core
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -113,6 +114,25 @@ class MappingSection(Record):
         unknown = sorted(set(self.capacity or {}) - set(self.usage or {}))
         if unknown:
             raise FileFormatError(f"key 'capacity.{unknown[0]}' names a resource without usage")
+
+
+@record
+class PopulationCost(Record):
+    """What one population costs on the chip (:mod:`chipemu.report.layers`): counts,
+    synaptic memory (bits), spikes, synaptic ops, attributed dynamic energy (J)."""
+
+    name: str
+    shape: list[int] | None = None
+    compartments: int
+    cores: int
+    synapses: int                                # synapses onto it (expanded count)
+    synapses_by_encoding: dict[str, int] | None = None
+    encoding: str                                # encodings of those synapses, "+"-joined
+    synapse_bits: int                            # synaptic memory spent on it
+    spikes: int
+    synaptic_ops: int                            # synaptic events on synapses onto it
+    energy_j: float                              # dynamic energy attributed to it
+    energy_share: float                          # energy_j / energy.dynamic_j
 
 
 @record
@@ -171,6 +191,7 @@ class EnergySection(Record):
     per_step_mean_j: float | None = _nullable()
     energy_per_synaptic_op_j: float | None = _nullable()
     dynamic_per_synaptic_op_j: float | None = _nullable()
+    synaptic_ops_by_encoding: dict[str, dict[str, Any]] | None = None  # encoding -> ops, unit_j, energy_j
     notes: dict[str, str] | None = None
 
 
@@ -237,10 +258,12 @@ class Report(Record):
     baseline: BaselineSection | None = _required()
     check: CheckSection | None = None
     chips: ChipsSection | None = None
+    populations: list[PopulationCost] | None = None   # per-population costs (chipemu.report.layers)
 
 
 #: dotted keys every report.json has
 REQUIRED_KEYS: tuple[str, ...] = tuple(Report.required_keys())
 
 __all__ = ["Report", "REQUIRED_KEYS", "ChipSection", "NetworkSection", "SpikesSection", "MappingSection",
-           "NocSection", "TimeSection", "EnergySection", "BaselineSection", "CheckSection", "ChipsSection"]
+           "NocSection", "TimeSection", "EnergySection", "BaselineSection", "CheckSection", "ChipsSection",
+           "PopulationCost"]

@@ -15,8 +15,9 @@ import numpy as np
 from .. import __version__
 from ..files import atomic_write, read_json
 from ..records import Record
+from .layers import population_costs
 from .schema import (REQUIRED_KEYS, BaselineSection, ChipSection, ChipsSection, CheckSection, EnergySection,
-                     MappingSection, NetworkSection, NocSection, Report, SpikesSection, TimeSection)
+                     MappingSection, NetworkSection, NocSection, PopulationCost, Report, SpikesSection, TimeSection)
 from .units import fmt_si
 
 
@@ -76,9 +77,9 @@ def make_report(run, *, seed: int = 0, network_source: str = "", energy=None, ba
             name=net.name,
             source=network_source,
             neurons=f.n,
-            synapses=f.m + int(f.in_src.size),
+            synapses=f.n_synapses,
             recurrent_synapses=f.m,
-            input_synapses=int(f.in_src.size),
+            input_synapses=f.m_in,
             inputs=f.in_n,
             input_events=int(f.in_spike_idx.size),
             populations=[p.name for p in net.populations],
@@ -104,6 +105,7 @@ def make_report(run, *, seed: int = 0, network_source: str = "", energy=None, ba
             capacity={k: int(v) for k, v in mapping.capacity.items()},
             quality=dict(quality),
             core_port=None if core_port is None else _tolist(core_port),
+            encoding=dict(getattr(mapping, "encoding", None) or {}) or None,
         ),
         ops=run.counters,
         noc=NocSection.from_dict({
@@ -131,6 +133,8 @@ def make_report(run, *, seed: int = 0, network_source: str = "", energy=None, ba
         baseline=_section(BaselineSection, baseline),
         check=_section(CheckSection, check),
         chips=_chips_section(run, chip, core_chip, link_packets, energy),
+        populations=None if "populations" in sections else [PopulationCost.from_dict(p)
+                                                            for p in population_costs(run, energy)],
         **{name: _section(Report.field_record(name), value) for name, value in sections.items()},
     )
 
