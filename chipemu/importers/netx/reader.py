@@ -66,6 +66,8 @@ def read_netx(path) -> list[NetxLayer]:
     path = Path(path)
     if not path.is_file():
         raise NetxImportError(f"netx file {path}: no such file")
+    from ...bounded import check_hdf5
+    check_hdf5(path, "netx file", NetxImportError)  # declared sizes checked before anything is loaded
     try:
         fh = h5py.File(path, "r")
     except Exception as exc:  # not HDF5, truncated, ...: bad input
