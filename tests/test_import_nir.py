@@ -432,8 +432,9 @@ def test_sweeps_accept_nir_and_netx_workloads(tmp_path):
     """A sweep runs .nir (with its dt and input) and .net workloads; a .nir without dt is refused."""
     import csv
 
-    from chipemu.explore import load_sweep, run_sweep
     from conftest import DATA
+
+    from chipemu.explore import load_sweep, run_sweep
 
     pytest.importorskip("h5py")
     nird, lava = DATA / "nir", DATA / "lava-dl"
