@@ -31,7 +31,7 @@ def load_array(path, what: str) -> np.ndarray | dict[str, np.ndarray]:
         raise ChipemuError(f"{what} {path}: no such file")
     try:
         arr = np.load(path, allow_pickle=False)
-    except Exception as exc:  # truncated, not .npy, pickled objects: bad input
+    except Exception as exc:  # noqa: BLE001 -- truncated, not .npy, pickled objects: bad input
         raise ChipemuError(f"{what} {path}: not a readable .npy file ({type(exc).__name__}: {exc})") from None
     if not isinstance(arr, np.ndarray):
         raise ChipemuError(f"{what} {path}: not a single .npy array")

@@ -70,7 +70,7 @@ def read_netx(path) -> list[NetxLayer]:
     check_hdf5(path, "netx file", NetxImportError)  # declared sizes checked before anything is loaded
     try:
         fh = h5py.File(path, "r")
-    except Exception as exc:  # not HDF5, truncated, ...: bad input
+    except Exception as exc:  # noqa: BLE001 -- not HDF5, truncated, ...: bad input
         raise NetxImportError(f"netx file {path}: not a readable HDF5 file ({type(exc).__name__}: {exc})") from None
     with fh:
         if "layer" not in fh or not isinstance(fh["layer"], h5py.Group):

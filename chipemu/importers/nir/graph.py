@@ -62,7 +62,7 @@ def as_graph(graph_or_path):
         check_hdf5(path, "NIR file", NIRImportError)  # declared sizes checked before anything is loaded
         try:
             graph = nir.read(path)
-        except Exception as exc:  # h5py / nir errors on a malformed file: bad input
+        except Exception as exc:  # noqa: BLE001 -- h5py / nir errors on a malformed file: bad input
             raise NIRImportError(f"NIR file {path}: cannot read ({type(exc).__name__}: {exc})") from None
         if not isinstance(graph, nir.NIRGraph):
             raise NIRImportError(f"NIR file {path}: holds a {tname(graph)}, not a NIRGraph")
