@@ -249,7 +249,7 @@ def _load_nir(ref: str, options: ImportOptions, steps: int | None) -> LoadedNetw
             warns.append(f"large quantisation error: {key.replace('_', ' ')} {value:.1%} (> {limit:.0%}); "
                          "check the spikes against the source framework")
     for w in warns:
-        warnings.warn(f"NIR graph {ref}: {w}")
+        warnings.warn(f"NIR graph {ref}: {w}", stacklevel=2)
     imported = {"format": "nir", "source": str(ref), "summary": report.summary(), "details": report.to_dict(),
                 "warnings": warns}
     return LoadedNetwork(net, None, imported)
@@ -273,7 +273,7 @@ def _load_netx(ref: str, options: ImportOptions, steps: int | None) -> LoadedNet
                               steps=steps)
     warns = [" ".join(str(w.message).split()) for w in caught]
     for w in warns:
-        warnings.warn(w)
+        warnings.warn(w, stacklevel=2)
     imported = {"format": "lava-dl netx", "source": str(ref), "summary": info.summary(), "details": info.to_dict(),
                 "warnings": warns}
     return LoadedNetwork(net, None, imported)

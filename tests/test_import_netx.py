@@ -10,15 +10,15 @@ import pytest
 
 h5py = pytest.importorskip("h5py")
 
-from conftest import DATA
+from conftest import DATA  # noqa: E402
 
-from chipemu.chip import emulate
-from chipemu.cli import main
-from chipemu.errors import ChipemuError
-from chipemu.importers.netx import from_netx, lava_dense_weights, read_netx
-from chipemu.reference import run as reference_run
-from chipemu.spikes import SpikeRaster
-from mapper import map_network
+from chipemu.chip import emulate  # noqa: E402
+from chipemu.cli import main  # noqa: E402
+from chipemu.errors import ChipemuError  # noqa: E402
+from chipemu.importers.netx import from_netx, lava_dense_weights, read_netx  # noqa: E402
+from chipemu.reference import run as reference_run  # noqa: E402
+from chipemu.spikes import SpikeRaster  # noqa: E402
+from mapper import map_network  # noqa: E402
 
 LAVA = DATA / "lava-dl"
 GT = LAVA / "gts" / "tinynet"

@@ -8,15 +8,15 @@ import pytest
 
 nir = pytest.importorskip("nir")
 
-from chipemu.errors import ChipemuError
-from chipemu.importers import QuantizationReport, from_nir, load_nir
-from chipemu.reference import run
+from chipemu.errors import ChipemuError  # noqa: E402
+from chipemu.importers import QuantizationReport, from_nir, load_nir  # noqa: E402
+from chipemu.reference import run  # noqa: E402
 
 DT = 1e-3
 
 
 def cuba(n, tau_syn=5e-3, tau_mem=2e-2, r=2.0, w_in=1.0, v_th=1.0, v_leak=0.0):
-    f = lambda x: np.full(n, float(x))
+    f = lambda x: np.full(n, float(x))  # noqa: E731
     return nir.CubaLIF(tau_syn=f(tau_syn), tau_mem=f(tau_mem), r=f(r), v_leak=f(v_leak),
                        v_threshold=f(v_th), w_in=f(w_in))
 
@@ -412,7 +412,7 @@ def test_nested_graph_is_inlined():
 def test_no_dense_matrices_a_100k_neuron_graph_imports():
     """One-to-one edges and delays stay sparse: an n x n matrix here would need 80 GB."""
     n = 100_000
-    f = lambda x: np.full(n, float(x))
+    f = lambda x: np.full(n, float(x))  # noqa: E731
     nodes = {"in": nir.Input(np.array([n])), "d": nir.Delay(f(2e-3)),
              "a": nir.LIF(tau=f(1e-2), r=f(10.0), v_leak=f(0), v_threshold=f(1.0), v_reset=f(0)),
              "b": nir.IF(r=f(1000.0), v_threshold=f(0.5), v_reset=f(0)), "out": nir.Output(np.array([n]))}

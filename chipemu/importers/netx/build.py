@@ -237,7 +237,8 @@ def _dense_delays(layer: NetxLayer, shape: tuple[int, int]) -> np.ndarray:
         raise NetxImportError(f"{layer.where}: delays must be whole steps")
     d = d.astype(np.int64)
     if d.size and d.max() > neuron.DELAY_RANGE[1]:
-        warnings.warn(f"{layer.where}: delays up to {int(d.max())} clipped to {neuron.DELAY_RANGE[1]}, as netx does")
+        warnings.warn(f"{layer.where}: delays up to {int(d.max())} clipped to {neuron.DELAY_RANGE[1]}, as netx does",
+                      stacklevel=2)
         d = np.clip(d, 0, neuron.DELAY_RANGE[1])
     if d.ndim == 0 or d.size == 1:
         return np.full(shape, int(d.reshape(-1)[0]), np.int64)
@@ -344,7 +345,7 @@ def from_netx(path, *, input_spikes=None, input_bias=None, reset_interval: int |
         raise NetxImportError(f"netx file {path}: no layer with neurons")
     if b.input_mode == "none":
         warnings.warn(f"netx file {path}: no input given (input spikes or an input bias); the network is driven "
-                      "by its biases only")
+                      "by its biases only", stacklevel=2)
     return net, NetxImport(str(path), b.summaries, b.reset_interval, b.input_mode, b.notes)
 
 

@@ -75,7 +75,8 @@ def convert_neuron(key: str, node, dt: float, shape: tuple | None = None) -> Neu
     kind = tname(node)
     shape = shape or node_shape(node) or (1,)
     n = int(np.prod(shape))
-    p = lambda name: vec(key, node, name, getattr(node, name), n)
+    def p(name):
+        return vec(key, node, name, getattr(node, name), n)
     fires = NEURON_TYPES[kind]
     if fires:
         vthr = p("v_threshold")
