@@ -104,6 +104,45 @@ def _add_network_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--param", action="append", metavar="NAME=VALUE", help="build parameter for a program (repeatable)")
 
 
+def _positive_float(text: str) -> float:
+    """argparse type: a finite number > 0."""
+    import math
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text} must be a finite number > 0")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = _nonneg_int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be >= 1")
+    return value
+
+
+def _add_import_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("imported networks (.nir from snnTorch/Sinabs/Norse, .net from lava-dl; docs/import.md)")
+    g.add_argument("--dt", type=_positive_float, default=None, metavar="SECONDS",
+                   help="NIR: seconds per step (required; snnTorch exports assume 1e-4, Sinabs/Spyx 1)")
+    g.add_argument("--input", default=None, metavar="SPIKES.npy",
+                   help="0/1 input spikes (steps, n_inputs); .npz keyed by Input name for several NIR inputs")
+    g.add_argument("--input-bias", default=None, metavar="BIAS.npy",
+                   help="netx: the input layer's bias mantissas (Lava's (x, y, c) layout or flat C order)")
+    g.add_argument("--weight-scale", type=_positive_float, default=None, metavar="S",
+                   help="NIR: float -> integer weight factor (default: the largest that fits)")
+    g.add_argument("--reset-interval", type=_positive_int, default=None, metavar="N",
+                   help="netx: reset every block's u and v every N steps, as netx's reset_interval")
+
+
+def _import_options(args):
+    from .loading import ImportOptions
+    return ImportOptions(dt=args.dt, input=args.input, input_bias=args.input_bias, weight_scale=args.weight_scale,
+                         reset_interval=args.reset_interval)
+
+
 def _add_probe_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--probe", action="append", metavar="POP",
                    help="record u and v of population POP every step into DIR/probes.npz (repeatable)")
@@ -151,14 +190,16 @@ def _parse_params(items: list[str] | None) -> dict:
 
 
 def _load_network(args, flat_ok: bool = False):
-    """The NETWORK argument's network and its program module (None for a file); ``flat_ok``:
-    see :func:`chipemu.loading.load_network_arg`."""
-    from .loading import is_network_file, load_network_arg
+    """The NETWORK argument as a :class:`chipemu.loading.LoadedNetwork` (network, program
+    module or None, the report's ``import`` section for an imported file); ``flat_ok``: see
+    :func:`chipemu.loading.load_network_arg`."""
+    from .loading import is_network_file, load_network_source
 
     params = _parse_params(args.param)
     if params and is_network_file(args.network):
         raise ChipemuError(f"--param applies to programs, not to the network file {args.network}")
-    return load_network_arg(args.network, params, flat_ok=flat_ok)
+    return load_network_source(args.network, params, _import_options(args), getattr(args, "steps", None),
+                               flat_ok=flat_ok)
 
 
 def cmd_simulate(args) -> int:
@@ -167,7 +208,7 @@ def cmd_simulate(args) -> int:
 
     _check_out(args, ("spikes.npz", "probes.npz"))
     # a flat file goes to the runner as validated arrays (no Network) unless probes name populations
-    net, _ = _load_network(args, flat_ok=not args.probe)
+    net = _load_network(args, flat_ok=not args.probe).network
     progress = Progress("simulate")
     try:
         result = run(net.flat if isinstance(net, FlatFile) else net, args.steps, progress=progress,
@@ -195,13 +236,14 @@ def cmd_run(args) -> int:
     figures = import_deferred("chipemu.report.figures").FIGURES  # matplotlib loads with signals held
     _check_out(args, (REPORT, SPIKES, HTML, LEARNED_NETWORK, PROBES, *(f"{k}.png" for k in figures)))
     _parse_pins(args.pin)  # checked before the network is built
-    net, program = _load_network(args)
+    loaded = _load_network(args)
+    net, program = loaded.network, loaded.program
     progress = Progress("run")
     try:
         run = run_network(net, args.chip, args.mapper, steps=args.steps, seed=args.seed, noc=args.noc,
                           progress=progress, network_source=str(args.network), probes=args.probe,
                           check=getattr(program, "check", None) if program is not None else None,
-                          **_map_options(args))
+                          imported=loaded.imported, **_map_options(args))
     finally:
         progress.close()
     out = Path(args.out)
@@ -240,7 +282,7 @@ def cmd_map(args) -> int:
 
     _check_out(args, ("mapping.json",))
     _parse_pins(args.pin)  # checked before the network is built
-    net, _ = _load_network(args)
+    net = _load_network(args).network
     t0 = time.perf_counter()
     mapping = map_network(net, args.chip, mapper=args.mapper, seed=args.seed, **_map_options(args))
     wall = time.perf_counter() - t0
@@ -327,6 +369,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=_steps_arg, default=None, help="timesteps (default: the network's own)")
     p.add_argument("--out", default="out", help="output directory (default: out)")
     _add_probe_arg(p)
+    _add_import_args(p)
     p.set_defaults(func=cmd_simulate)
 
     from mapper import DEFAULT_MAPPER, mapper_help
@@ -342,6 +385,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="NoC model: simpy (reference, default) or analytic (fast, for sweeps)")
     p.add_argument("--out", default="out", help="output directory (default: out)")
     _add_probe_arg(p)
+    _add_import_args(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("map", help="map a network onto a chip: write DIR/mapping.json, print per-core use",
@@ -352,6 +396,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_network_args(p)
     _add_mapping_args(p, DEFAULT_MAPPER)
     p.add_argument("--out", default="out", help="output directory (default: out)")
+    _add_import_args(p)
     p.set_defaults(func=cmd_map)
 
     p = sub.add_parser("chips", help="list the chip presets with their key figures")

@@ -1,5 +1,10 @@
 """Resolve a NETWORK argument: a flat ``.npz`` file, a NIR graph (``.nir``, imported with
-:mod:`chipemu.importers.nir`) or a program (``programs/*.py``).
+:mod:`chipemu.importers.nir`), a lava-dl netx file (``.net``, :mod:`chipemu.importers.netx`)
+or a program (``programs/*.py``).
+
+Imported files take :class:`ImportOptions` (the CLI's ``--dt``, ``--input``,
+``--input-bias``, ``--weight-scale``, ``--reset-interval``); :func:`load_network_source`
+returns the report's ``import`` section with the network.
 
 A program is a Python file with ``build(**params) -> Network`` and optionally
 ``check(result) -> (passed, detail)`` (docs/cli.md, docs/programs.md).  A bare name such as
@@ -10,12 +15,57 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
 from . import bounded
 from .errors import ChipemuError
 from .network import Network
+
+#: file suffixes imported from other tools' formats
+IMPORT_SUFFIXES = (".nir", ".net")
+
+#: what the common NIR exporters assume for dt (a NIR graph has no time step)
+NIR_DT_HINT = ("snnTorch's export_to_nir assumes 1e-4 s, sinabs and Spyx one step (dt = 1), Norse its "
+               "dt argument (1e-3 s by default)")
+
+#: the largest quantisation errors an import accepts without a warning (relative, project
+#: assumption: 5 % of a weight or threshold changes spike times visibly within tens of steps)
+LARGE_ERROR = {"weight_error_max": 0.05, "threshold_error_max": 0.05, "decay_error_max": 0.05,
+               "bias_error_max": 0.05}
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """Options for files imported from other tools.
+
+    ``dt``: seconds per step (NIR, required); ``input``: path of a 0/1 spike array
+    (``.npy`` (steps, n_inputs), or ``.npz`` keyed by input name); ``input_bias``: path of
+    the netx input layer's bias (``.npy``); ``weight_scale``: NIR float -> integer weight
+    factor (default: automatic); ``reset_interval``: netx's periodic reset.
+    """
+
+    dt: float | None = None
+    input: str | None = None
+    input_bias: str | None = None
+    weight_scale: float | None = None
+    reset_interval: int | None = None
+
+    def given(self) -> list[str]:
+        flags = {"dt": "--dt", "input": "--input", "input_bias": "--input-bias", "weight_scale": "--weight-scale",
+                 "reset_interval": "--reset-interval"}
+        return [flag for key, flag in flags.items() if getattr(self, key) is not None]
+
+
+@dataclass
+class LoadedNetwork:
+    """A resolved NETWORK argument: the network, its program module (None for a file) and,
+    for an imported file, the report's ``import`` section (a dict)."""
+
+    network: Network
+    program: ModuleType | None = None
+    imported: dict | None = None
 
 
 def _describe_exit(exc: BaseException) -> str:
@@ -124,31 +174,106 @@ def build_program(module: ModuleType, params: dict) -> Network:
 
 
 def is_network_file(ref) -> bool:
-    """Whether ``ref`` names a network file (flat ``.npz`` or NIR ``.nir``), not a program."""
-    return str(ref).endswith((".npz", ".nir"))
+    """Whether ``ref`` names a network file (flat ``.npz``, NIR ``.nir``, netx ``.net``), not a program."""
+    return str(ref).endswith((".npz",) + IMPORT_SUFFIXES)
 
 
-def load_network_arg(ref: str, params: dict | None = None, *, flat_ok: bool = False):
+def load_network_arg(ref: str, params: dict | None = None, *, flat_ok: bool = False,
+                     options: ImportOptions | None = None):
     """The network named by a CLI argument, and its program module (None for a file).
 
     ``flat_ok``: a flat file may come back as a :class:`~chipemu.flatload.FlatFile` (its
     validated arrays, ``.flat``, without a ``Network``) when nothing in it needs one --
-    what the reference runner consumes, several times faster to load.
+    what the reference runner consumes, several times faster to load.  ``options``: for
+    imported files (:func:`load_network_source`).
     """
+    loaded = load_network_source(ref, params, options, flat_ok=flat_ok)
+    return loaded.network, loaded.program
+
+
+def load_network_source(ref: str, params: dict | None = None, options: ImportOptions | None = None,
+                        steps: int | None = None, *, flat_ok: bool = False) -> LoadedNetwork:
+    """Resolve a NETWORK argument (see the module docstring); ``steps`` is the run length
+    an imported network gets when its input does not set one."""
     params = params or {}
+    options = options or ImportOptions()
+    text = str(ref)
     if is_network_file(ref):
         if params:
             raise ChipemuError(f"build parameters apply to programs, not to the network file {ref}")
-        if str(ref).endswith(".nir"):  # a NIR graph from another tool (docs/import.md)
-            from .importers.nir import load_nir
-            return load_nir(ref), None
+        if text.endswith(".nir"):  # a NIR graph from another tool (docs/import.md)
+            return _load_nir(ref, options, steps)
+        if text.endswith(".net"):  # a lava-dl netx file (docs/import.md)
+            return _load_netx(ref, options, steps)
+    if options.given():
+        raise ChipemuError(f"{options.given()[0]} applies to imported files (.nir, .net), not to {ref}")
+    if is_network_file(ref):
         if flat_ok:
             from .flatfile import read_npz
             from .flatload import read_flat
 
             flat = read_flat(ref, read_npz(ref, "network file"))
             if flat is not None:
-                return flat, None
-        return Network.load(ref), None
+                return LoadedNetwork(flat)
+        return LoadedNetwork(Network.load(ref))
     module = load_program(ref)
-    return build_program(module, params), module
+    return LoadedNetwork(build_program(module, params), module)
+
+
+def _refuse(ref: str, options: ImportOptions, allowed: tuple[str, ...]) -> None:
+    extra = [f for f in options.given() if f not in allowed]
+    if extra:
+        raise ChipemuError(f"{extra[0]} does not apply to {ref} (it takes {', '.join(allowed)})")
+
+
+def _load_nir(ref: str, options: ImportOptions, steps: int | None) -> LoadedNetwork:
+    import warnings
+
+    from .importers.common import load_array
+    from .importers.nir import from_nir
+
+    _refuse(ref, options, ("--dt", "--input", "--weight-scale"))
+    if options.dt is None:
+        raise ChipemuError(f"NIR graph {ref}: a NIR graph carries no time step; give --dt SECONDS ({NIR_DT_HINT})")
+    spikes = load_array(options.input, "input spike file") if options.input is not None else None
+    if steps is None and spikes is not None:
+        steps = max((len(a) for a in spikes.values()), default=0) if isinstance(spikes, dict) else len(spikes)
+    kw = {"steps": steps} if steps is not None else {}
+    net, report = from_nir(ref, dt=options.dt, weight_scale=options.weight_scale, input_spikes=spikes, **kw)
+    warns = []
+    if not any(g.spike_idx.size for g in net.inputs):
+        warns.append("no input spike events: the network is driven by its biases only (give --input SPIKES.npy)")
+    for key, limit in LARGE_ERROR.items():
+        value = getattr(report, key)
+        if value > limit:
+            warns.append(f"large quantisation error: {key.replace('_', ' ')} {value:.1%} (> {limit:.0%}); "
+                         "check the spikes against the source framework")
+    for w in warns:
+        warnings.warn(f"NIR graph {ref}: {w}", stacklevel=2)
+    imported = {"format": "nir", "source": str(ref), "summary": report.summary(), "details": report.to_dict(),
+                "warnings": warns}
+    return LoadedNetwork(net, None, imported)
+
+
+def _load_netx(ref: str, options: ImportOptions, steps: int | None) -> LoadedNetwork:
+    import warnings
+
+    from .importers.common import load_array
+    from .importers.netx import from_netx
+
+    _refuse(ref, options, ("--input", "--input-bias", "--reset-interval"))
+    spikes = load_array(options.input, "input spike file") if options.input is not None else None
+    bias = load_array(options.input_bias, "input bias file") if options.input_bias is not None else None
+    for what, arr in (("--input", spikes), ("--input-bias", bias)):
+        if isinstance(arr, dict):
+            raise ChipemuError(f"{what} for a netx file must be one .npy array, not a .npz archive")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        net, info = from_netx(ref, input_spikes=spikes, input_bias=bias, reset_interval=options.reset_interval,
+                              steps=steps)
+    warns = [" ".join(str(w.message).split()) for w in caught]
+    for w in warns:
+        warnings.warn(w, stacklevel=2)
+    imported = {"format": "lava-dl netx", "source": str(ref), "summary": info.summary(), "details": info.to_dict(),
+                "warnings": warns}
+    return LoadedNetwork(net, None, imported)

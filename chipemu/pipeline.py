@@ -19,7 +19,7 @@ from .report.schema import CheckSection
 def run_network(network: Network, chip: str | ChipSpec | SystemSpec = "loihi1", mapper: str = "traffic", *,
                 steps: int | None = None, seed: int = 0, noc: str = "simpy", mapping=None,
                 progress=None, network_source: str = "", host: str = "cpu-45nm", measure_baseline: bool = True,
-                probes=None, check=None, **map_options) -> ChipRun:
+                probes=None, check=None, imported=None, **map_options) -> ChipRun:
     """Map ``network`` onto ``chip``, emulate it and attach ``run.report`` (a dict).
 
     ``mapping``: reuse a :class:`mapper.Mapping` instead of mapping again.
@@ -28,6 +28,8 @@ def run_network(network: Network, chip: str | ChipSpec | SystemSpec = "loihi1", 
     ``probes``: populations whose u and v are recorded every step (``run.probes``).
     ``check``: a program's ``check(result) -> (passed, detail)``; called with the run (its
     report attached) and recorded as ``report["check"]`` (:func:`check_run`).
+    ``imported``: the report's ``import`` section (:class:`chipemu.report.schema.ImportSection`
+    or its dict) when the network came from another tool's file.
     ``map_options``: passed to :func:`mapper.map_network` (``max_per_core``, ``pin``, ...).
     """
     spec = load_hardware(chip)  # a chip or a system of chips
@@ -38,8 +40,9 @@ def run_network(network: Network, chip: str | ChipSpec | SystemSpec = "loihi1", 
     run = emulate(network, mapping, steps, noc=noc, progress=progress, probes=probes)
     energy = energy_report(run)
     baseline = baseline_report(run, energy, host=host, measure=measure_baseline)
+    sections = {"import": imported} if imported is not None else {}
     run.report = build_report(run, seed=seed, network_source=network_source, energy=energy, baseline=baseline,
-                              quality=mapping.quality(network))
+                              quality=mapping.quality(network), **sections)
     if check is not None:
         run.report = {**run.report, "check": check_run(check, run).to_dict()}
     return run

@@ -226,16 +226,24 @@ def test_matches_float_euler_simulation(seed, kind):
 
 # ---------------------------------------------------------------- errors
 def test_unsupported_node_names_key_and_type():
-    nodes = {"in": nir.Input(np.array([3])), "flat": nir.Flatten(np.array([3]), start_dim=0),
+    nodes = {"in": nir.Input(np.array([3])), "thr": nir.Threshold(np.full(3, 0.5)),
              "fc": nir.Linear(W1.copy()), "lif": cuba(4), "out": nir.Output(np.array([4]))}
-    g = nir.NIRGraph(nodes, [("in", "flat"), ("flat", "fc"), ("fc", "lif"), ("lif", "out")], type_check=False)
-    with pytest.raises(ChipemuError, match=r"node 'flat' \(Flatten\) is not supported; supported node types: .*CubaLIF"):
+    g = nir.NIRGraph(nodes, [("in", "thr"), ("thr", "fc"), ("fc", "lif"), ("lif", "out")], type_check=False)
+    with pytest.raises(ChipemuError, match=r"node 'thr' \(Threshold\) is not supported; supported node types: .*CubaLIF"):
         from_nir(g)
 
 
-def test_v_leak_and_v_reset_must_be_zero():
-    with pytest.raises(ChipemuError, match=r"node 'lif2' \(CubaLIF\): v_leak = 0.1"):
-        from_nir(small_graph(v_leak=0.1))
+def test_v_leak_is_folded_into_the_bias():
+    """v_leak on v is the input bias v_leak / (r w_in): the same registers as that Affine bias."""
+    leak, _ = from_nir(small_graph(v_leak=0.1), dt=DT, weight_scale=100.0)
+    g = small_graph()
+    g.nodes["fc2"].bias = B2 + 0.1 / 2.0   # r = 2, w_in = 1
+    biased, _ = from_nir(g, dt=DT, weight_scale=100.0)
+    for key in ("bias_mant", "bias_exp"):
+        assert np.array_equal(getattr(leak.population("lif2"), key), getattr(biased.population("lif2"), key))
+
+
+def test_v_reset_must_be_zero():
     g = small_graph()
     g.nodes["lif1"].v_reset = np.full(4, -0.2)
     with pytest.raises(ChipemuError, match=r"node 'lif1' \(CubaLIF\): v_reset = -0.2"):
@@ -288,8 +296,171 @@ def test_cli_runs_a_nir_file(tmp_path, capsys):
 
     path = tmp_path / "small.nir"
     nir.write(path, small_graph())
-    assert main(["run", str(path), "--chip", "tiny", "--noc", "analytic", "--out", str(tmp_path / "o")]) == 0
+    assert main(["run", str(path), "--chip", "tiny", "--noc", "analytic", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--dt SECONDS" in err and "1e-4" in err and "sinabs" in err
+    assert main(["run", str(path), "--dt", "1e-3", "--chip", "tiny", "--noc", "analytic",
+                 "--out", str(tmp_path / "o")]) == 0
+    err = capsys.readouterr().err
+    assert "warning:" in err and "no input spike events" in err
     report = json.loads((tmp_path / "o" / "report.json").read_text())
     assert report["network"]["name"] == "small" and report["network"]["neurons"] == 6
+    assert report["import"]["format"] == "nir" and report["import"]["details"]["dt"] == 1e-3
+    assert any("no input" in w for w in report["import"]["warnings"])
     assert main(["simulate", str(path), "--param", "x=1", "--out", str(tmp_path / "p")]) == 2
     assert "--param applies to programs" in capsys.readouterr().err
+    assert main(["simulate", str(path), "--dt", "1e-3", "--reset-interval", "3", "--out", str(tmp_path / "p")]) == 2
+    assert "--reset-interval does not apply" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- exporters' files
+EXPORTS = ["snntorch_fc_24_48_8", "sinabs_fc_30_50_5", "snntorch_conv_12x12"]
+
+
+def _within(got, want):
+    return np.abs(np.asarray(got) - np.asarray(want)) <= np.maximum(1, 0.1 * np.asarray(want))
+
+
+@pytest.mark.parametrize("name", EXPORTS)
+def test_exported_files_give_the_frameworks_spike_counts(name):
+    """The tolerance of each truth file: output and layer totals within max(1, 10 %), >= 95 %
+    of each layer's neurons within max(1, 10 %) of the framework's own count."""
+    import json
+
+    from conftest import DATA
+    d = DATA / "nir"
+    truth = json.loads((d / f"{name}.truth.json").read_text())
+    net, rep = from_nir(d / f"{name}.nir", dt=truth["dt"], steps=truth["steps"],
+                        input_spikes=np.load(d / f"{name}_input.npy"))
+    counts = run(net).spikes.counts(net.n_compartments)
+    fw = np.load(d / f"{name}.framework_spikes.npz")
+    fw_counts = np.bincount(fw["neuron"], minlength=int(fw["population_start"][-1] + fw["population_size"][-1]))
+    starts = dict(zip(fw["populations"].tolist(), fw["population_start"].tolist()))
+    out = net.population(truth["output_node"])
+    assert _within(counts[out.start:out.stop], truth["output_counts"]).all()
+    for key, layer in truth["layers"].items():
+        p = net.population(key)
+        assert p.size == layer["size"] and _within(counts[p.start:p.stop].sum(), layer["total"])
+        mine, theirs = counts[p.start:p.stop], fw_counts[starts[key]:starts[key] + p.size]
+        assert _within(mine, theirs).mean() >= 0.95
+    if "conv" in name:
+        conv = next(pr for pr in net.projections if pr.pre == "input")
+        assert getattr(conv, "kind", None) == "conv" and conv.kernel.shape == (4, 1, 3, 3)
+        assert net.population("1").dims == (4, 10, 10) and rep.shared_projections == 1
+
+
+# ---------------------------------------------------------------- node types
+def _lif(shape, tau=1e-2, v_th=1.0):
+    return nir.LIF(tau=np.full(shape, tau), r=np.full(shape, tau / DT), v_leak=np.zeros(shape),
+                   v_threshold=np.full(shape, v_th), v_reset=np.zeros(shape))
+
+
+def test_conv1d_sumpool_scale_batch_input_and_scalar_parameters(tmp_path):
+    rng = np.random.default_rng(3)
+    nodes = {
+        "in": nir.Input(np.array([1, 2, 10, 10])),                       # leading batch axis of 1
+        "conv": nir.Conv2d(input_shape=(10, 10), weight=rng.normal(0, 0.5, (3, 2, 3, 3)), stride=1, padding=1,
+                           dilation=1, groups=1, bias=np.zeros(3)),
+        "s": nir.Scale(np.array(2.0)),
+        "l1": nir.LIF(tau=np.array(1e-2), r=np.array(100.0), v_leak=np.array(0.0), v_threshold=np.array(1.0),
+                      v_reset=np.array(0.0)),                                 # scalar parameters
+        "pool": nir.SumPool2d(kernel_size=np.array([2, 2]), stride=np.array([2, 2]), padding=np.array([0, 0])),
+        "l2": _lif((3, 5, 5)),
+        "flat": nir.Flatten(np.array([3, 5, 5]), start_dim=0),
+        "c1": nir.Conv1d(input_shape=25, weight=rng.normal(0.6, 0.3, (2, 3, 3)), stride=2, padding=0, dilation=1,
+                         groups=1, bias=np.zeros(2)),
+        "l3": _lif((2, 12), v_th=0.5),
+        "fc": nir.Linear(rng.normal(0.3, 0.3, (4, 24))),
+        "ro": nir.LI(tau=np.full(4, 2e-2), r=np.full(4, 200.0), v_leak=np.zeros(4)),
+        "out": nir.Output(np.array([4])),
+    }
+    edges = [("in", "conv"), ("conv", "s"), ("s", "l1"), ("l1", "pool"), ("pool", "l2"), ("l2", "flat"),
+             ("flat", "c1"), ("c1", "l3"), ("l3", "fc"), ("fc", "ro"), ("ro", "out")]
+    g = nir.NIRGraph(nodes, edges, type_check=False)
+    spikes = (rng.random((30, 200)) < 0.3).astype(np.int8)
+    net, rep = from_nir(g, dt=DT, steps=30, input_spikes=spikes)
+    assert net.population("l1").size == 300 and net.population("l1").dims == (3, 10, 10)
+    kinds = {p.post: getattr(p, "kind", "explicit") for p in net.projections}
+    assert kinds == {"l1": "conv", "l2": "conv", "l3": "conv", "ro": "explicit"}
+    assert rep.shared_projections == 3
+    ro = net.population("ro")
+    assert int(ro.vth[0]) == 131071 and any("read-out" in n for n in rep.notes)
+    ref = run(net, probes=["ro"])
+    assert ref.spikes.counts(net.n_compartments)[ro.start:ro.stop].sum() == 0
+    assert np.abs(ref.probes["ro/v"]).max() > 0
+    # the network round-trips through the flat file with its shared projections and shapes
+    from chipemu import Network
+    net.save(tmp_path / "n.npz")
+    assert run(Network.load(tmp_path / "n.npz")).spikes == ref.spikes
+
+
+def test_nested_graph_is_inlined():
+    rng = np.random.default_rng(4)
+    inner = nir.NIRGraph({"input": nir.Input(np.array([5])), "fc": nir.Linear(rng.normal(0.5, 0.3, (4, 5))),
+                          "lif": cuba(4, v_th=0.2), "output": nir.Output(np.array([4]))},
+                         [("input", "fc"), ("fc", "lif"), ("lif", "output")])
+    outer = nir.NIRGraph({"in": nir.Input(np.array([5])), "block": inner, "fc2": nir.Linear(np.full((2, 4), 0.5)),
+                          "lif2": cuba(2, v_th=0.2), "out": nir.Output(np.array([2]))},
+                         [("in", "block"), ("block", "fc2"), ("fc2", "lif2"), ("lif2", "out")])
+    net, rep = from_nir(outer, dt=DT, input_spikes=np.ones((20, 5), int), steps=20)
+    assert [p.name for p in net.populations] == ["block.lif", "lif2"]
+    assert {(p.pre, p.post) for p in net.projections} == {("in", "block.lif"), ("block.lif", "lif2")}
+    assert ("block.fc", "Linear") in rep.nodes
+    assert len(run(net).spikes) > 0
+
+
+def test_no_dense_matrices_a_100k_neuron_graph_imports():
+    """One-to-one edges and delays stay sparse: an n x n matrix here would need 80 GB."""
+    n = 100_000
+    f = lambda x: np.full(n, float(x))  # noqa: E731
+    nodes = {"in": nir.Input(np.array([n])), "d": nir.Delay(f(2e-3)),
+             "a": nir.LIF(tau=f(1e-2), r=f(10.0), v_leak=f(0), v_threshold=f(1.0), v_reset=f(0)),
+             "b": nir.IF(r=f(1000.0), v_threshold=f(0.5), v_reset=f(0)), "out": nir.Output(np.array([n]))}
+    g = nir.NIRGraph(nodes, [("in", "d"), ("d", "a"), ("a", "b"), ("b", "out")], type_check=False)
+    net, _ = from_nir(g, dt=DT)
+    assert net.n_compartments == 2 * n and net.n_synapses == 2 * n
+    assert (net.projections[0].delay == 2).all()
+
+
+def test_weight_node_into_output_is_refused_and_li_is_the_remedy():
+    nodes = {"in": nir.Input(np.array([3])), "fc": nir.Linear(W1.copy()), "out": nir.Output(np.array([4]))}
+    with pytest.raises(ChipemuError, match=r"feeds Output 'out' directly.*LI read-out"):
+        from_nir(nir.NIRGraph(nodes, [("in", "fc"), ("fc", "out")], type_check=False), dt=DT)
+
+
+def test_sweeps_accept_nir_and_netx_workloads(tmp_path):
+    """A sweep runs .nir (with its dt and input) and .net workloads; a .nir without dt is refused."""
+    import csv
+
+    from conftest import DATA
+
+    from chipemu.explore import load_sweep, run_sweep
+
+    pytest.importorskip("h5py")
+    nird, lava = DATA / "nir", DATA / "lava-dl"
+    text = f'''
+name = "imports"
+noc = "analytic"
+[chip]
+base = "loihi1"
+[mappers]
+names = ["traffic"]
+[[workload]]
+network = "{nird / 'sinabs_fc_30_50_5.nir'}"
+dt = 1.0
+input = "{nird / 'sinabs_fc_30_50_5_input.npy'}"
+[[workload]]
+network = "{lava / 'tiny.net'}"
+input_bias = "{lava / 'gts' / 'tinynet' / 'input_bias.npy'}"
+reset_interval = 16
+'''
+    (tmp_path / "s.toml").write_text(text)
+    res = run_sweep(load_sweep(tmp_path / "s.toml"), tmp_path / "out", workers=1)
+    rows = list(csv.DictReader((res.out / "results.csv").open()))
+    assert [r["status"] for r in rows] == ["ok", "ok"], [r["error"] for r in rows]
+    (tmp_path / "bad.toml").write_text(text.replace("dt = 1.0\n", ""))
+    with pytest.raises(ChipemuError, match=r"missing key 'workload\[0\]\.dt'.*1e-4"):
+        load_sweep(tmp_path / "bad.toml")
+    (tmp_path / "bad.toml").write_text(text.replace("reset_interval = 16", "dt = 1.0"))
+    with pytest.raises(ChipemuError, match=r"'workload\[1\]\.dt' does not apply to tiny.net"):
+        load_sweep(tmp_path / "bad.toml")

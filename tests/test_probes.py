@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import DATA
 
 from chipemu import Network
 from chipemu.chip import emulate
@@ -12,8 +13,6 @@ from chipemu.cli import main
 from chipemu.errors import ChipemuError
 from chipemu.reference import run as reference_run
 from mapper import map_network
-
-from conftest import DATA
 
 
 def _net():

@@ -81,7 +81,10 @@ def _network(point: dict):
     if net is not None:
         _NETWORKS.move_to_end(key)
         return net
-    if point["kind"] == "network":
+    if point["kind"] == "network" and str(point["resolved"]).endswith((".nir", ".net")):
+        from ..loading import ImportOptions, load_network_source
+        net = load_network_source(point["resolved"], options=ImportOptions(**point["params"])).network
+    elif point["kind"] == "network":
         net = Network.load(point["resolved"])
     else:
         net = build_program(load_program(point["resolved"]), dict(point["params"]))

@@ -77,11 +77,23 @@ SWEEP_SCHEMA = Table({
 WORKLOAD_SCHEMA = Table({
     "name": string("label, unique within the sweep", nonempty=True, default=None),
     "program": string("a bundled program name or a .py path", nonempty=True, default=None),
-    "network": string("a .npz network file", nonempty=True, default=None),
+    "network": string("a .npz, .nir or .net network file", nonempty=True, default=None),
     "params": table(_OPEN, "fixed build parameters", open=True, default={}),
     "vary": table(_OPEN, "varied build parameters", open=True, default={}),
     "steps": integer("timesteps of this workload", lo=0, hi=MAX_STEPS, default=None),
+    # imported networks (chipemu.loading.ImportOptions; docs/import.md)
+    "dt": number(".nir: seconds per step", lo=0, lo_open=True, default=None),
+    "input": string(".nir/.net: 0/1 input spikes (.npy, or .npz by Input name), relative to the sweep file",
+                    nonempty=True, default=None),
+    "input_bias": string(".net: the input layer's bias (.npy), relative to the sweep file", nonempty=True,
+                         default=None),
+    "weight_scale": number(".nir: float -> integer weight factor", lo=0, lo_open=True, default=None),
+    "reset_interval": integer(".net: netx's reset_interval", lo=1, default=None),
 })
+
+#: workload keys of imported networks, by file suffix
+IMPORT_KEYS = {".nir": ("dt", "input", "weight_scale"), ".net": ("input", "input_bias", "reset_interval")}
+_ALL_IMPORT_KEYS = ("dt", "input", "input_bias", "weight_scale", "reset_interval")
 
 #: a varied value given as a range
 RANGE_SCHEMA = Table({
@@ -254,7 +266,11 @@ def parse_workload(i: int, raw: Any, sampling: str, base_dir: Path) -> Workload:
     if w["network"] is not None:
         ref, kind = w["network"], "network"
         resolved = _network_file(ref, where, base_dir, params or vary)
+        params = _import_options(w, where, resolved, base_dir)
     else:
+        given = [k for k in _ALL_IMPORT_KEYS if w[k] is not None]
+        if given:
+            raise Invalid(f"key '{where}.{given[0]}' applies to imported networks (.nir, .net), not to programs")
         ref, kind = w["program"], "program"
         resolved = _resolve(ref, base_dir) if _is_path(ref, ".py") else ref
         _check_program_params(ref, resolved, where, params, vary)
@@ -269,12 +285,30 @@ def _network_file(ref: str, where: str, base_dir: Path, has_params: bool) -> str
     if has_params:
         raise Invalid(f"key '{where}': 'params' and 'vary' apply to programs, not to the network file {ref}")
     resolved = _resolve(ref, base_dir)
-    if not resolved.endswith(".npz"):
-        raise Invalid(f"key '{where}.network' = {ref!r} is not a .npz network file")
+    if not resolved.endswith((".npz", ".nir", ".net")):
+        raise Invalid(f"key '{where}.network' = {ref!r} is not a .npz, .nir or .net network file")
     if not Path(resolved).is_file():
         raise Invalid(f"key '{where}.network' = {ref!r}: network file {resolved} does not exist "
                       f"(paths are relative to the sweep file)")
     return resolved
+
+
+def _import_options(w: dict, where: str, resolved: str, base_dir: Path) -> dict:
+    """The import options of a network workload (``chipemu.loading.ImportOptions`` fields;
+    empty for a .npz file).  Input paths are resolved against the sweep file's folder."""
+    allowed = IMPORT_KEYS.get(Path(resolved).suffix, ())
+    out = {}
+    for k in _ALL_IMPORT_KEYS:
+        if w[k] is None:
+            continue
+        if k not in allowed:
+            raise Invalid(f"key '{where}.{k}' does not apply to {Path(resolved).name}"
+                          + (f" (it takes {', '.join(allowed)})" if allowed else ""))
+        out[k] = _resolve(w[k], base_dir) if k in ("input", "input_bias") else w[k]
+    if resolved.endswith(".nir") and "dt" not in out:
+        from ..loading import NIR_DT_HINT
+        raise Invalid(f"missing key '{where}.dt': a NIR graph carries no time step ({NIR_DT_HINT})")
+    return out
 
 
 def _check_program_params(ref: str, resolved: str, where: str, params: dict, vary: dict) -> None:

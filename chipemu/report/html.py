@@ -142,6 +142,11 @@ def _summary_rows(r: dict) -> list[tuple[str, str]]:
                                            f"this machine ({_e(meas.get('machine', ''))}) — a time, not an energy; "
                                            f"{_x(ratios.get('measured_time'))} the chip time"))
     rows.append(("host wall time", f"{tm['wall_s']:.3g} s to emulate"))
+    if "import" in r:
+        imp = r["import"]
+        rows.append(("imported from", f"{_e(imp.get('format', ''))} file {_e(imp.get('source', ''))}: "
+                                      f"{_e(imp.get('summary', ''))}"
+                     + "".join(f"<br><b>warning</b>: {_e(w)}" for w in imp.get("warnings", []))))
     if "check" in r:
         c = r["check"]
         rows.append(("program check", ("<b>PASSED</b>: " if c.get("passed") else "<b>FAILED</b>: ")

@@ -239,6 +239,17 @@ class ChipsSection(Record):
 
 
 @record
+class ImportSection(Record):
+    """How the network was imported from another tool's file (NIR graph, lava-dl netx)."""
+
+    format: str                                   # "nir" or "lava-dl netx"
+    source: str                                   # the imported file
+    summary: str                                  # one paragraph: what was converted and how exactly
+    details: dict[str, Any] = field(default_factory=dict)   # the importer's record (quantisation errors, layers)
+    warnings: list[str] = field(default_factory=list)       # what the user should check (large errors, no input)
+
+
+@record
 class Report(Record):
     """One ``report.json`` (see the module docstring for how to extend it)."""
 
@@ -259,6 +270,7 @@ class Report(Record):
     check: CheckSection | None = None
     chips: ChipsSection | None = None
     populations: list[PopulationCost] | None = None   # per-population costs (chipemu.report.layers)
+    imported: ImportSection | None = field(default=None, metadata={"key": "import"})
 
 
 #: dotted keys every report.json has
@@ -266,4 +278,4 @@ REQUIRED_KEYS: tuple[str, ...] = tuple(Report.required_keys())
 
 __all__ = ["Report", "REQUIRED_KEYS", "ChipSection", "NetworkSection", "SpikesSection", "MappingSection",
            "NocSection", "TimeSection", "EnergySection", "BaselineSection", "CheckSection", "ChipsSection",
-           "PopulationCost"]
+           "PopulationCost", "ImportSection"]

@@ -135,7 +135,8 @@ def make_report(run, *, seed: int = 0, network_source: str = "", energy=None, ba
         chips=_chips_section(run, chip, core_chip, link_packets, energy),
         populations=None if "populations" in sections else [PopulationCost.from_dict(p)
                                                             for p in population_costs(run, energy)],
-        **{name: _section(Report.field_record(name), value) for name, value in sections.items()},
+        **{_attribute(name): _section(Report.field_record(_attribute(name)), value)
+           for name, value in sections.items()},
     )
 
 
@@ -234,3 +235,12 @@ def format_summary(report: dict) -> str:
         rows.append(("check", ("PASSED: " if r["check"]["passed"] else "FAILED: ") + r["check"]["detail"]))
     w = max(len(k) for k, _ in rows)
     return "\n".join(f"{k:<{w}}  {v}" for k, v in rows)
+
+
+def _attribute(key: str) -> str:
+    """The :class:`Report` attribute of JSON key ``key`` (``import`` is ``imported``)."""
+    import dataclasses
+    for f in dataclasses.fields(Report):
+        if f.metadata.get("key", f.name) == key:
+            return f.name
+    return key
