@@ -230,3 +230,16 @@ def test_state_words_limit_compartments_per_core():
     lif = Network("l", steps=2)
     lif.add_population("h", 100)
     assert max(map_network(lif, "tiny", "sequential").usage["compartments"]) == cap // 2
+
+
+def test_graded_chip_keys_are_optional_and_validated(tmp_path):
+    from chipemu.chips import load_chip
+    from chipemu.errors import ChipSpecError
+    old = load_chip("loihi1")  # written before graded spikes: the keys default to 0
+    assert old.energy.graded_synapse_op == 0.0 and old.time.payload_byte == 0.0
+    text = (Path(__file__).resolve().parent.parent / "chipemu" / "chips" / "loihi2.toml").read_text()
+    assert load_chip("loihi2").energy.payload_byte > 0
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace("payload_byte = 0.425e-12", "payload_byte = -1.0"))
+    with pytest.raises(ChipSpecError, match="payload_byte"):
+        load_chip(str(bad))
