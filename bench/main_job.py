@@ -9,8 +9,9 @@ user waits for: interpreter start, imports, building the network, mapping, emula
 energy and baseline, report.json, spikes.npz, report.html and its figures) and prints
 both wall times and their ratio.  Target: run <= 5x simulate on programs/brunel.py.
 
-``--phases`` also times the phases of ``run`` in this process (build, map, emulate,
-energy + baseline, report files), to show where the time goes.
+``--phases`` also times the phases of ``run`` in this process (build, map, reference
+runner, emulate, energy + baseline, report files), to show where the time goes, and prints
+the ratio emulation / reference runner (target with the SimPy NoC: <= 10x).
 
 ``--ei-local N`` runs a saved flat file instead: the ring-local random E/I network of
 bench/networks.py (N compartments, fan-out 100, 200 steps), the workload of the SANA-FE
@@ -54,6 +55,7 @@ def phases(program: str, params: list[str], noc: str, out: Path, chip: str = "lo
     from chipemu.energy import energy_report
     from chipemu.cli import _parse_params
     from chipemu.loading import load_network_arg
+    from chipemu.reference import run as reference_run
     from chipemu.report import build_report
     from mapper import map_network
 
@@ -64,6 +66,9 @@ def phases(program: str, params: list[str], noc: str, out: Path, chip: str = "lo
     t = time.perf_counter()
     mapping = map_network(net, load_chip(chip), mapper=mapper, seed=0)
     times[f"map ({mapper})"] = time.perf_counter() - t
+    t = time.perf_counter()
+    reference_run(net)
+    times["reference runner (host, for the ratio below)"] = time.perf_counter() - t
     t = time.perf_counter()
     run = emulate(net, mapping, None, noc=noc)
     times[f"emulate ({noc} NoC)"] = time.perf_counter() - t
@@ -115,9 +120,13 @@ def main(argv=None) -> int:
                   f"{run / args.sana_fe_s:.2f}  (target <= 0.5)")
         print(f"  ratio run / simulate: {run / sim:.1f}x  (target <= 5x: {'met' if run <= 5 * sim else 'NOT met'})")
         if args.phases:
-            for name, s in phases(program, [] if args.ei_local else args.param, args.noc, Path(tmp) / "phases",
-                                  args.chip, args.mapper).items():
+            times = phases(program, [] if args.ei_local else args.param, args.noc, Path(tmp) / "phases",
+                           args.chip, args.mapper)
+            for name, s in times.items():
                 print(f"    {name:45s} {s:8.2f} s")
+            ratio = times[f"emulate ({args.noc} NoC)"] / times["reference runner (host, for the ratio below)"]
+            target = " (target <= 10x)" if args.noc == "simpy" else ""
+            print(f"  ratio emulate ({args.noc} NoC) / reference runner: {ratio:.1f}x{target}")
     return 0
 
 
