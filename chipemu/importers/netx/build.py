@@ -25,7 +25,7 @@ from .registers import (
 #: layer types this importer builds (concat, convT, unpool, dense_comp are refused)
 LAYER_TYPES = ("input", "conv", "pool", "flatten", "dense", "dense_rec", "average")
 #: neuron types with a builder (the rest are refused, naming the layer and the type)
-NEURON_TYPES = ("LOIHI", "CUBA")
+NEURON_TYPES = ("LOIHI", "CUBA", "SDNN")
 
 
 
@@ -78,6 +78,7 @@ class _Builder:
     reset_interval: int | None
     input_spikes: np.ndarray | None
     input_bias: np.ndarray | None
+    input_values: np.ndarray | None = None
     prev: str | None = None           # population / input group feeding the next layer
     prev_shape: tuple = ()
     block: int = 0                    # the next Lava block's index (reset offset)
@@ -91,7 +92,19 @@ class _Builder:
         return {"reset_interval": self.reset_interval, "reset_offset": self.block % self.reset_interval}
 
     def add_block(self, layer: NetxLayer, regs: dict, bias: np.ndarray, shape: tuple) -> str:
-        self.net.add_population(layer.name, int(np.prod(shape)), shape=shape, bias_mant=bias, **regs, **self.reset())
+        model = regs.get("model", "lif")
+        if model == "lif":
+            extra = {"bias_mant": bias, **self.reset()}
+        else:  # sigma-delta: netx passes the bias to SigmaDelta only, and resets nothing
+            if self.reset_interval and not any("reset_interval" in n for n in self.notes):
+                self.notes.append("reset_interval is ignored for SDNN layers, as netx ignores it.")
+            if model == "sigma_delta":
+                extra = {"bias": bias}
+            elif np.any(bias != 0):
+                raise NetxImportError(f"{layer.where}: a {model} layer takes no bias (netx's Lava process has none)")
+            else:
+                extra = {}
+        self.net.add_population(layer.name, int(np.prod(shape)), shape=shape, **regs, **extra)
         self.summaries.append(NetxLayerSummary(layer.index, layer.type, layer.name, int(np.prod(shape)), 0, self.block))
         self.block += 1
         self.prev, self.prev_shape = layer.name, shape
@@ -126,6 +139,11 @@ def _input_layer(b: _Builder, layer: NetxLayer) -> None:
     shape = layer.shape
     if not shape:
         raise NetxImportError(f"{layer.where}: has no shape")
+    if layer.neuron is not None and layer.neuron.get("type") == "SDNN":
+        if b.input_spikes is not None and b.input_values is None:  # an SDNN file's --input: the values
+            b.input_values, b.input_spikes = b.input_spikes, None
+        _delta_input(b, layer, neuron_registers(layer), shape)
+        return
     if b.input_spikes is not None or layer.neuron is None:
         # spikes replace the input neurons (or there are none: netx feeds Network.inp on)
         b._add_input_group(layer.name, shape, layer)
@@ -135,11 +153,52 @@ def _input_layer(b: _Builder, layer: NetxLayer) -> None:
             b.block += 1
         return
     regs = neuron_registers(layer)
+    if b.input_values is not None:
+        raise NetxImportError(f"{layer.where}: input values drive an SDNN input layer; this one is "
+                              f"'{layer.neuron.get('type', '')}' (give input spikes or an input bias)")
     bias = np.zeros(layer.size, np.int64)
     if b.input_bias is not None:
         bias = _input_bias(layer, b.input_bias)
         b.input_mode = "bias"
     b.add_block(layer, regs, bias, shape)
+
+
+def _delta_input(b: _Builder, layer: NetxLayer, regs: dict, shape: tuple) -> None:
+    """An SDNN input layer: Lava's ``Delta`` encoder, driven by ``input_values``.
+
+    Lava writes the value of step t into the Delta's ``a_in`` at step t (no synapse); here
+    an input group ``input`` sends it at step t - 1 as a graded payload over a one-to-one
+    projection.  chipemu's weights are even, so the projection has weight 2 and the Delta
+    runs with ``spike_exp - 1`` and twice the threshold: ``(2 x) << (e - 1) = x << e`` and
+    ``(2 vth) << (e - 1 + s) = vth << (e + s)``, the same integers as Lava's.  Nothing is
+    sent before step 0, so the value of step 0 must be 0 (prepend a zero step otherwise).
+    """
+    if b.input_bias is not None:
+        raise NetxImportError(f"{layer.where}: an SDNN input layer is driven by input values, not a bias")
+    n = layer.size
+    regs = {**regs, "vth": 2 * regs["vth"], "spike_exp": regs["spike_exp"] - 1}
+    if b.input_values is None:
+        b.net.add_input("input", n, shape=shape)
+        b.input_mode = "none"
+    else:
+        x = np.asarray(b.input_values)
+        if x.ndim == 1 + len(shape) and x.shape[1:] == tuple(reversed(shape)):  # Lava's (t, x, y, c) layout
+            x = x.transpose((0,) + tuple(range(x.ndim - 1, 0, -1)))
+        x = x.reshape(x.shape[0], -1) if x.ndim > 1 else x.reshape(-1, 1)
+        if x.shape[1] != n or x.dtype.kind not in "iuf" or not np.all(np.isfinite(x)) or np.any(x != np.round(x)):
+            raise NetxImportError(f"input values for {layer.where}: need integers of shape (steps, {n}) in the file's "
+                                  f"C order or (steps, {', '.join(map(str, reversed(shape)))}) in Lava's; got {x.shape}")
+        x = x.astype(np.int64)
+        if x.shape[0] and np.any(x[0] != 0):
+            raise NetxImportError(f"input values for {layer.where}: step 0 must be all 0 (an input reaches the "
+                                  "Delta one step after it is sent); prepend a zero step, in Lava too")
+        t, i = np.nonzero(x[1:])
+        b.net.add_input("input", n, i, t, spike_val=x[1:][t, i], shape=shape)
+        b.input_mode = "values"
+    b.prev, b.prev_shape = "input", shape
+    b.add_block(layer, regs, np.zeros(n, np.int64), shape)
+    b.net.connect("input", layer.name, "one_to_one", weight=2, name=f"input->{layer.name}")
+    b.add_synapses(n)
 
 
 def _input_bias(layer: NetxLayer, arr) -> np.ndarray:
@@ -186,7 +245,8 @@ def _conv_like(b: _Builder, layer: NetxLayer, kernel: np.ndarray, groups: int, w
     if layer.get("delay") is not None:
         b.notes.append(f"{layer.where}: its delays are ignored, as netx ignores them.")
     regs = neuron_registers(layer)
-    bias = layer_bias(NetxLayer(layer.index, layer.type, shape, layer.data, layer.neuron), channels=out_c)
+    bias = layer_bias(NetxLayer(layer.index, layer.type, shape, layer.data, layer.neuron), channels=out_c,
+                      register="bias" if regs.get("model") == "sigma_delta" else "bias_mant")
     pre = b.prev
     b.add_block(layer, regs, bias, shape)
     proj = b.net.connect_conv(pre, layer.name, check_chip_weights(layer, what, kernel), stride=(sh, sw),
@@ -272,7 +332,7 @@ def _dense_layer(b: _Builder, layer: NetxLayer) -> None:
     w_eff = check_chip_weights(layer, "dense", both[:, :n_in])
     delay = _dense_delays(layer, w.shape)
     regs = neuron_registers(layer)
-    bias = layer_bias(layer)
+    bias = layer_bias(layer, register="bias" if regs.get("model") == "sigma_delta" else "bias_mant")
     b.add_block(layer, regs, bias, (n_out,))
     for src_name, mat, dly, tag in ((pre, w_eff, delay, ""), (layer.name, both[:, n_in:], None, " recurrent")):
         if mat.size == 0:
@@ -309,7 +369,7 @@ LAYER_BUILDERS = {"input": _input_layer, "conv": _conv_layer, "pool": _pool_laye
 
 
 def from_netx(path, *, input_spikes=None, input_bias=None, reset_interval: int | None = None,
-              steps: int | None = None, name: str | None = None) -> tuple[Network, NetxImport]:
+              steps: int | None = None, name: str | None = None, input_values=None) -> tuple[Network, NetxImport]:
     """Build the chipemu :class:`Network` netx builds in Lava from the file ``path``.
 
     ``input_bias``: the input layer's bias mantissas, in Lava's ``(x, y, c)`` layout (the
@@ -317,7 +377,10 @@ def from_netx(path, *, input_spikes=None, input_bias=None, reset_interval: int |
     (steps, n_inputs) in C order of the input shape; it replaces the input layer's neurons
     (or feeds the first layer of a file without an input layer).  ``reset_interval``: netx's
     ``reset_interval`` (None: no reset).  ``steps``: default run length (else the rows of
-    ``input_spikes``, else the file's ``simulation/tSample``, else 100).
+    ``input_spikes``, else the file's ``simulation/tSample``, else 100).  ``input_values``:
+    integers (steps, n_inputs) for an SDNN file (neuron type ``SDNN``): row t is the value
+    Lava's ``Delta`` input layer receives at step t (C order of the input shape, or Lava's
+    ``(steps, x, y, c)``); row 0 must be 0 (see :func:`_delta_input`).
     """
     layers = read_netx(path)
     if reset_interval is not None and (isinstance(reset_interval, bool) or int(reset_interval) != reset_interval
@@ -325,11 +388,15 @@ def from_netx(path, *, input_spikes=None, input_bias=None, reset_interval: int |
         raise NetxImportError(f"reset interval {reset_interval!r} must be an integer >= 1")
     if input_spikes is not None and input_bias is not None:
         raise NetxImportError("give input spikes or an input bias, not both: spikes replace the input neurons")
+    if input_values is not None and (input_spikes is not None or input_bias is not None):
+        raise NetxImportError("give input values (SDNN files) or input spikes / an input bias, not both")
     if steps is None:
-        steps = len(input_spikes) if input_spikes is not None else _file_steps(path)
+        steps = (len(input_spikes) if input_spikes is not None else len(input_values) if input_values is not None
+                 else _file_steps(path))
     net = Network(name or Path(path).stem, steps=steps)
     b = _Builder(net, int(reset_interval) if reset_interval else None,
-                 None if input_spikes is None else np.asarray(input_spikes), input_bias)
+                 None if input_spikes is None else np.asarray(input_spikes), input_bias,
+                 None if input_values is None else np.asarray(input_values))
     for layer in layers:
         builder = LAYER_BUILDERS.get(layer.type)
         if builder is None:

@@ -41,8 +41,32 @@ def cuba_registers(layer: NetxLayer) -> dict:
     return {"du": du, "dv": dv, "vth": vth, "bias_exp": BIAS_EXP}
 
 
-#: neuron type -> function(layer) -> registers (du, dv, vth, bias_exp); extend for new models
-NEURON_BUILDERS = {"LOIHI": cuba_registers, "CUBA": cuba_registers}
+#: netx's spike_exp and state_exp for SDNN neurons (``Network(spike_exp=6)``; state_exp fixed)
+SDNN_EXP = 6
+
+
+def sdnn_registers(layer: NetxLayer) -> dict:
+    """netx's SDNN neuron (docs/neurons.md): the ``input`` layer is Lava's ``Delta``
+    encoder, a layer with ``sigma_output`` the ``Sigma`` decoder, every other layer a
+    ``SigmaDelta`` with ReLU; ``vth = vThMant``, ``spike_exp = state_exp = 6``, cumulative
+    error off.  netx reads neither ``activation`` nor ``cum_error``.  Returns the population
+    keyword arguments (``model`` and registers; the bias is set per layer)."""
+    if layer.neuron.get("messageBits") is not None and int(np.asarray(layer.neuron["messageBits"]).reshape(-1)[0]) == 0:
+        raise NetxImportError(f"{layer.where}: messageBits = 0 (binary spikes from a sigma-delta layer) is not "
+                              "supported; chipemu's sigma-delta neurons always send graded payloads")
+    if bool(np.asarray(layer.neuron.get("sigma_output", False)).reshape(-1)[0]):
+        return {"model": "sigma"}
+    vth = _int_param(layer, "vThMant")
+    _check_register(layer, "vth", vth, f"vThMant = {vth}")
+    regs = {"vth": vth, "spike_exp": SDNN_EXP, "state_exp": SDNN_EXP}
+    if layer.type == "input":
+        return {"model": "delta", **regs}
+    return {"model": "sigma_delta", "act_mode": 1, **regs}
+
+
+#: neuron type -> function(layer) -> population keyword arguments (registers; ``model`` for
+#: models beside CUBA LIF); extend for new models
+NEURON_BUILDERS = {"LOIHI": cuba_registers, "CUBA": cuba_registers, "SDNN": sdnn_registers}
 
 
 def neuron_registers(layer: NetxLayer) -> dict:
@@ -53,13 +77,14 @@ def neuron_registers(layer: NetxLayer) -> dict:
     builder = NEURON_BUILDERS.get(kind)
     if builder is None:
         raise NetxImportError(f"{layer.where}: neuron type '{kind}' is not supported (supported: "
-                              f"{', '.join(NEURON_BUILDERS)}; SDNN sigma-delta and RF neurons are not emulated)")
+                              f"{', '.join(NEURON_BUILDERS)})")
     return builder(layer)
 
 
-def layer_bias(layer: NetxLayer, channels: int | None = None) -> np.ndarray:
-    """The bias mantissa per compartment (C order of ``layer.shape``): per channel
-    (``channels`` given and the bias has that many values), per neuron, or a scalar."""
+def layer_bias(layer: NetxLayer, channels: int | None = None, register: str = "bias_mant") -> np.ndarray:
+    """The bias per compartment (C order of ``layer.shape``): per channel (``channels``
+    given and the bias has that many values), per neuron, or a scalar; checked against the
+    range of ``register`` (``bias_mant`` for CUBA, ``bias`` for sigma-delta)."""
     b = layer.get("bias")
     if b is None:
         return np.zeros(layer.size, np.int64)
@@ -76,7 +101,15 @@ def layer_bias(layer: NetxLayer, channels: int | None = None) -> np.ndarray:
     else:
         raise NetxImportError(f"{layer.where}: bias has {b.size} values; expected 1, {layer.size} (per neuron)"
                               + (f" or {channels} (per channel)" if channels else ""))
-    _check_register(layer, "bias_mant", out, "its bias")
+    if register == "bias_mant":
+        _check_register(layer, "bias_mant", out, "its bias")
+    else:
+        from ...neurons import MODEL_REGISTERS
+        r = MODEL_REGISTERS[register]
+        bad = (out < r.lo) | (out > r.hi)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise NetxImportError(f"{layer.where}: its bias gives {register} = {int(out[i])}, outside {r.lo}..{r.hi}")
     return out
 
 
