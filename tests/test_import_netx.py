@@ -161,8 +161,8 @@ def test_unsupported_neuron_type_names_layer_and_type(tmp_path):
     path = _write_net(tmp_path / "s.net", [
         {"type": "input", "shape": np.array([4]), "neuron": CUBA},
         {"type": "dense", "shape": np.array([3]), "weight": np.full((3, 4), 2.0),
-         "neuron": {**CUBA, "type": "SDNN"}}])
-    with pytest.raises(ChipemuError, match=r"layer 1 \(dense\): neuron type 'SDNN' is not supported"):
+         "neuron": {**CUBA, "type": "RF"}}])
+    with pytest.raises(ChipemuError, match=r"layer 1 \(dense\): neuron type 'RF' is not supported"):
         from_netx(path, input_bias=np.zeros(4))
     assert [layer.type for layer in read_netx(path)] == ["input", "dense"]
 

@@ -45,8 +45,14 @@ Inputs: Lava's netx input block is driven through its bias: ``input_bias`` sets 
 emitting the given spikes (or, in a file without an input layer, feeds an input group
 ``input`` into the first layer's synapses, as netx's ``Network.inp`` does).
 
-Refused with an error naming the layer: neuron types other than CUBA (``SDNN``
-sigma-delta, ``RF``, ...), layer types ``concat``/``convT``/``unpool``/``dense_comp``,
+SDNN (sigma-delta) files: the ``input`` layer becomes a ``delta`` encoder driven by
+``input_values`` (integers, row t = the value Lava's ``Delta`` receives at step t; sent one
+step earlier by a graded input group ``input``, so row 0 must be 0), a ``sigma_output`` layer
+a ``sigma`` decoder, every other layer a ReLU ``sigma_delta`` with ``vth = vThMant``, the
+layer's bias and ``spike_exp = state_exp = 6`` (:mod:`chipemu.neurons`).
+
+Refused with an error naming the layer: neuron types other than CUBA and SDNN (``RF``,
+...), layer types ``concat``/``convT``/``unpool``/``dense_comp``,
 weights that are odd or beyond 8 bits after netx's scaling (chipemu's weights are even
 integers in -256..254), registers out of range, shapes that do not chain.
 """
