@@ -152,6 +152,12 @@ def build(images: int = 50, channels: int = 8, window: int = 64, rate: float = 0
         raise ChipemuError(f"conv_digits: rate = {rate} must be in (0, 1] spikes per step")
     if not 1 <= channels <= 64:
         raise ChipemuError(f"conv_digits: channels = {channels} must be in 1..64")
+    from chipemu.bounded import check_int, check_memory
+    for name, value in (("images", images), ("window", window), ("epochs", epochs), ("test_size", test_size)):
+        check_int(value, f"conv_digits: {name}", 0, 2**31 - 1)
+    # before anything is built: the input spike mask (window x pixels) and the network
+    check_memory(window * images * 64 * 2 + images * channels * (64 * 9 + 16 * 4 + 16 * 10) * 40,
+                 f"conv_digits: {images:,} images x {window:,} steps")
     model = train(channels, epochs, test_size, seed)
     x, y = model["x_test"][:images], model["y_test"][:images]
     lam1, lam2 = model["lambda1"], model["lambda2"]
