@@ -153,7 +153,8 @@ class ResourceModel:
         chip: the chip.
         compartments: compartment capacity (``core.compartments`` or ``max_per_core``).
         memory_bits: synaptic memory (bits).
-        synapse_bits: bits one synapse costs (weight + delay + index).
+        bits_per_synapse: bits one sparse synapse costs (weight + delay + index); not to be
+            confused with the per-core resource ``synapse_bits`` (memory used, bits).
         header_bits: bits one fan-in axon costs (synapse-list header).
         fanin: fan-in axon slots; fanout: fan-out axons (destination cores).
         max_delay: largest delay the core stores (steps).
@@ -163,7 +164,7 @@ class ResourceModel:
     chip: ChipSpec
     compartments: int
     memory_bits: int
-    synapse_bits: int
+    bits_per_synapse: int
     header_bits: int
     fanin: int
     fanout: int
@@ -183,7 +184,7 @@ class ResourceModel:
                     f"the compartments per core of chip '{chip.name}')")
             cap = int(max_per_core)
         return cls(chip=chip, compartments=cap, memory_bits=c.synapse_memory_bits,
-                   synapse_bits=c.weight_bits + c.delay_bits + index_bits(c.compartments),
+                   bits_per_synapse=c.weight_bits + c.delay_bits + index_bits(c.compartments),
                    header_bits=AXON_HEADER_BITS, fanin=c.fanin_axons, fanout=c.fanout_axons,
                    max_delay=min(c.max_delay, 2 ** c.delay_bits - 1),
                    max_per_core=None if max_per_core is None else int(max_per_core),
@@ -217,7 +218,7 @@ class ResourceModel:
 
     def encoding_bits(self) -> np.ndarray:
         """Bits per synapse of each encoding (sparse, dense, conv), mapper.encoding order."""
-        return np.array([self.synapse_bits, self.dense_bits, 0], dtype=np.int64)
+        return np.array([self.bits_per_synapse, self.dense_bits, 0], dtype=np.int64)
 
     def compartment_bits(self, graph: MapGraph) -> np.ndarray:
         """(n,) synaptic-memory bits charged to each compartment while partitioning: its
@@ -233,7 +234,7 @@ class ResourceModel:
         usage also which encoding each projection and each core uses."""
         c = self.chip.core
         out: dict = {"format": "sparse", "weight_bits": c.weight_bits, "delay_bits": c.delay_bits,
-                     "index_bits": index_bits(c.compartments), "bits_per_synapse": self.synapse_bits,
+                     "index_bits": index_bits(c.compartments), "bits_per_synapse": self.bits_per_synapse,
                      "axon_header_bits": self.header_bits,
                      "bits_per_synapse_by_encoding": dict(zip(ENCODINGS, self.encoding_bits().tolist())),
                      "kernel_bits_per_entry": c.weight_bits}
@@ -413,7 +414,7 @@ def _check_single_compartments(graph: MapGraph, model: ResourceModel) -> None:
     if (bits > model.memory_bits).any():
         v = int(np.argmax(bits))
         enc = graph.insyn_enc[v]
-        parts = [f"{int(enc[0])} synapses x {model.synapse_bits} bits"] if enc[0] or not enc[1] else []
+        parts = [f"{int(enc[0])} synapses x {model.bits_per_synapse} bits"] if enc[0] or not enc[1] else []
         if enc[1]:
             parts.append(f"{int(enc[1])} dense synapses x {model.dense_bits} bits")
         if graph.kernel_share[v]:

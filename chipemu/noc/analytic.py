@@ -32,7 +32,7 @@ from dataclasses import fields
 import numpy as np
 
 from chipemu.errors import ChipemuError
-from chipemu.noc.base import NocBase, StepCounts, zero_load
+from chipemu.noc.base import NocBase, TrafficCounts, zero_load
 from chipemu.noc.result import _MAX_FIELDS, NocStepResult
 from chipemu.noc.traffic import Traffic, _int_array
 
@@ -169,7 +169,7 @@ class AnalyticNoc(NocBase):
         self.link_period = self.timing.link_periods_s(self.topology)
 
     # ------------------------------------------------------------------ interface
-    def _run(self, tr: Traffic, counts: StepCounts) -> NocStepResult:
+    def _run(self, tr: Traffic, counts: TrafficCounts) -> NocStepResult:
         """One step (called by :meth:`step`): the one-step case of :meth:`_evaluate`."""
         step = np.zeros(tr.n_trains, dtype=np.int64)
         per_step = _zero_steps(1)

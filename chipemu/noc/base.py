@@ -13,7 +13,7 @@ from chipemu.hardware import CHIP_TO_CHIP, Hardware
 from chipemu.noc.result import NocStepResult, NocTotals
 from chipemu.noc.traffic import NocTiming, Traffic, check_core_router, make_traffic
 
-__all__ = ["NocModel", "NocBase", "StepCounts", "zero_load"]
+__all__ = ["NocModel", "NocBase", "TrafficCounts", "zero_load"]
 
 
 @runtime_checkable
@@ -36,7 +36,7 @@ class NocModel(Protocol):
     def step(self, src_core, dst_core, count) -> NocStepResult: ...
 
 
-class StepCounts:
+class TrafficCounts:
     """Traffic counters of one step, filled in by a model (packets)."""
 
     def __init__(self, n_links: int, n_cores: int):
@@ -110,7 +110,7 @@ class NocBase:
         Raises :class:`~chipemu.errors.ChipemuError` on bad input.
         """
         tr = make_traffic(self.topology, self.core_router, src_core, dst_core, count)
-        counts = StepCounts(self.topology.n_links, self.n_cores)
+        counts = TrafficCounts(self.topology.n_links, self.n_cores)
         if tr.n_trains:
             result = self._run(tr, counts)
         else:
@@ -123,7 +123,7 @@ class NocBase:
         self.totals.add(result)
         return result
 
-    def _run(self, tr: Traffic, counts: StepCounts) -> NocStepResult:
+    def _run(self, tr: Traffic, counts: TrafficCounts) -> NocStepResult:
         raise NotImplementedError
 
     def reset(self) -> None:

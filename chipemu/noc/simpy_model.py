@@ -55,7 +55,7 @@ from collections import deque
 import numpy as np
 import simpy
 
-from chipemu.noc.base import NocBase, StepCounts, zero_load
+from chipemu.noc.base import NocBase, TrafficCounts, zero_load
 from chipemu.noc.result import NocStepResult
 from chipemu.noc.traffic import Traffic
 
@@ -206,7 +206,7 @@ class _Waiting:
 class _StepSim:
     """One NoC phase: the SimPy environment, its channels and its counters."""
 
-    def __init__(self, noc: "SimpyNoc", tr: Traffic, counts: StepCounts):
+    def __init__(self, noc: "SimpyNoc", tr: Traffic, counts: TrafficCounts):
         self.env = env = simpy.Environment()
         self.t = t = noc.timing
         self.chunk_packets = noc.chunk_packets
@@ -441,5 +441,5 @@ class SimpyNoc(NocBase):
             route = self._routes[key] = self.topology.route(src_router, dst_router).tolist()
         return route
 
-    def _run(self, tr: Traffic, counts: StepCounts) -> NocStepResult:
+    def _run(self, tr: Traffic, counts: TrafficCounts) -> NocStepResult:
         return _StepSim(self, tr, counts).run()
