@@ -276,7 +276,7 @@ class AnalyticNoc(NocBase):
         bounds = np.r_[np.flatnonzero(new), n_steps].tolist()
         return [(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:]) if cost[lo:hi].any()]
 
-    def _pair_table(self, src: np.ndarray, dst: np.ndarray) -> dict:
+    def _pair_table(self, src: np.ndarray, dst: np.ndarray, classes: bool = True) -> dict:
         """Everything the model needs of the core pairs ``(src[i], dst[i])``.
 
         Per pair: ``n_hops``, zero-load ``first`` latency and ``period`` (s, from
@@ -304,17 +304,21 @@ class AnalyticNoc(NocBase):
         ptr = np.zeros(src.size + 1, dtype=np.int64)
         np.cumsum(n_hops, out=ptr[1:])
         hop_s, done_s = hop[on_route], np.cumsum(hop, axis=1)[on_route]
+        table = {"n_hops": n_hops, "first": first, "period": np.broadcast_to(period, src.shape),
+                 "chip_hops": np.asarray(chip, dtype=np.int64).reshape(-1),
+                 "link_period": link_period[on_route],
+                 "up_period": np.maximum.accumulate(link_period, axis=1)[on_route],
+                 "ptr": ptr, "link": links[on_route]}
+        if not classes:  # one block's table: the arrival times are computed per entry (_arrivals)
+            table["done_s"], table["hop_s"] = done_s, hop_s
+            return table
         # the distinct (done_s, hop_s) of the route entries ("prefix classes"), found as
         # the distinct complex numbers done_s + i * hop_s (both parts compared exactly)
         pair_value = np.empty(done_s.size, dtype=np.complex128)
         pair_value.real, pair_value.imag = done_s, hop_s
-        classes, cls = np.unique(pair_value, return_inverse=True)
-        return {"n_hops": n_hops, "first": first, "period": np.broadcast_to(period, src.shape),
-                "chip_hops": np.asarray(chip, dtype=np.int64).reshape(-1),
-                "link_period": link_period[on_route],
-                "up_period": np.maximum.accumulate(link_period, axis=1)[on_route],
-                "ptr": ptr, "link": links[on_route], "cls": cls.reshape(-1),
-                "cls_done_s": classes.real.copy(), "cls_hop_s": classes.imag.copy()}
+        distinct, cls = np.unique(pair_value, return_inverse=True)
+        table.update(cls=cls.reshape(-1), cls_done_s=distinct.real.copy(), cls_hop_s=distinct.imag.copy())
+        return table
 
     def _all_pairs(self) -> dict | None:
         """The :meth:`_pair_table` of all K x K core pairs (pair ``src * K + dst``), built
@@ -335,7 +339,7 @@ class AnalyticNoc(NocBase):
         if table is not None:
             return table, pair
         distinct, row = np.unique(pair, return_inverse=True)
-        return self._pair_table(distinct // K, distinct % K), row.reshape(-1)
+        return self._pair_table(distinct // K, distinct % K, classes=False), row.reshape(-1)
 
     def _evaluate(self, step: np.ndarray, src: np.ndarray, dst: np.ndarray, c: np.ndarray, per_step: dict):
         """The model on canonical trains of ``n_steps`` steps: train i goes from core
@@ -433,10 +437,14 @@ class AnalyticNoc(NocBase):
         entry's prefix class, so it is a function of ``(class, P)``.  The table keeps it
         on a grid of all classes x ``P = 0 .. n_p-1`` with the dense ranks of its values
         (each class's row is sorted in P, so the sort merges a few sorted runs); entries
-        only look them up.  For a grid too large to keep, the times are computed directly
-        and the rank is None (fifo_waits then ranks them).
+        only look them up.  For a grid too large to keep, and for the table of one block's
+        pairs (many cores: it has no classes), the times are computed directly per entry
+        (the same expression, so the same floats) and the rank is None (fifo_waits then
+        ranks them).
         """
         t = self.timing
+        if "cls" not in table:  # one block's table (many cores): per entry, no grid worth building
+            return t.inject_s * packets_before + t.inject_s + table["done_s"][entry] - table["hop_s"][entry], None
         cls = table["cls"][entry]
         max_p = int(packets_before.max()) if packets_before.size else 0
         grid = table.get("arrival_grid")
