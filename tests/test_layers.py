@@ -61,6 +61,9 @@ LAYERS = {
     "chipemu.baseline": "cost",
     # report: report.json, HTML, figures
     "chipemu.report": "report",
+    "chipemu.report.drawing": "report",        # shared figure helpers (style, placement, PNG, stamped text)
+    "chipemu.report.run_figures": "report",    # raster, latency, energy figures
+    "chipemu.report.mesh_figures": "report",   # core-utilisation, link and chip traffic figures
     # flow: the library's whole runs (map + run + cost + report; sweeps; run directories)
     "chipemu.pipeline": "flow",
     "chipemu.rundir": "flow",
