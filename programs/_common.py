@@ -127,7 +127,7 @@ def energy_detail(result, n_inferences: int, what: str = "inference") -> str:
     text = f"; energy/{what} {_si(chip)}J on chip"
     try:
         base = float(report["baseline"]["energy_j"]) / n_inferences
-        text += f" vs {_si(base)}J baseline ({base / chip:.0f}x)" if chip > 0 else f" vs {_si(base)}J baseline"
+        text += f" vs {_si(base)}J baseline ({base / chip:.3g}x)" if chip > 0 else f" vs {_si(base)}J baseline"
     except (KeyError, TypeError, ValueError):
         pass
     return text
