@@ -39,6 +39,7 @@ LAYERS = {
     "chipemu.connectors": "network",
     "chipemu.inputs": "network",
     "chipemu.network": "network",
+    "chipemu.network_parts": "network",        # Population, InputGroup, Projection records and their checks
     "chipemu.learning": "network",
     "chipemu.flatfile": "network",
     "chipemu.spikes": "network",
