@@ -133,6 +133,42 @@ def energy_detail(result, n_inferences: int, what: str = "inference") -> str:
     return text
 
 
+def load_digits_dataset(program: str) -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's bundled 8x8 digits: ``(pixels / 16, shape (1797, 64), labels int64)``.
+
+    Nothing is downloaded (the data set ships with scikit-learn); without scikit-learn the
+    error names ``program``.
+    """
+    try:
+        from sklearn.datasets import load_digits
+    except ImportError:
+        raise ChipemuError(f"program {program} needs scikit-learn: pip install scikit-learn") from None
+    x, y = load_digits(return_X_y=True)
+    return x / 16.0, y.astype(np.int64)
+
+
+def adam_train(params: list, grads_of, n_train: int, epochs: int, rng: np.random.Generator,
+               lr: float = 0.01, batch: int = 64) -> None:
+    """Minibatch Adam (beta1 0.9, beta2 0.999, eps 1e-8), updating ``params`` in place.
+
+    Each epoch visits the ``n_train`` training examples in an order drawn from ``rng``, in
+    batches of ``batch``; ``grads_of(idx)`` returns the gradient of every parameter (weight
+    decay included) for the examples ``idx``, in the order of ``params``.
+    """
+    m = [np.zeros_like(p) for p in params]
+    v = [np.zeros_like(p) for p in params]
+    t = 0
+    for _ in range(epochs):
+        order = rng.permutation(n_train)
+        for i in range(0, n_train, batch):
+            grads = grads_of(order[i:i + batch])
+            t += 1
+            for j, g in enumerate(grads):
+                m[j] = 0.9 * m[j] + 0.1 * g
+                v[j] = 0.999 * v[j] + 0.001 * g * g
+                params[j] -= lr * (m[j] / (1 - 0.9 ** t)) / (np.sqrt(v[j] / (1 - 0.999 ** t)) + 1e-8)
+
+
 def _si(x: float) -> str:
     for scale, prefix in ((1.0, " "), (1e-3, " m"), (1e-6, " u"), (1e-9, " n"), (1e-12, " p")):
         if abs(x) >= scale:

@@ -62,12 +62,8 @@ _MODELS: dict = _common.MODEL_CACHE.setdefault("conv_digits", {})
 
 
 def _load_digits():
-    try:
-        from sklearn.datasets import load_digits
-    except ImportError:
-        raise ChipemuError("program conv_digits needs scikit-learn: pip install scikit-learn") from None
-    x, y = load_digits(return_X_y=True)
-    return x.reshape(-1, 8, 8) / 16.0, y.astype(np.int64)
+    x, y = _common.load_digits_dataset("conv_digits")
+    return x.reshape(-1, 8, 8), y
 
 
 def _patches(x: np.ndarray) -> np.ndarray:
@@ -98,34 +94,27 @@ def train(channels: int = 8, epochs: int = 15, test_size: int = 500, seed: int =
     feat = channels * 16
     params = [rng.standard_normal((channels, 9)) * np.sqrt(2 / 9), np.zeros(channels),
               rng.standard_normal((feat, 10)) * np.sqrt(2 / feat), np.zeros(10)]
-    m = [np.zeros_like(p) for p in params]
-    v = [np.zeros_like(p) for p in params]
     onehot = np.eye(10)[ytr]
     pt = _patches(xtr)
-    lr, decay, batch, t = 0.01, 1e-4, 64, 0
-    for _ in range(epochs):
-        order = rng.permutation(len(ytr))
-        for i in range(0, len(ytr), batch):
-            idx = order[i:i + batch]
-            pb, yb = pt[idx], onehot[idx]
-            k, b, w, c = params
-            z = np.einsum("bpt,ct->bcp", pb, k) + b[None, :, None]           # (B, C, 64)
-            h = np.maximum(z, 0.0)
-            pooled = h.reshape(len(idx), channels, 4, 2, 4, 2).mean(axis=(3, 5)).reshape(len(idx), feat)
-            out = pooled @ w + c
-            p = np.exp(out - out.max(axis=1, keepdims=True))
-            p /= p.sum(axis=1, keepdims=True)
-            g_out = (p - yb) / len(idx)
-            g_pool = (g_out @ w.T).reshape(len(idx), channels, 4, 1, 4, 1) / 4.0
-            g_h = np.broadcast_to(g_pool, (len(idx), channels, 4, 2, 4, 2)).reshape(len(idx), channels, 64)
-            g_z = g_h * (z > 0)
-            grads = [np.einsum("bcp,bpt->ct", g_z, pb) + decay * k, g_z.sum(axis=(0, 2)),
-                     pooled.T @ g_out + decay * w, g_out.sum(0)]
-            t += 1
-            for j, g in enumerate(grads):
-                m[j] = 0.9 * m[j] + 0.1 * g
-                v[j] = 0.999 * v[j] + 0.001 * g * g
-                params[j] -= lr * (m[j] / (1 - 0.9 ** t)) / (np.sqrt(v[j] / (1 - 0.999 ** t)) + 1e-8)
+    decay = 1e-4
+
+    def grads_of(idx):
+        pb, yb = pt[idx], onehot[idx]
+        k, b, w, c = params
+        z = np.einsum("bpt,ct->bcp", pb, k) + b[None, :, None]           # (B, C, 64)
+        h = np.maximum(z, 0.0)
+        pooled = h.reshape(len(idx), channels, 4, 2, 4, 2).mean(axis=(3, 5)).reshape(len(idx), feat)
+        out = pooled @ w + c
+        p = np.exp(out - out.max(axis=1, keepdims=True))
+        p /= p.sum(axis=1, keepdims=True)
+        g_out = (p - yb) / len(idx)
+        g_pool = (g_out @ w.T).reshape(len(idx), channels, 4, 1, 4, 1) / 4.0
+        g_h = np.broadcast_to(g_pool, (len(idx), channels, 4, 2, 4, 2)).reshape(len(idx), channels, 64)
+        g_z = g_h * (z > 0)
+        return [np.einsum("bcp,bpt->ct", g_z, pb) + decay * k, g_z.sum(axis=(0, 2)),
+                pooled.T @ g_out + decay * w, g_out.sum(0)]
+
+    _common.adam_train(params, grads_of, len(ytr), epochs, rng)
     model = dict(k=params[0].reshape(channels, 1, 3, 3), b=params[1], w=params[2], c=params[3],
                  x_test=x[test], y_test=y[test])
     z_tr, h_tr, _ = forward(model, xtr)

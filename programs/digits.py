@@ -53,12 +53,7 @@ _MODELS: dict = _common.MODEL_CACHE.setdefault("digits", {})
 
 
 def _load_digits():
-    try:
-        from sklearn.datasets import load_digits
-    except ImportError:
-        raise ChipemuError("program digits needs scikit-learn: pip install scikit-learn") from None
-    x, y = load_digits(return_X_y=True)
-    return x / 16.0, y.astype(np.int64)
+    return _common.load_digits_dataset("digits")
 
 
 def forward(model: dict, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -79,29 +74,22 @@ def train(hidden: int = 64, epochs: int = 50, test_size: int = 500, seed: int = 
     xtr, ytr = x[tr], y[tr]
     params = [rng.standard_normal((64, hidden)) * np.sqrt(2 / 64), np.zeros(hidden),
               rng.standard_normal((hidden, 10)) * np.sqrt(2 / hidden), np.zeros(10)]
-    m = [np.zeros_like(p) for p in params]
-    v = [np.zeros_like(p) for p in params]
     onehot = np.eye(10)[ytr]
-    lr, decay, batch, t = 0.01, 1e-4, 64, 0
-    for _ in range(epochs):
-        order = rng.permutation(len(ytr))
-        for i in range(0, len(ytr), batch):
-            idx = order[i:i + batch]
-            xb, yb = xtr[idx], onehot[idx]
-            w1, c1, w2, c2 = params
-            z1 = xb @ w1 + c1
-            h = np.maximum(z1, 0.0)
-            z2 = h @ w2 + c2
-            p = np.exp(z2 - z2.max(axis=1, keepdims=True))
-            p /= p.sum(axis=1, keepdims=True)
-            g2 = (p - yb) / len(idx)
-            gh = (g2 @ w2.T) * (z1 > 0)
-            grads = [xb.T @ gh + decay * w1, gh.sum(0), h.T @ g2 + decay * w2, g2.sum(0)]
-            t += 1
-            for j, g in enumerate(grads):
-                m[j] = 0.9 * m[j] + 0.1 * g
-                v[j] = 0.999 * v[j] + 0.001 * g * g
-                params[j] -= lr * (m[j] / (1 - 0.9 ** t)) / (np.sqrt(v[j] / (1 - 0.999 ** t)) + 1e-8)
+    decay = 1e-4
+
+    def grads_of(idx):
+        xb, yb = xtr[idx], onehot[idx]
+        w1, c1, w2, c2 = params
+        z1 = xb @ w1 + c1
+        h = np.maximum(z1, 0.0)
+        z2 = h @ w2 + c2
+        p = np.exp(z2 - z2.max(axis=1, keepdims=True))
+        p /= p.sum(axis=1, keepdims=True)
+        g2 = (p - yb) / len(idx)
+        gh = (g2 @ w2.T) * (z1 > 0)
+        return [xb.T @ gh + decay * w1, gh.sum(0), h.T @ g2 + decay * w2, g2.sum(0)]
+
+    _common.adam_train(params, grads_of, len(ytr), epochs, rng)
     model = dict(w1=params[0], c1=params[1], w2=params[2], c2=params[3],
                  x_train=xtr, y_train=ytr, x_test=x[test], y_test=y[test])
     z_tr, h_tr = forward(model, xtr)
