@@ -27,7 +27,8 @@ import numpy as np
 from . import neuron
 from .bounded import MAX_STEPS
 from .errors import FileFormatError
-from .flatfile import FORMAT, REQUIRED, _bad, _int_key, _reset_keys, _sections, _str_key, read_npz
+from .files import read_npz
+from .flatkeys import FORMAT, REQUIRED, _bad, _int_key, _reset_keys, _sections, _str_key
 from .network import FlatNetwork
 
 __all__ = ["read_flat", "FlatFile", "KNOWN_KEYS"]

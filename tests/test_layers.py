@@ -42,6 +42,7 @@ LAYERS = {
     "chipemu.network_parts": "network",        # Population, InputGroup, Projection records and their checks
     "chipemu.learning": "network",
     "chipemu.flatfile": "network",
+    "chipemu.flatkeys": "network",             # the flat file's key names and validated key/section reads
     "chipemu.spikes": "network",
     "chipemu.importers": "network",
     "chipemu.loading": "network",
