@@ -280,6 +280,21 @@ def _learning_rules(d, path) -> dict:
     return rules
 
 
+def projection_sections(d, path, prefix: str, m: int):
+    """``(sections, pre names, post names)`` of the named projections under ``prefix``.
+
+    ``sections`` are ``(name, start, stop)`` over the ``m`` synapses; ``{prefix}_pre`` and
+    ``{prefix}_post`` must name one source and one target group per projection.
+    """
+    secs = _sections(path, d, prefix, m, prefix, allow_empty=True)
+    pres = _str_key(d, path, f"{prefix}_pre") if f"{prefix}_pre" in d else None
+    posts = _str_key(d, path, f"{prefix}_post") if f"{prefix}_post" in d else None
+    for key, vals in ((f"{prefix}_pre", pres), (f"{prefix}_post", posts)):
+        if vals is None or len(vals) != len(secs):
+            raise _bad(path, key, f"must list one name per projection ({len(secs)})")
+    return secs, pres, posts
+
+
 def _add_projections(net, d, path, prefix, syn, pre_secs, pre_starts, post_secs, post_starts, rules=None):
     m = syn["src"].size
     named = f"{prefix}_name" in d or f"{prefix}_start" in d
@@ -288,16 +303,13 @@ def _add_projections(net, d, path, prefix, syn, pre_secs, pre_starts, post_secs,
     pre_of = np.searchsorted(pre_starts, syn["src"], side="right") - 1
     post_of = np.searchsorted(post_starts, syn["dst"], side="right") - 1
     if named:
-        secs = _sections(path, d, prefix, m, prefix, allow_empty=True)
-        pres = _str_key(d, path, f"{prefix}_pre") if f"{prefix}_pre" in d else None
-        posts = _str_key(d, path, f"{prefix}_post") if f"{prefix}_post" in d else None
-        for key, vals in ((f"{prefix}_pre", pres), (f"{prefix}_post", posts)):
-            if vals is None or len(vals) != len(secs):
-                raise _bad(path, key, f"must list one name per projection ({len(secs)})")
+        secs, pres, posts = projection_sections(d, path, prefix, m)
+        pre_index = {s[0]: j for j, s in enumerate(pre_secs)}
+        post_index = {s[0]: j for j, s in enumerate(post_secs)}
         groups = []
         for i, (pname, a, b) in enumerate(secs):
-            pi = {s[0]: j for j, s in enumerate(pre_secs)}.get(pres[i])
-            qi = {s[0]: j for j, s in enumerate(post_secs)}.get(posts[i])
+            pi = pre_index.get(pres[i])
+            qi = post_index.get(posts[i])
             if pi is None:
                 raise _bad(path, f"{prefix}_pre", f"names unknown source group {pres[i]!r}")
             if qi is None:

@@ -28,7 +28,7 @@ from . import neuron
 from .bounded import MAX_STEPS
 from .errors import FileFormatError
 from .files import read_npz
-from .flatkeys import FORMAT, REQUIRED, _bad, _int_key, _reset_keys, _sections, _str_key
+from .flatkeys import FORMAT, REQUIRED, _bad, _int_key, _reset_keys, _sections, _str_key, projection_sections
 from .network import FlatNetwork
 
 __all__ = ["read_flat", "FlatFile", "KNOWN_KEYS"]
@@ -187,12 +187,7 @@ def _projection_order(d, path, prefix: str, syn: dict, pre_secs: list, post_secs
             return syn
         order = np.argsort(key, kind="stable")
         return {k: v[order] for k, v in syn.items()}
-    secs = _sections(path, d, prefix, m, prefix, allow_empty=True)
-    pres = _str_key(d, path, f"{prefix}_pre") if f"{prefix}_pre" in d else None
-    posts = _str_key(d, path, f"{prefix}_post") if f"{prefix}_post" in d else None
-    for key, vals in ((f"{prefix}_pre", pres), (f"{prefix}_post", posts)):
-        if vals is None or len(vals) != len(secs):
-            raise _bad(path, key, f"must list one name per projection ({len(secs)})")
+    secs, pres, posts = projection_sections(d, path, prefix, m)
     pre_index = {s[0]: j for j, s in enumerate(pre_secs)}
     post_index = {s[0]: j for j, s in enumerate(post_secs)}
     starts = np.array([a for _, a, _ in secs], dtype=np.int64)
