@@ -147,6 +147,14 @@ def load_digits_dataset(program: str) -> tuple[np.ndarray, np.ndarray]:
     return x / 16.0, y.astype(np.int64)
 
 
+def train_test_split(n: int, test_size: int, seed: int) -> tuple[np.random.Generator, np.ndarray, np.ndarray]:
+    """``(rng, train indices, test indices)``: one seeded permutation of ``n`` examples, the
+    first ``test_size`` held out; ``rng`` continues the stream for initialisation and training."""
+    rng = np.random.default_rng(seed)
+    perm = rng.permutation(n)
+    return rng, perm[test_size:], perm[:test_size]
+
+
 def adam_train(params: list, grads_of, n_train: int, epochs: int, rng: np.random.Generator,
                lr: float = 0.01, batch: int = 64) -> None:
     """Minibatch Adam (beta1 0.9, beta2 0.999, eps 1e-8), updating ``params`` in place.

@@ -87,9 +87,7 @@ def train(channels: int = 8, epochs: int = 15, test_size: int = 500, seed: int =
     if key in _MODELS:
         return _MODELS[key]
     x, y = _load_digits()
-    rng = np.random.default_rng(seed)
-    perm = rng.permutation(len(y))
-    test, tr = perm[:test_size], perm[test_size:]
+    rng, tr, test = _common.train_test_split(len(y), test_size, seed)
     xtr, ytr = x[tr], y[tr]
     feat = channels * 16
     params = [rng.standard_normal((channels, 9)) * np.sqrt(2 / 9), np.zeros(channels),

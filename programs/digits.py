@@ -68,9 +68,7 @@ def train(hidden: int = 64, epochs: int = 50, test_size: int = 500, seed: int = 
     if key in _MODELS:
         return _MODELS[key]
     x, y = _load_digits()
-    rng = np.random.default_rng(seed)
-    perm = rng.permutation(len(y))
-    test, tr = perm[:test_size], perm[test_size:]
+    rng, tr, test = _common.train_test_split(len(y), test_size, seed)
     xtr, ytr = x[tr], y[tr]
     params = [rng.standard_normal((64, hidden)) * np.sqrt(2 / 64), np.zeros(hidden),
               rng.standard_normal((hidden, 10)) * np.sqrt(2 / hidden), np.zeros(10)]
