@@ -17,6 +17,7 @@ BENCH = Path(__file__).resolve().parent.parent / "bench"
     ["report.py", "--n", "600", "--big-n", "1600", "--mesh", "10", "10", "--steps", "20", "--repeat", "1"],
     ["simulate.py", "--sizes", "1000", "--steps", "20", "--repeat", "1", "--no-brian2"],
     ["mapping_conv.py", "--scale", "0.25"],
+    ["system.py", "--n", "8000", "--steps", "15", "--chip", "kapoho-bay", "--mapper", "sequential"],
     ["main_job.py", "--program", "programs/synfire.py", "--noc", "analytic", "--phases"],
 ])
 def test_benchmark_runs(argv, tmp_path):
