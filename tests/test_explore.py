@@ -453,3 +453,67 @@ def test_pareto_groups_keep_close_float_parameters_apart():
                "time.step_s_mean", "energy.total_j")
     assert len(set(t.groups)) == 2
     assert t.front.tolist() == [True, True]  # neither dominates the other: different networks
+
+
+# --------------------------------------------------------------------------------------
+# systems of chips
+
+TINY_SYSTEM = """
+name = "tiny-pair"
+description = "two tiny chips side by side (test system)"
+chip = "tiny"
+[grid]
+chips_x = 2
+chips_y = 1
+chips_z = 1
+[link]
+bandwidth_pps = 5.128e6
+hop_time_s = 1.95e-7
+hop_energy_j = 9.6e-11
+[barrier]
+chips = [1, 256]
+time_s = [465e-9, 14.3e-6]
+mode = "linear"
+"""
+
+
+def test_sweep_over_a_system_of_chips(tmp_path):
+    (tmp_path / "pair.toml").write_text(TINY_SYSTEM)
+    p = write(tmp_path, """
+name = "systems"
+[chip]
+base = "pair.toml"
+static_power = "per-core"
+[chip.vary]
+"grid.chips_x" = [1, 2]
+"mesh.columns" = [1, 2]
+[[workload]]
+program = "synfire"
+params = { groups = 6, group_size = 20 }
+""")
+    sweep = load_sweep(p)
+    run_sweep(sweep, tmp_path / "out", workers=1, progress=False, report=False)
+    _, rows = read_results(tmp_path / "out" / "results.csv")
+    assert len(rows) == 4 and all(r["status"] == "ok" for r in rows), [r["error"] for r in rows]
+    for r in rows:
+        chips, columns = r["chip.grid.chips_x"], r["chip.mesh.columns"]
+        assert r["chip.name"].startswith(f"tiny-pair+grid.chips_x={chips}+mesh.columns={columns}")
+        assert r["chip.cores"] == chips * columns * 2 * 2            # chips x routers x cores per router
+        # per-core static power: the tiny chip's 6.5 mW x its cores / 8, for every chip
+        assert math.isclose(r["chip.static_w"], chips * 0.0065 * columns / 2)
+    # a system key on a chip base, and an unknown system key, are refused when loading
+    with pytest.raises(ChipemuError, match=r"unknown key 'grid.chips_x'"):
+        load_sweep(write(tmp_path, SMALL.replace('"mesh.columns"', '"grid.chips_x"'), "bad1.toml"))
+    with pytest.raises(ChipemuError, match=r"unknown key 'grid.chips_w' \(allowed: grid.chips_x"):
+        load_sweep(write(tmp_path, p.read_text().replace('"grid.chips_x"', '"grid.chips_w"'), "bad2.toml"))
+
+
+def test_system_with_overrides_changes_every_chip():
+    from chipemu.chips import load_hardware
+
+    base = load_hardware("kapoho-bay")
+    spec = base.with_overrides({"grid.chips_y": 2, "link.bandwidth_pps": 1e7, "core.compartments": 512})
+    assert spec.name == "kapoho-bay+grid.chips_y=2+link.bandwidth_pps=1e+07+core.compartments=512"
+    assert spec.n_chips == 4 and spec.link.bandwidth_pps == 1e7 and spec.chip.core.compartments == 512
+    assert spec.barrier == base.barrier and base.n_chips == 2           # the base is unchanged
+    assert base.with_overrides({"name": "kb"}).name == "kb"

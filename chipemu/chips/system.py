@@ -34,7 +34,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from chipemu.chips.spec import BARRIER_MODES, ChipSpec
+from chipemu.chips.spec import BARRIER_MODES, ChipSpec, _fmt_override
 from chipemu.chips.rules import dict_digest
 from chipemu.errors import ChipSpecError
 from chipemu.schema import (Invalid, Table, anything, choice, float_list, int_list, integer, number, show,
@@ -267,6 +267,39 @@ class SystemSpec:
         if chips <= 1:
             return self.chip.barrier_time(tiles)
         return self.barrier.time(chips)
+
+    # ---- variants -------------------------------------------------------------------
+
+    def with_overrides(self, overrides: Mapping[str, object]) -> SystemSpec:
+        """A copy with some values replaced, re-validated (what sweeps vary).
+
+        Keys are dotted paths: the system's own ``grid.*``, ``link.*``, ``barrier.*`` and
+        ``name``/``description``, or any chip path (``"mesh.columns"``,
+        ``"energy.synapse_op"``, ``"power.static_w"``; :meth:`ChipSpec.with_overrides`),
+        which changes every chip of the system.  Unless ``"name"`` is overridden, the name
+        gets a suffix per override, e.g. ``nahuku32+grid.chips_x=4``.
+        """
+        where = f"{system_where(self.source)} with overrides"
+        d = self.to_dict()
+        chip_overrides, suffix = {}, ""
+        for path, value in overrides.items():
+            section, _, leaf = str(path).partition(".")
+            if section in _SECTIONS:
+                if leaf not in d[section]:
+                    allowed = ", ".join(f"{section}.{k}" for k in d[section])
+                    raise ChipSpecError(f"{where}: unknown key '{path}' (allowed: {allowed})")
+                d[section][leaf] = list(value) if isinstance(value, tuple) else value
+            elif path in ("name", "description"):
+                d[path] = value
+            else:
+                chip_overrides[path] = value
+            if path != "name":
+                suffix += f"+{path}={_fmt_override(value)}"
+        chip = self.chip.with_overrides(chip_overrides) if chip_overrides else self.chip
+        if "name" not in overrides and isinstance(d["name"], str):
+            d["name"] = d["name"] + suffix
+        d["chip"] = chip.name  # resolved to the (overridden) chip itself
+        return SystemSpec.from_dict(d, f"{self.source}+overrides", resolve_chip=lambda _name: chip)
 
     # ---- conversion -----------------------------------------------------------------
 

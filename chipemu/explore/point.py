@@ -95,13 +95,15 @@ def _network(point: dict):
 
 
 def _chip(point: dict):
-    from ..chips import load_chip
+    """The point's chip or system of chips: the base with the point's overrides."""
+    from ..chips import load_hardware
 
-    base = load_chip(point["chip_resolved"])
+    base = load_hardware(point["chip_resolved"])
     spec = base.with_overrides(point["overrides"]) if point["overrides"] else base
-    if point.get("static_power", "fixed") == "per-core" and spec.n_cores != base.n_cores:
-        # the base chip's static power (possibly overridden) scaled by the core count
-        static = spec.static_w * spec.n_cores / base.n_cores
+    if point.get("static_power", "fixed") == "per-core" and spec.chip.n_cores != base.chip.n_cores:
+        # the base chip's static power (possibly overridden) scaled by the core count of one
+        # chip (a system's static power is its chips' sum: more chips, more power anyway)
+        static = spec.chip.static_w * spec.chip.n_cores / base.chip.n_cores
         spec = base.with_overrides({**point["overrides"], "power.static_w": static})
     return spec
 

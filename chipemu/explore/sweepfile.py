@@ -213,20 +213,21 @@ def _resolve(ref: str, base_dir: Path) -> str:
 
 
 def load_chip_ref(ref: str, where: str, base_dir: Path):
-    """``(resolved, ChipSpec)`` of a chip named in the sweep: a preset or a TOML path
-    relative to the sweep file."""
-    from ..chips import list_presets, load_chip
+    """``(resolved, spec)`` of a chip or a system of chips named in the sweep: a preset
+    or a TOML path relative to the sweep file; ``spec`` is a ChipSpec or a SystemSpec."""
+    from ..chips import list_presets, list_systems, load_hardware
 
     if _is_path(ref, ".toml") or (base_dir / ref).is_file():
         path = _resolve(ref, base_dir)
         if not Path(path).is_file():
             raise Invalid(f"key '{where}' = {ref!r}: chip file {path} does not exist "
-                          f"(a preset name: {', '.join(list_presets())}, or a TOML path relative to the sweep file)")
+                          f"(a preset name: {', '.join(list_presets() + list_systems())}, "
+                          f"or a TOML path relative to the sweep file)")
         resolved = path
     else:
         resolved = ref
     try:
-        spec = load_chip(resolved)
+        spec = load_hardware(resolved)
     except ChipemuError as e:
         raise Invalid(f"key '{where}' = {ref!r}: {' '.join(str(e).split())}") from None
     return resolved, spec
