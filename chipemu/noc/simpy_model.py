@@ -1,4 +1,4 @@
-"""The reference NoC model: a discrete-event SimPy simulation at chunk granularity.
+"""The reference NoC model: a discrete-event simulation at chunk granularity.
 
 What is simulated (equations in ``docs/noc.md``):
 
@@ -23,37 +23,46 @@ What is simulated (equations in ``docs/noc.md``):
   at ``tail start + p``.  The chunk's packets leave the upstream buffer evenly from
   ``S`` to ``tail start``.
 * **Back-pressure.**  (Also at a chip boundary: a slow chip-to-chip link fills the
-  buffer in front of it, and the chunks behind wait.)  While the downstream buffer has no room the chunk waits and keeps
-  the stage (head-of-line blocking); every wait for room is one ``stall``.  Routing is
-  XY, so the stage-to-buffer dependencies are acyclic and the network cannot deadlock.
+  buffer in front of it, and the chunks behind wait.)  While the downstream buffer has no
+  room the chunk waits and keeps the stage (head-of-line blocking); every wait for room
+  is one ``stall``.  Routing is XY, so the stage-to-buffer dependencies are acyclic and
+  the network cannot deadlock.
 
 Stages are *reservation channels* (:class:`_Channel`): a stage keeps the time it is next
 free and the leave times of the packets in the buffer it feeds, so a chunk that can see
-when it will be served computes its start time at once and sleeps until its head
-reaches the next router: one SimPy timeout per (chunk, stage).  A chunk whose room
-depends on chunks that have not moved on yet waits on a SimPy event that the channel
-triggers when they do.  SimPy work therefore scales with chunks x hops, not packets.
+when it will be served computes its start times at once; its next event is its head
+reaching the next stage.  A chunk whose room depends on chunks that have not moved on
+yet waits in the channel's queue; the channel grants it when they do.
 
-Chunks are moved by *carriers* (:meth:`_StepSim.carrier`), SimPy processes that each
-carry one chunk at a time, from its injection port to its destination core.  All chunks
-ask their port for the injection stage at time 0, in canonical order (source core, then
-destination core, then chunk).  Most of them have to wait in the port's queue: such a
-chunk needs no process until the port grants it the stage, and then it is handed to an
-idle carrier (one whose last chunk was delivered), or to a new one.  The chunks are woken
-by the same SimPy events, in the same order, as with one process per chunk, so the
-results are the same, without the cost of starting and ending a process per chunk.
+**The event loop** (:func:`_simulate`).  There are two kinds of events, both kept in one
+heap ordered by ``(time, sequence number)``, the sequence number counting the events in
+the order they are scheduled:
 
-Ties are broken by SimPy's deterministic event order and FIFO queues, so equal inputs
-give identical results.
+* *arrival* ``(chunk, stage, head, tail)``: the chunk's head reaches the stage; the
+  chunk asks the stage's channel for a grant;
+* *grant* ``(chunk, stage, grant)``: a channel that queued the chunk grants it the stage
+  (scheduled at the time of the release that made room).
+
+At time 0 every chunk arrives at its injection port, in canonical order (source core,
+then destination core, then chunk), before any other event.  This is exactly the order
+in which a SimPy simulation with one process per chunk processes the same events (SimPy
+orders its queue by time, priority and scheduling order; process starts are urgent,
+everything else is normal), which is how this model was first written; the results are
+bit-identical to that simulation (``tests/noc_oracle.py`` keeps it, and the tests compare
+the two), at a fraction of the cost: no SimPy events, no generators, one heap entry per
+chunk and stage.  Work therefore scales with chunks x hops, not packets.
+
+Ties are broken by the scheduling order and FIFO queues, so equal inputs give identical
+results.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right, insort
 from collections import deque
+from heapq import heappop, heappush
 
 import numpy as np
-import simpy
 
 from chipemu.noc.base import NocBase, TrafficCounts, zero_load
 from chipemu.noc.result import NocStepResult
@@ -81,41 +90,39 @@ class _Channel:
     of the last packets one ulp after ``last``; those are also kept in ``late``.)
 
     Args:
-        env: the step's SimPy environment.
         period: seconds one packet occupies the stage.
         depth: packets the downstream buffer holds; ``None`` for a core (no limit).
     """
 
-    __slots__ = ("env", "period", "depth", "free_at", "unknown", "leaving", "late", "queue")
+    __slots__ = ("period", "depth", "free_at", "unknown", "leaving", "late", "queue")
 
-    def __init__(self, env: simpy.Environment, period: float, depth: int | None):
-        self.env = env
+    def __init__(self, period: float, depth: int | None):
         self.period = period
         self.depth = depth
         self.free_at = _NEVER           # when the stage can take the next head (s)
         self.unknown = 0                # packets in the buffer with unknown leave times
         self.leaving: list[float] = []  # sorted leave times of the other packets (s)
         self.late: list[tuple[float, float]] = []  # (last, time) with time > last
-        self.queue: deque = deque()     # (waiter, arrival, n, tail) waiting for room
+        self.queue: deque = deque()     # (chunk, stage, arrival, n, tail) waiting for room
 
-    def request(self, now: float, arrival: float, n: int, tail: float, waiter=None):
-        """Ask at time ``now`` for the stage for ``n`` packets whose head arrives at
-        ``arrival`` and whose tail arrives at ``tail`` (s).  Returns a grant; else queues
-        and returns ``waiter`` (default: a new SimPy event), whose ``succeed`` is called
-        with the grant as soon as the buffer room can be known."""
+    def request(self, now: float, arrival: float, n: int, tail: float, chunk: int,
+                stage: int) -> tuple | None:
+        """Ask at time ``now`` for the stage for ``n`` packets of ``chunk`` whose head
+        arrives at ``arrival`` and whose tail arrives at ``tail`` (s).  Returns a grant,
+        or None after queueing the chunk: :meth:`release` grants it as soon as the buffer
+        room can be known."""
         if not self.queue:
             grant = self._try(now, arrival, n, tail)
             if grant is not None:
                 return grant
-        if waiter is None:
-            waiter = self.env.event()
-        self.queue.append((waiter, arrival, n, tail))
-        return waiter
+        self.queue.append((chunk, stage, arrival, n, tail))
+        return None
 
-    def release(self, now: float, n: int, first: float, last: float) -> None:
+    def release(self, now: float, n: int, first: float, last: float, woken: list) -> None:
         """At time ``now``, ``n`` packets in this stage's buffer are granted their next
-        stage: they leave from ``first`` to ``last`` (s).  Chunks waiting for that room
-        are served."""
+        stage: they leave from ``first`` to ``last`` (s).  Queued chunks that can now be
+        served are granted the stage and appended to ``woken`` as ``(chunk, stage,
+        grant)``, in queue order."""
         self.unknown -= n
         leaving = self.leaving
         if n == 1:
@@ -135,14 +142,16 @@ class _Channel:
                 leaving.sort()
             else:
                 leaving += times
-        queue, depth = self.queue, self.depth
-        while queue:
-            waiter, arrival, n, tail = queue[0]
-            if self.unknown + n > depth:
-                break  # room depends on chunks not granted their next stage (_try: None)
-            grant = self._try(now, arrival, n, tail)
-            queue.popleft()
-            waiter.succeed(grant)
+        queue = self.queue
+        if queue:
+            depth = self.depth
+            while queue:
+                chunk, stage, arrival, m, tail = queue[0]
+                if self.unknown + m > depth:
+                    break  # room depends on chunks not granted their next stage (_try: None)
+                grant = self._try(now, arrival, m, tail)
+                queue.popleft()
+                woken.append((chunk, stage, grant))
 
     def _try(self, now: float, arrival: float, n: int, tail: float) -> tuple | None:
         """Grant the stage if the buffer room is known: the head needs one free place,
@@ -190,231 +199,214 @@ class _Channel:
         self.late = keep
 
 
-class _Waiting:
-    """A chunk waiting in its port's queue before any carrier has it.  When the port
-    grants it the stage, ``succeed`` hands it to a carrier (:meth:`_StepSim.hand_over`)."""
-
-    __slots__ = ("sim", "chunk")
-
-    def __init__(self, sim: "_StepSim", chunk: tuple):
-        self.sim, self.chunk = sim, chunk
-
-    def succeed(self, grant: tuple) -> None:
-        self.sim.hand_over(self.chunk, grant)
-
-
 class _StepSim:
-    """One NoC phase: the SimPy environment, its channels and its counters."""
+    """One NoC phase: the channels of the step's trains and its counters.
+
+    Per train ``t``: ``chans[t]`` = its stages' channels (injection port, the links of its
+    route, the ejection port if modelled), ``lats[t][j]`` / ``links[t][j]`` = latency (s)
+    and link id (None for the ejection port) of stage ``j >= 1``.
+    """
 
     def __init__(self, noc: "SimpyNoc", tr: Traffic, counts: TrafficCounts):
-        self.env = env = simpy.Environment()
         self.t = t = noc.timing
         self.chunk_packets = noc.chunk_packets
         self.tr = tr
         self.counts = counts
         self.is_ns = noc.topology.link_is_ns
         self.is_chip = noc.link_is_chip
-        self.first_s, self.period_s = (a.tolist() for a in zero_load(tr, t))
-        self.nominal_s = (t.inject_s * tr.packets_before()).tolist()
-        self.src = tr.src.tolist()
-        self.dst = tr.dst.tolist()
-        # the channels: injection ports, links (as stages), ejection ports, per train
-        ports = {k: _Channel(env, t.inject_s, t.buffer_depth) for k in set(self.src)}
-        self.port = [ports[k] for k in self.src]
-        # the links of every train, as (channel, latency, link) stages
+        self.n_links, self.n_cores = noc.topology.n_links, noc.n_cores
+        depth = t.buffer_depth
+        self.src, self.dst = tr.src.tolist(), tr.dst.tolist()
+        ports = {k: _Channel(t.inject_s, depth) for k in set(self.src)}
+        # the link stages of every router pair: (channels, latencies, links)
         n_routers = noc.topology.n_routers
-        pairs, pair_of = np.unique(tr.src_router * n_routers + tr.dst_router,
-                                   return_inverse=True)
-        stage: list = [None] * noc.topology.n_links
+        pairs, pair_of = np.unique(tr.src_router * n_routers + tr.dst_router, return_inverse=True)
+        channel: list = [None] * noc.topology.n_links
+        latency, period = noc.link_latency, noc.link_period
         hops = []
         for pair in pairs.tolist():
             route = noc.route(pair // n_routers, pair % n_routers)
             for link in route:
-                if stage[link] is None:
-                    stage[link] = (_Channel(env, noc.link_period[link], t.buffer_depth),
-                                   noc.link_latency[link], link)
-            hops.append([stage[link] for link in route])
-        ejects = {}
-        if t.eject_s > 0:
-            ejects = {k: _Channel(env, t.eject_s, None) for k in set(self.dst)}
-        self.eject = [ejects.get(k) for k in self.dst]
-        # every train's stages after injection: its links, then its ejection port if any
-        # (``link`` None: an ejection stage, which counts no link traversal)
-        self.stages = [hops[i] + ([(ej, t.eject_s, None)] if ej is not None else [])
-                       for i, ej in zip(pair_of.reshape(-1).tolist(), self.eject)]
-        self._channels = list(ports.values()) + [s[0] for s in stage if s is not None]
-        # packet counters as Python lists (cheap increments), copied to ``counts`` at the end
-        self.link_packets = [0] * noc.topology.n_links
-        self.out_packets = [0] * noc.n_cores
-        self.in_packets = [0] * noc.n_cores
-        self.stalls = self.chunks = self.injected = self.delivered = 0
-        self.drain_s = self.queue_delay_s = self.latency_sum_s = self.max_latency_s = 0.0
-        self.unstarted: deque = deque()  # chunks not started yet, canonical order
-        self.idle: list[simpy.Event] = []  # wake-up events of idle carriers
-
-    # ---- the carrier processes ------------------------------------------------------
-
-    def carrier(self, wake: simpy.Event | None):
-        """A SimPy process that carries one chunk at a time, through all its stages.
-
-        Chunk ``(t, i0, n)`` is packets ``i0 .. i0+n-1`` of train ``t``: it is injected at
-        its source core's port, crosses every link of its route, and is ejected.  At every
-        stage the carrier sleeps until the chunk's head arrives, asks the channel for the
-        stage (and waits for the grant if the channel cannot give one yet), counts a stall
-        if the grant waited for room downstream, and leaves the upstream buffer.
-
-        The first carrier starts the chunks at time 0, in canonical order: each asks its
-        port for the injection stage (:meth:`start_next`).  A chunk the port cannot take
-        yet waits in the port's queue without a carrier; the first one the port takes is
-        carried on, and as soon as its carrier has to wait, a new carrier starts the next
-        chunks (:meth:`pass_on_starting`).  When a port later grants a waiting chunk, it
-        goes to an idle carrier or to a new one (:meth:`hand_over`).  ``wake`` is None
-        for a starting carrier, else the event that brings its first chunk and grant.
-        """
-        env, inject_s = self.env, self.t.inject_s
-        link_packets, out_packets = self.link_packets, self.out_packets
-        starting = wake is None
-        while True:
-            if starting:
-                started = self.start_next()
-                if started is None:  # every chunk has been started
-                    starting = False
-                    continue
-                (t, i0, n), (head, tail, stalled) = started
+                if channel[link] is None:
+                    channel[link] = _Channel(period[link], depth)
+            hops.append(([channel[link] for link in route], [latency[link] for link in route], route))
+        pair_of = pair_of.reshape(-1).tolist()
+        self.chans, self.lats, self.links = [], [], []
+        self.ejected = t.eject_s > 0  # the last stage of every train is its ejection port
+        ejects = {k: _Channel(t.eject_s, None) for k in set(self.dst)} if self.ejected else {}
+        for k, d, p in zip(self.src, self.dst, pair_of):
+            chans, lats, links = hops[p]
+            if self.ejected:
+                self.chans.append([ports[k], *chans, ejects[d]])
+                self.lats.append([None, *lats, t.eject_s])
+                self.links.append([None, *links, None])
             else:
-                if wake is None:  # idle until a port grants a waiting chunk
-                    wake = env.event()
-                    self.idle.append(wake)
-                (t, i0, n), (head, tail, stalled) = yield wake
-                wake = None
-            now = env.now
-            # the injection stage is granted: the head and tail start at the port
-            if stalled:
-                self.stalls += 1
-            self.injected += n
-            out_packets[self.src[t]] += n
-            head, tail, upstream = head + inject_s, tail + inject_s, self.port[t]
-            for channel, latency, link in self.stages[t]:
-                delay = head - now
-                if delay > 0:
-                    if starting:
-                        starting = self.pass_on_starting()
-                    yield env.timeout(delay)
-                    now = env.now
-                g = channel.request(now, head, n, tail)
-                if g.__class__ is not tuple:
-                    if starting:
-                        starting = self.pass_on_starting()
-                    g = yield g
-                    now = env.now
-                head, tail, stalled = g
-                if stalled:
-                    self.stalls += 1
-                upstream.release(now, n, head, tail)  # we leave the upstream buffer
-                if link is not None:
-                    link_packets[link] += n
-                head, tail, upstream = head + latency, tail + latency, channel
-            if self.eject[t] is None:
-                upstream.release(now, n, head, tail)  # the core takes packets as they arrive
-            self.deliver(t, i0, n, head, tail)
+                self.chans.append([ports[k], *chans])
+                self.lats.append([None, *lats])
+                self.links.append([None, *links])
+        self._channels = list(ports.values()) + [c for c in channel if c is not None]
 
-    def start_next(self) -> tuple | None:
-        """Start chunks in canonical order (at time 0) until a port takes one: returns
-        ``(chunk, grant)``, or None once every chunk has been started.  The chunks a port
-        cannot take yet wait in its queue (see :class:`_Waiting`)."""
-        unstarted = self.unstarted
-        while unstarted:
-            chunk = unstarted.popleft()
-            t, _, n = chunk
-            grant = self.port[t].request(self.env.now, 0.0, n, 0.0, _Waiting(self, chunk))
-            if grant.__class__ is tuple:
-                return chunk, grant
-        return None
-
-    def pass_on_starting(self) -> bool:
-        """A starting carrier is about to wait: a new carrier starts the next chunks (its
-        SimPy start event is urgent, so it runs before anything else at time 0)."""
-        if self.unstarted:
-            self.env.process(self.carrier(None))
-        return False
-
-    def hand_over(self, chunk: tuple, grant: tuple) -> None:
-        """A port grants a chunk that waited in its queue: the SimPy event that gives it
-        to an idle carrier, or to a new one, is scheduled now (as the chunk's own process
-        would have been woken).  A new carrier's start event is urgent, so it is waiting
-        for that event before the event comes up."""
-        if self.idle:
-            self.idle.pop().succeed((chunk, grant))
-        else:
-            wake = self.env.event()
-            wake.succeed((chunk, grant))
-            self.env.process(self.carrier(wake))
-
-    def deliver(self, t: int, i0: int, n: int, head_done: float, tail_done: float) -> None:
-        """Count a delivered chunk.  A packet's latency runs from its nominal injection
-        start (``message_out`` x packets its core injects before it) to its delivery;
-        inside a chunk it is interpolated linearly from head to tail."""
-        self.delivered += n
-        self.in_packets[self.dst[t]] += n
-        self.chunks += 1
-        first, period, inject_s = self.first_s[t], self.period_s[t], self.t.inject_s
-        ready = self.nominal_s[t] + i0 * inject_s
-        head_lat = head_done - ready
-        tail_lat = tail_done - (ready + (n - 1) * inject_s)
-        head_zero = first + i0 * (period - inject_s)
-        tail_zero = first + (i0 + n - 1) * (period - inject_s)
-        self.latency_sum_s += n * (head_lat + tail_lat) / 2
-        excess = (head_lat - head_zero + tail_lat - tail_zero) / 2
-        self.queue_delay_s += n * (excess if excess > 0.0 else 0.0)
-        worst = self.max_latency_s
-        if head_lat > worst:
-            worst = head_lat
-        if tail_lat > worst:
-            worst = tail_lat
-        self.max_latency_s = worst
-        if tail_done > self.drain_s:
-            self.drain_s = tail_done
-
-    # ---- driver ---------------------------------------------------------------------
+    def chunks(self) -> tuple[list[int], list[int], list[int]]:
+        """The chunks in canonical order: ``(train, first packet, packets)`` lists."""
+        size = self.chunk_packets
+        count = self.tr.count
+        if int(count.max()) <= size:
+            n = count.size
+            return list(range(n)), [0] * n, count.tolist()
+        train, first, packets = [], [], []
+        for t, c in enumerate(count.tolist()):
+            for i0 in range(0, c, size):
+                train.append(t)
+                first.append(i0)
+                packets.append(min(size, c - i0))
+        return train, first, packets
 
     def run(self) -> NocStepResult:
-        size = self.chunk_packets
-        unstarted = self.unstarted
-        for t, c in enumerate(self.tr.count.tolist()):  # canonical order = injection order
-            if c <= size:
-                unstarted.append((t, 0, c))
-            else:
-                for i0 in range(0, c, size):
-                    unstarted.append((t, i0, min(size, c - i0)))
-        self.env.process(self.carrier(None))
-        self.env.run()
-        for wake in self.idle:  # let the idle carriers go (no references to them remain)
-            wake.callbacks = None
-        packets = self.tr.packets
-        if not (self.injected == self.delivered == packets):
+        tr, t = self.tr, self.t
+        first_s, period_s = (a.tolist() for a in zero_load(tr, t))
+        nominal_s = (t.inject_s * tr.packets_before()).tolist()
+        link_packets, out_packets, in_packets = [0] * self.n_links, [0] * self.n_cores, [0] * self.n_cores
+        ck_train, ck_first, ck_n = self.chunks()
+        sums = _simulate(self.chans, self.lats, self.links, not self.ejected, t.inject_s,
+                         ck_train, ck_first, ck_n, self.src, self.dst, first_s, period_s, nominal_s,
+                         link_packets, out_packets, in_packets)
+        stalls, injected, delivered, drain_s, queue_delay_s, latency_sum_s, max_latency_s = sums
+        packets = tr.packets
+        if not (injected == delivered == packets):
             blocked = sum(len(ch.queue) for ch in self._channels)
             raise RuntimeError(  # a bug, not bad input: the network lost or made packets
-                f"NoC conservation violated: {packets} packets offered, {self.injected} "
-                f"injected, {self.delivered} delivered, {blocked} chunks blocked")
+                f"NoC conservation violated: {packets} packets offered, {injected} "
+                f"injected, {delivered} delivered, {blocked} chunks blocked")
         c = self.counts
-        c.link += np.array(self.link_packets, dtype=np.int64)
-        c.out += np.array(self.out_packets, dtype=np.int64)
-        c.into += np.array(self.in_packets, dtype=np.int64)
+        c.link += np.array(link_packets, dtype=np.int64)
+        c.out += np.array(out_packets, dtype=np.int64)
+        c.into += np.array(in_packets, dtype=np.int64)
         hops_ns = int(c.link[self.is_ns].sum())
         hops_chip = int(c.link[self.is_chip].sum())
         hops = int(c.link.sum())
         return NocStepResult(
-            drain_s=self.drain_s, packets=packets, hops=hops, hops_ew=hops - hops_ns - hops_chip,
+            drain_s=drain_s, packets=packets, hops=hops, hops_ew=hops - hops_ns - hops_chip,
             hops_ns=hops_ns, hops_interchip=hops_chip,
-            interchip_packets=int(self.tr.count[self.tr.hops_chip > 0].sum()), stalls=self.stalls,
-            queue_delay_s=self.queue_delay_s,
-            max_latency_s=self.max_latency_s, latency_sum_s=self.latency_sum_s,
-            trains=self.tr.n_trains, chunks=self.chunks, injected=self.injected,
-            delivered=self.delivered, max_link_packets=int(c.link.max()))
+            interchip_packets=int(tr.count[tr.hops_chip > 0].sum()), stalls=stalls,
+            queue_delay_s=queue_delay_s, max_latency_s=max_latency_s, latency_sum_s=latency_sum_s,
+            trains=tr.n_trains, chunks=len(ck_n), injected=injected, delivered=delivered,
+            max_link_packets=int(c.link.max()))
+
+
+def _simulate(chans, lats, links, release_last, inject_s, ck_train, ck_first, ck_n, src, dst,
+              first_s, period_s, nominal_s, link_packets, out_packets, in_packets) -> tuple:
+    """Run one NoC phase's events to the end (see the module doc); returns ``(stalls,
+    injected, delivered, drain_s, queue_delay_s, latency_sum_s, max_latency_s)`` and adds
+    packets to the per-link and per-core counter lists.
+
+    A chunk granted stage ``s`` at time ``now`` with grant ``(head, tail, stalled)``
+    leaves the upstream buffer (stage ``s - 1``'s channel releases its packets from
+    ``head`` to ``tail``), its head reaches stage ``s + 1`` at ``head + l_s`` (its tail at
+    ``tail + l_s``), and its arrival there is the next event, at ``now + (head + l_s -
+    now)`` (that is how a timeout of the remaining delay computes the time).  After the
+    last stage the chunk is delivered: without an ejection stage the destination core
+    takes its packets as they arrive (the last buffer is released at once).
+
+    Latencies of a delivered chunk of ``n`` packets ``i0 .. i0+n-1`` of train ``t``: the
+    head's is ``head_done - ready`` with ``ready = nominal_s[t] + i0 * inject_s`` (its
+    nominal injection start), the tail's ``tail_done - (ready + (n-1) inject_s)``; packets
+    in between are interpolated linearly, so the chunk adds ``n (head + tail) / 2`` to the
+    latency sum and ``n * max(0, excess)`` to the queueing delay, ``excess`` = mean over
+    head and tail of (latency - zero-load latency ``first_s[t] + i (period_s[t] -
+    inject_s)``).  The sums are taken in event order.
+    """
+    heap: list = []
+    woken: list = []  # (chunk, stage, grant) granted by a release, to schedule in order
+    seq = 0  # events scheduled so far (the tie-breaker of the heap)
+    stalls = injected = delivered = 0
+    drain_s = queue_delay_s = latency_sum_s = max_latency_s = 0.0
+    n_chunks, started = len(ck_n), 0
+    while True:
+        # -- the next event: first every chunk's arrival at its port at time 0, then the heap
+        if started < n_chunks:
+            c, s, now, head, tail, stalled = started, 0, 0.0, 0.0, 0.0, None
+            started += 1
+        elif heap:
+            now, _, c, s, head, tail, stalled = heappop(heap)
+        else:
+            break
+        n = ck_n[c]
+        tc = ck_train[c]
+        stages = chans[tc]
+        if stalled is None:  # an arrival: the head reaches stage s (else a grant of stage s)
+            grant = stages[s].request(now, head, n, tail, c, s)
+            if grant is None:
+                continue  # queued: the channel grants it later (a grant event)
+            head, tail, stalled = grant
+        last = len(stages) - 1
+        # -- carry the chunk on (stage s granted) until it waits for an event or is delivered
+        while True:
+            if stalled:
+                stalls += 1
+            if s == 0:  # injected
+                injected += n
+                out_packets[src[tc]] += n
+                head, tail = head + inject_s, tail + inject_s
+            else:
+                stages[s - 1].release(now, n, head, tail, woken)
+                if woken:
+                    for c2, s2, (h2, t2, st2) in woken:
+                        seq += 1
+                        heappush(heap, (now, seq, c2, s2, h2, t2, st2))
+                    woken.clear()
+                link = links[tc][s]
+                if link is not None:
+                    link_packets[link] += n
+                latency = lats[tc][s]
+                head, tail = head + latency, tail + latency
+            if s == last:
+                break  # delivered
+            s += 1
+            delay = head - now
+            if delay > 0:
+                seq += 1
+                heappush(heap, (now + delay, seq, c, s, head, tail, None))
+                s = -1
+                break
+            grant = stages[s].request(now, head, n, tail, c, s)
+            if grant is None:
+                s = -1
+                break
+            head, tail, stalled = grant
+        if s < 0:
+            continue  # the chunk waits for its next event
+        # -- delivered
+        if release_last:
+            stages[last].release(now, n, head, tail, woken)
+            if woken:
+                for c2, s2, (h2, t2, st2) in woken:
+                    seq += 1
+                    heappush(heap, (now, seq, c2, s2, h2, t2, st2))
+                woken.clear()
+        delivered += n
+        in_packets[dst[tc]] += n
+        i0 = ck_first[c]
+        first, period = first_s[tc], period_s[tc]
+        ready = nominal_s[tc] + i0 * inject_s
+        head_lat = head - ready
+        tail_lat = tail - (ready + (n - 1) * inject_s)
+        head_zero = first + i0 * (period - inject_s)
+        tail_zero = first + (i0 + n - 1) * (period - inject_s)
+        latency_sum_s += n * (head_lat + tail_lat) / 2
+        excess = (head_lat - head_zero + tail_lat - tail_zero) / 2
+        queue_delay_s += n * (excess if excess > 0.0 else 0.0)
+        if head_lat > max_latency_s:
+            max_latency_s = head_lat
+        if tail_lat > max_latency_s:
+            max_latency_s = tail_lat
+        if tail > drain_s:
+            drain_s = tail
+    return stalls, injected, delivered, drain_s, queue_delay_s, latency_sum_s, max_latency_s
 
 
 class SimpyNoc(NocBase):
-    """Reference NoC model: SimPy discrete-event simulation (see the module doc).
+    """Reference NoC model: discrete-event simulation in SimPy's event order (see the
+    module doc).
 
     Args:
         chip: the chip or system (mesh, NoC timing, injection/ejection time per packet,
