@@ -357,17 +357,17 @@ def test_simpy_results_pinned_uniform(name):
 def test_simpy_buffer_forgets_a_chunk_once_its_last_packet_left():
     """Rounding can put the computed leave time of a chunk's last packet one ulp after the
     chunk's last leave time; the buffer still counts that packet as gone from then on."""
-    import simpy
-
     from chipemu.noc.simpy_model import _Channel
 
     first, last, n = 5e-09, 3.4e-08, 8
     assert first + (n - 1) * ((last - first) / (n - 1)) > last  # the rounding case
-    ch = _Channel(simpy.Environment(), period=0.0, depth=n)
-    assert ch.request(0.0, 0.0, n, 0.0) == (0.0, 0.0, False)  # a chunk fills the buffer
-    ch.release(0.0, n, first, last)  # and is granted its next stage: leaves first..last
+    ch = _Channel(period=0.0, depth=n)
+    assert ch.request(0.0, 0.0, n, 0.0, 0, 1) == (0.0, 0.0, False)  # a chunk fills the buffer
+    woken = []
+    ch.release(0.0, n, first, last, woken)  # and is granted its next stage: leaves first..last
+    assert woken == []
     # at ``last`` the buffer is empty: a full chunk gets room at once, without a stall
-    assert ch.request(last, last, n, last) == (last, last, False)
+    assert ch.request(last, last, n, last, 1, 1) == (last, last, False)
 
 
 @pytest.mark.parametrize("kind", KINDS)
