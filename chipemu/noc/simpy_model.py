@@ -60,9 +60,9 @@ from __future__ import annotations
 
 from bisect import bisect_right, insort
 from collections import deque
-from heapq import heappop, heappush
 
 import numpy as np
+import simpy
 
 from chipemu.noc.base import NocBase, TrafficCounts, zero_load
 from chipemu.noc.result import NocStepResult
@@ -118,11 +118,11 @@ class _Channel:
         self.queue.append((chunk, stage, arrival, n, tail))
         return None
 
-    def release(self, now: float, n: int, first: float, last: float, woken: list) -> None:
+    def release(self, now: float, n: int, first: float, last: float, ready: deque) -> None:
         """At time ``now``, ``n`` packets in this stage's buffer are granted their next
         stage: they leave from ``first`` to ``last`` (s).  Queued chunks that can now be
-        served are granted the stage and appended to ``woken`` as ``(chunk, stage,
-        grant)``, in queue order."""
+        served are granted the stage and appended to ``ready`` as ``(chunk, stage, *grant)``,
+        in queue order."""
         self.unknown -= n
         leaving = self.leaving
         if n == 1:
@@ -151,11 +151,11 @@ class _Channel:
                     break  # room depends on chunks not granted their next stage (_try: None)
                 grant = self._try(now, arrival, m, tail)
                 queue.popleft()
-                woken.append((chunk, stage, grant))
+                ready.append((chunk, stage) + grant)
 
     def _try(self, now: float, arrival: float, n: int, tail: float) -> tuple | None:
         """Grant the stage if the buffer room is known: the head needs one free place,
-        the tail needs ``n``.  Never starts before now (a chunk woken late)."""
+        the tail needs ``n``.  Never starts before now (a chunk granted late)."""
         room_head = room_tail = _NEVER  # when the buffer has room for the head, the tail
         depth = self.depth
         if depth is not None:
@@ -208,7 +208,10 @@ class _StepSim:
     """
 
     def __init__(self, noc: "SimpyNoc", tr: Traffic, counts: TrafficCounts):
+        self.env = simpy.Environment()
+        self.ready: deque = deque()  # chunks ready to go on at the current instant (see settle)
         self.t = t = noc.timing
+        self.inject_s = t.inject_s
         self.chunk_packets = noc.chunk_packets
         self.tr = tr
         self.counts = counts
@@ -233,6 +236,7 @@ class _StepSim:
         pair_of = pair_of.reshape(-1).tolist()
         self.chans, self.lats, self.links = [], [], []
         self.ejected = t.eject_s > 0  # the last stage of every train is its ejection port
+        self.release_last = not self.ejected
         ejects = {k: _Channel(t.eject_s, None) for k in set(self.dst)} if self.ejected else {}
         for k, d, p in zip(self.src, self.dst, pair_of):
             chans, lats, links = hops[p]
@@ -263,145 +267,158 @@ class _StepSim:
 
     def run(self) -> NocStepResult:
         tr, t = self.tr, self.t
-        first_s, period_s = (a.tolist() for a in zero_load(tr, t))
-        nominal_s = (t.inject_s * tr.packets_before()).tolist()
-        link_packets, out_packets, in_packets = [0] * self.n_links, [0] * self.n_cores, [0] * self.n_cores
-        ck_train, ck_first, ck_n = self.chunks()
-        sums = _simulate(self.chans, self.lats, self.links, not self.ejected, t.inject_s,
-                         ck_train, ck_first, ck_n, self.src, self.dst, first_s, period_s, nominal_s,
-                         link_packets, out_packets, in_packets)
-        stalls, injected, delivered, drain_s, queue_delay_s, latency_sum_s, max_latency_s = sums
-        packets = tr.packets
+        self.first_s, self.period_s = (a.tolist() for a in zero_load(tr, t))
+        self.nominal_s = (t.inject_s * tr.packets_before()).tolist()
+        self.link_packets, self.out_packets = [0] * self.n_links, [0] * self.n_cores
+        self.in_packets = [0] * self.n_cores
+        self.stalls = self.injected = self.delivered = 0
+        self.drain_s = self.queue_delay_s = self.latency_sum_s = self.max_latency_s = 0.0
+        self.ck_train, self.ck_first, self.ck_n = self.chunks()
+        # time 0: every chunk arrives at its injection port, in canonical order, before
+        # any event is processed (a SimPy process per chunk would start urgently)
+        for c in range(len(self.ck_n)):
+            self.arrive(c, 0, 0.0, 0.0, 0.0)
+        self.settle(0.0)
+        self.env.run()
+        injected, delivered, packets = self.injected, self.delivered, tr.packets
         if not (injected == delivered == packets):
             blocked = sum(len(ch.queue) for ch in self._channels)
             raise RuntimeError(  # a bug, not bad input: the network lost or made packets
                 f"NoC conservation violated: {packets} packets offered, {injected} "
                 f"injected, {delivered} delivered, {blocked} chunks blocked")
         c = self.counts
-        c.link += np.array(link_packets, dtype=np.int64)
-        c.out += np.array(out_packets, dtype=np.int64)
-        c.into += np.array(in_packets, dtype=np.int64)
+        c.link += np.array(self.link_packets, dtype=np.int64)
+        c.out += np.array(self.out_packets, dtype=np.int64)
+        c.into += np.array(self.in_packets, dtype=np.int64)
         hops_ns = int(c.link[self.is_ns].sum())
         hops_chip = int(c.link[self.is_chip].sum())
         hops = int(c.link.sum())
         return NocStepResult(
-            drain_s=drain_s, packets=packets, hops=hops, hops_ew=hops - hops_ns - hops_chip,
+            drain_s=self.drain_s, packets=packets, hops=hops, hops_ew=hops - hops_ns - hops_chip,
             hops_ns=hops_ns, hops_interchip=hops_chip,
-            interchip_packets=int(tr.count[tr.hops_chip > 0].sum()), stalls=stalls,
-            queue_delay_s=queue_delay_s, max_latency_s=max_latency_s, latency_sum_s=latency_sum_s,
-            trains=tr.n_trains, chunks=len(ck_n), injected=injected, delivered=delivered,
-            max_link_packets=int(c.link.max()))
+            interchip_packets=int(tr.count[tr.hops_chip > 0].sum()), stalls=self.stalls,
+            queue_delay_s=self.queue_delay_s, max_latency_s=self.max_latency_s,
+            latency_sum_s=self.latency_sum_s, trains=tr.n_trains, chunks=len(self.ck_n),
+            injected=injected, delivered=delivered, max_link_packets=int(c.link.max()))
 
+    # ---- events -----------------------------------------------------------------------
 
-def _simulate(chans, lats, links, release_last, inject_s, ck_train, ck_first, ck_n, src, dst,
-              first_s, period_s, nominal_s, link_packets, out_packets, in_packets) -> tuple:
-    """Run one NoC phase's events to the end (see the module doc); returns ``(stalls,
-    injected, delivered, drain_s, queue_delay_s, latency_sum_s, max_latency_s)`` and adds
-    packets to the per-link and per-core counter lists.
-
-    A chunk granted stage ``s`` at time ``now`` with grant ``(head, tail, stalled)``
-    leaves the upstream buffer (stage ``s - 1``'s channel releases its packets from
-    ``head`` to ``tail``), its head reaches stage ``s + 1`` at ``head + l_s`` (its tail at
-    ``tail + l_s``), and its arrival there is the next event, at ``now + (head + l_s -
-    now)`` (that is how a timeout of the remaining delay computes the time).  After the
-    last stage the chunk is delivered: without an ejection stage the destination core
-    takes its packets as they arrive (the last buffer is released at once).
-
-    Latencies of a delivered chunk of ``n`` packets ``i0 .. i0+n-1`` of train ``t``: the
-    head's is ``head_done - ready`` with ``ready = nominal_s[t] + i0 * inject_s`` (its
-    nominal injection start), the tail's ``tail_done - (ready + (n-1) inject_s)``; packets
-    in between are interpolated linearly, so the chunk adds ``n (head + tail) / 2`` to the
-    latency sum and ``n * max(0, excess)`` to the queueing delay, ``excess`` = mean over
-    head and tail of (latency - zero-load latency ``first_s[t] + i (period_s[t] -
-    inject_s)``).  The sums are taken in event order.
-    """
-    heap: list = []
-    woken: list = []  # (chunk, stage, grant) granted by a release, to schedule in order
-    seq = 0  # events scheduled so far (the tie-breaker of the heap)
-    stalls = injected = delivered = 0
-    drain_s = queue_delay_s = latency_sum_s = max_latency_s = 0.0
-    n_chunks, started = len(ck_n), 0
-    while True:
-        # -- the next event: first every chunk's arrival at its port at time 0, then the heap
-        if started < n_chunks:
-            c, s, now, head, tail, stalled = started, 0, 0.0, 0.0, 0.0, None
-            started += 1
-        elif heap:
-            now, _, c, s, head, tail, stalled = heappop(heap)
+    def on_event(self, event: simpy.Timeout) -> None:
+        """A SimPy event of a chunk: ``(chunk, stage, head, tail, None)`` = its head
+        reaches the stage, ``(chunk, stage, head, tail, stalled)`` = the stage's channel
+        grants it the stage (it had queued)."""
+        c, s, head, tail, stalled = event._value
+        now = self.env._now
+        if stalled is None:
+            self.arrive(c, s, now, head, tail)
         else:
-            break
-        n = ck_n[c]
-        tc = ck_train[c]
-        stages = chans[tc]
-        if stalled is None:  # an arrival: the head reaches stage s (else a grant of stage s)
-            grant = stages[s].request(now, head, n, tail, c, s)
-            if grant is None:
-                continue  # queued: the channel grants it later (a grant event)
-            head, tail, stalled = grant
-        last = len(stages) - 1
-        # -- carry the chunk on (stage s granted) until it waits for an event or is delivered
+            self.carry(c, s, now, head, tail, stalled)
+        if self.ready:
+            self.settle(now)
+
+    def settle(self, now: float) -> None:
+        """Carry on the chunks that became ready at ``now`` during the last event (granted
+        by a release, or arrived after a delay too small to move the clock), in the order
+        SimPy would process their events: right away while SimPy holds no other event at
+        ``now`` (theirs would be next); otherwise as SimPy events after it."""
+        ready, env = self.ready, self.env
+        while ready:
+            if env.peek() <= now:  # an event at this instant comes first: schedule them
+                for item in ready:
+                    env.timeout(0.0, item).callbacks.append(self.on_event)
+                ready.clear()
+                return
+            c, s, head, tail, stalled = ready.popleft()
+            if stalled is None:
+                self.arrive(c, s, now, head, tail)
+            else:
+                self.carry(c, s, now, head, tail, stalled)
+
+    def arrive(self, c: int, s: int, now: float, head: float, tail: float) -> None:
+        """At ``now`` the head of chunk ``c`` reaches stage ``s`` (the tail at ``tail``):
+        ask the stage; carry the chunk on if granted (else the channel queues it)."""
+        grant = self.chans[self.ck_train[c]][s].request(now, head, self.ck_n[c], tail, c, s)
+        if grant is not None:
+            self.carry(c, s, now, *grant)
+
+    def carry(self, c: int, s: int, now: float, head: float, tail: float, stalled: bool) -> None:
+        """Chunk ``c`` is granted stage ``s`` at ``now``: its head starts at ``head``, its
+        tail at ``tail`` (s).  It leaves the upstream buffer (stage ``s - 1``'s channel
+        releases its packets from ``head`` to ``tail``), its head reaches stage ``s + 1``
+        at ``head + l_s`` (tail ``tail + l_s``), and so on, until it must wait for an
+        event or is delivered.
+
+        The arrival at the next stage is a SimPy timeout of ``head + l_s - now`` (its
+        time is ``now + delay``, as SimPy computes it), unless that delay is not positive
+        (then the chunk asks the stage at once).  After the last stage the chunk is
+        delivered: without an ejection stage the destination core takes its packets as
+        they arrive (the last buffer is released at once).
+        """
+        n, tc = self.ck_n[c], self.ck_train[c]
+        stages, lats, links = self.chans[tc], self.lats[tc], self.links[tc]
+        last, ready = len(stages) - 1, self.ready
         while True:
             if stalled:
-                stalls += 1
+                self.stalls += 1
             if s == 0:  # injected
-                injected += n
-                out_packets[src[tc]] += n
-                head, tail = head + inject_s, tail + inject_s
+                self.injected += n
+                self.out_packets[self.src[tc]] += n
+                head, tail = head + self.inject_s, tail + self.inject_s
             else:
-                stages[s - 1].release(now, n, head, tail, woken)
-                if woken:
-                    for c2, s2, (h2, t2, st2) in woken:
-                        seq += 1
-                        heappush(heap, (now, seq, c2, s2, h2, t2, st2))
-                    woken.clear()
-                link = links[tc][s]
+                stages[s - 1].release(now, n, head, tail, ready)
+                link = links[s]
                 if link is not None:
-                    link_packets[link] += n
-                latency = lats[tc][s]
+                    self.link_packets[link] += n
+                latency = lats[s]
                 head, tail = head + latency, tail + latency
             if s == last:
-                break  # delivered
+                break
             s += 1
             delay = head - now
             if delay > 0:
-                seq += 1
-                heappush(heap, (now + delay, seq, c, s, head, tail, None))
-                s = -1
-                break
+                if now + delay > now:
+                    self.env.timeout(delay, (c, s, head, tail, None)).callbacks.append(self.on_event)
+                else:  # too small to move the clock: an event at this instant, after the ready ones
+                    ready.append((c, s, head, tail, None))
+                return
             grant = stages[s].request(now, head, n, tail, c, s)
             if grant is None:
-                s = -1
-                break
+                return
             head, tail, stalled = grant
-        if s < 0:
-            continue  # the chunk waits for its next event
-        # -- delivered
-        if release_last:
-            stages[last].release(now, n, head, tail, woken)
-            if woken:
-                for c2, s2, (h2, t2, st2) in woken:
-                    seq += 1
-                    heappush(heap, (now, seq, c2, s2, h2, t2, st2))
-                woken.clear()
-        delivered += n
-        in_packets[dst[tc]] += n
-        i0 = ck_first[c]
-        first, period = first_s[tc], period_s[tc]
-        ready = nominal_s[tc] + i0 * inject_s
-        head_lat = head - ready
-        tail_lat = tail - (ready + (n - 1) * inject_s)
+        if self.release_last:
+            stages[last].release(now, n, head, tail, ready)
+        self.deliver(tc, self.ck_first[c], n, head, tail)
+
+    def deliver(self, t: int, i0: int, n: int, head_done: float, tail_done: float) -> None:
+        """Count a delivered chunk: packets ``i0 .. i0+n-1`` of train ``t``, head and tail
+        delivered at ``head_done`` / ``tail_done`` (s).
+
+        A packet's latency runs from its nominal injection start (``ready = nominal_s[t]
+        + i0 * inject_s`` for the head, ``+ (n-1) inject_s`` for the tail) to its
+        delivery; in between it is interpolated linearly, so the chunk adds ``n (head +
+        tail) / 2`` to the latency sum and ``n * max(0, excess)`` to the queueing delay,
+        ``excess`` = the mean over head and tail of (latency - zero-load latency
+        ``first_s[t] + i (period_s[t] - inject_s)``).  The sums run in event order.
+        """
+        self.delivered += n
+        self.in_packets[self.dst[t]] += n
+        first, period, inject_s = self.first_s[t], self.period_s[t], self.inject_s
+        ready = self.nominal_s[t] + i0 * inject_s
+        head_lat = head_done - ready
+        tail_lat = tail_done - (ready + (n - 1) * inject_s)
         head_zero = first + i0 * (period - inject_s)
         tail_zero = first + (i0 + n - 1) * (period - inject_s)
-        latency_sum_s += n * (head_lat + tail_lat) / 2
+        self.latency_sum_s += n * (head_lat + tail_lat) / 2
         excess = (head_lat - head_zero + tail_lat - tail_zero) / 2
-        queue_delay_s += n * (excess if excess > 0.0 else 0.0)
-        if head_lat > max_latency_s:
-            max_latency_s = head_lat
-        if tail_lat > max_latency_s:
-            max_latency_s = tail_lat
-        if tail > drain_s:
-            drain_s = tail
-    return stalls, injected, delivered, drain_s, queue_delay_s, latency_sum_s, max_latency_s
+        self.queue_delay_s += n * (excess if excess > 0.0 else 0.0)
+        worst = self.max_latency_s
+        if head_lat > worst:
+            worst = head_lat
+        if tail_lat > worst:
+            worst = tail_lat
+        self.max_latency_s = worst
+        if tail_done > self.drain_s:
+            self.drain_s = tail_done
 
 
 class SimpyNoc(NocBase):
