@@ -140,3 +140,24 @@ def test_figures_draw_without_optional_sections(rendered, tmp_path):
     bare["noc"].pop("link_packets")
     write_html(bare, run.spikes, tmp_path)
     assert (tmp_path / "energy.png").read_bytes().startswith(PNG_MAGIC)
+
+
+@pytest.mark.parametrize("rotation", [0, 90])
+def test_fast_text_lands_where_matplotlib_puts_it(rotation):
+    """The report canvas's one-bitmap text path inks the same box as matplotlib's own Agg
+    text (within 2 pixels), horizontal and rotated."""
+    import numpy as np
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from chipemu.report.drawing import _Canvas, _figure
+
+    def ink_box(canvas_cls):
+        fig = _figure(3.0, 3.0)
+        canvas = canvas_cls(fig)
+        fig.text(0.3, 0.4, "spikes / step 10⁻⁶ µJ", rotation=rotation, fontsize=10)
+        canvas.draw()
+        dark = np.asarray(canvas.buffer_rgba())[..., :3].min(-1) < 128
+        rows, cols = np.flatnonzero(dark.any(1)), np.flatnonzero(dark.any(0))
+        return np.array([rows[0], rows[-1], cols[0], cols[-1]])
+
+    assert np.abs(ink_box(_Canvas) - ink_box(FigureCanvasAgg)).max() <= 2
