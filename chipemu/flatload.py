@@ -6,7 +6,8 @@ that the reference runner consumes.  Rebuilding a ``Network`` from the file (one
 again costs several passes over every synapse; :func:`read_flat` instead validates the
 file's arrays in place -- the same rules as :func:`chipemu.flatfile.load_network`, each a
 vectorised pass -- and returns the ``FlatNetwork`` that ``Network.load(path).flat()`` would
-give (same arrays, same order), or ``None`` when the file holds keys only a ``Network``
+give (same values in the same order; the per-synapse arrays stay in the compact dtypes
+of the file, int32 indices, int16 weights, int8 delays, instead of int64), or ``None`` when the file holds keys only a ``Network``
 can interpret (plastic projections, or any key this reader does not know): the caller
 then loads the ``Network``.
 
@@ -144,15 +145,30 @@ def _check_name(path, kind: str, name: str) -> None:
         raise FileFormatError(f"network file {path}: {kind} name {name!r} must be a non-empty single-line string")
 
 
+def _compact(d, path, key: str, shape_n: int | None, lo: int, hi: int, dtype) -> np.ndarray:
+    """``_int_array`` for a per-synapse array, kept in the narrow ``dtype`` its range fits
+    (no widening of millions of values to int64; the file's own dtype when it already is
+    ``dtype``, without a copy)."""
+    arr = d[key]
+    if (arr.ndim == 1 and arr.dtype.kind in "iu" and arr.dtype.itemsize <= np.dtype(dtype).itemsize
+            and (shape_n is None or arr.shape[0] == shape_n)
+            and (arr.size == 0 or (arr.min() >= lo and arr.max() <= hi))):
+        return arr.astype(dtype, copy=False)
+    return _int_key(d, path, key, shape_n, lo, hi).astype(dtype)
+
+
 def _synapses(d, path, prefix: str, n_pre: int, n: int) -> dict[str, np.ndarray]:
-    """``src, dst, weight, delay`` of the compartment (prefix "") or input ("in_") synapses."""
+    """``src, dst, weight, delay`` of the compartment (prefix "") or input ("in_") synapses,
+    as int32 (int64 beyond 2**31 sources or compartments), int32, int16 and int8: every
+    valid value fits."""
     first = d[f"{prefix}src"]
     m = first.shape[0] if first.ndim == 1 else -1
+    index = np.int32 if max(n_pre, n) <= 2**31 else np.int64
     syn = {
-        "src": _int_array(d, path, f"{prefix}src", None, 0, n_pre - 1),
-        "dst": _int_array(d, path, f"{prefix}dst", m, 0, n - 1),
-        "weight": _int_array(d, path, f"{prefix}weight", m, *neuron.WEIGHT_RANGE),
-        "delay": _int_array(d, path, f"{prefix}delay", m, *neuron.DELAY_RANGE),
+        "src": _compact(d, path, f"{prefix}src", None, 0, n_pre - 1, index),
+        "dst": _compact(d, path, f"{prefix}dst", m, 0, n - 1, index),
+        "weight": _compact(d, path, f"{prefix}weight", m, *neuron.WEIGHT_RANGE, np.int16),
+        "delay": _compact(d, path, f"{prefix}delay", m, *neuron.DELAY_RANGE, np.int8),
     }
     odd = (syn["weight"] & 1) != 0
     if odd.any():

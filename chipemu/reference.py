@@ -69,24 +69,45 @@ class FanoutTable:
     def storage_order(f: FlatNetwork) -> np.ndarray:
         """``order[p]``: the canonical synapse id (compartment synapses, then input
         synapses, as in :meth:`Network.flat`) stored at table position p."""
-        f = f.expanded()
-        return np.argsort(np.concatenate([f.src, f.in_src + f.n]), kind="stable")
+        order = FanoutTable._order(f.expanded())
+        return np.arange(f.n_synapses, dtype=np.int64) if order is None else order
+
+    @staticmethod
+    def _order(f: FlatNetwork) -> np.ndarray | None:
+        """:meth:`storage_order` of an expanded ``f``; None when it is the identity (the
+        synapses already sorted by source, as files written from a ``Network`` of
+        source-ordered connectors are): one comparison pass instead of a sort."""
+        key_dtype = np.int32 if f.n + f.in_n < 2**31 else np.int64
+        key = np.concatenate([f.src.astype(key_dtype, copy=False),
+                              f.in_src.astype(key_dtype, copy=False) + key_dtype(f.n)])
+        if key.size < 2 or bool((key[1:] >= key[:-1]).all()):
+            return None
+        return np.argsort(key, kind="stable")
 
     @classmethod
     def build(cls, f: FlatNetwork) -> "FanoutTable":
-        """The table of ``f`` (shared-weight projections expanded here, transiently)."""
+        """The table of ``f`` (shared-weight projections expanded here, transiently).
+
+        Works on any integer dtypes of ``f``'s synapse arrays (int64 from a ``Network``,
+        int32/int16/int8 from a flat file): offsets are computed in their own dtype."""
         f = f.expanded()
         n = f.n
         slots = f.max_delay + 1
         off_dtype = np.int32 if 2 * slots * max(n, 1) < 2**31 else np.int64
-        order = cls.storage_order(f)
+        order = cls._order(f)
         indptr = np.zeros(n + f.in_n + 1, dtype=np.int64)
         indptr[1:n + 1] = np.bincount(f.src, minlength=n)[:n]
         indptr[n + 1:] = np.bincount(f.in_src, minlength=f.in_n)[:f.in_n]
         np.cumsum(indptr, out=indptr)
-        # offsets in canonical order, then one gather each (fewer passes over the synapses)
-        offset = np.concatenate([f.delay * n + f.dst, f.in_delay * n + f.in_dst])[order].astype(off_dtype)
-        weight = np.concatenate([f.weight, f.in_weight]).astype(np.int16)[order]
+        # offset = delay * n + dst in canonical order, then at most one gather each
+        m = f.src.size
+        offset = np.empty(m + f.in_src.size, dtype=off_dtype)
+        for part, delay, dst in ((offset[:m], f.delay, f.dst), (offset[m:], f.in_delay, f.in_dst)):
+            np.multiply(delay, off_dtype(n), out=part, dtype=off_dtype)
+            part += dst
+        weight = np.concatenate([f.weight.astype(np.int16, copy=False), f.in_weight.astype(np.int16, copy=False)])
+        if order is not None:
+            offset, weight = offset[order], weight[order]
         return cls(n=n, slots=slots, indptr=indptr, offset=offset, weight=weight)
 
     def synapses_of(self, sources: np.ndarray) -> np.ndarray:

@@ -15,12 +15,19 @@ from conftest import DATA, GOLDEN
 from test_flatfile import CONTRACT_KEYS, OUT_OF_BOUNDS, OUT_OF_RANGE, _with, required_only, rich_net, write_npz
 
 
+#: per-synapse arrays: the fast path keeps them in compact dtypes (same values)
+COMPACT = {"src": "int32", "dst": "int32", "weight": "int16", "delay": "int8",
+           "in_src": "int32", "in_dst": "int32", "in_weight": "int16", "in_delay": "int8"}
+
+
 def assert_same_flat(a: FlatNetwork, b: FlatNetwork) -> None:
+    """``a`` (a fast-path FlatNetwork) holds ``b``'s values; its per-synapse arrays in
+    :data:`COMPACT` dtypes, every other array in ``b``'s dtype."""
     for key in FlatNetwork.__dataclass_fields__:
         x, y = getattr(a, key), getattr(b, key)
         if isinstance(x, np.ndarray) or isinstance(y, np.ndarray):
             assert x is not None and y is not None, key
-            assert x.dtype == y.dtype and np.array_equal(x, y), key
+            assert x.dtype == COMPACT.get(key, y.dtype) and np.array_equal(x, y), key
         else:
             assert x == y, key
 
@@ -166,3 +173,24 @@ def test_cli_simulate_flat_file_same_raster(tmp_path):
     path = DATA / "ei_1k.net.npz"
     assert main(["simulate", str(path), "--out", str(tmp_path)]) == 0
     assert SpikeRaster.load(tmp_path / "spikes.npz") == run(Network.load(path)).spikes
+
+
+@pytest.mark.parametrize("name", GOLDEN)
+def test_fanout_table_same_from_compact_and_wide_arrays(name):
+    """The reference runner's table from the fast path's compact arrays equals the one
+    from the Network's int64 arrays, for source-sorted and for shuffled synapses."""
+    import dataclasses
+
+    from chipemu.reference import FanoutTable
+
+    fast, net = both(DATA / f"{name}.net.npz")
+    wide = net.flat()
+    perm = np.random.default_rng(0).permutation(wide.src.size)
+    cases = [(fast.flat, wide)]
+    cases.append(tuple(dataclasses.replace(f, **{k: getattr(f, k)[perm] for k in ("src", "dst", "weight", "delay")})
+                       for f in (fast.flat, wide)))
+    for compact, full in cases:
+        a, b = FanoutTable.build(compact), FanoutTable.build(full)
+        for key in ("indptr", "offset", "weight"):
+            assert np.array_equal(getattr(a, key), getattr(b, key)), key
+        assert np.array_equal(FanoutTable.storage_order(compact), FanoutTable.storage_order(full))
