@@ -15,8 +15,33 @@ from .errors import ChipemuError
 
 
 class _Parser(argparse.ArgumentParser):
+    #: True on the parsers of the commands that map (``run``, ``map``): their help lists the
+    #: mappers.  The mapper registry is imported only when such a command runs or shows its
+    #: help, so e.g. ``simulate`` does not load the mapper: ``--mapper`` parses to None
+    #: (:func:`_mapper_name` resolves the default) and the help's default and list of
+    #: mappers are filled in when the help is formatted.
+    lists_mappers = False
+
     def error(self, message):  # argparse's usage errors: one line, exit 2
         self.exit(2, f"error: {message} (see '{self.prog} --help')\n")
+
+    def format_help(self):
+        if self.lists_mappers:
+            from mapper import DEFAULT_MAPPER, mapper_help
+
+            self.epilog = "mappers:\n" + mapper_help()
+            for action in self._actions:
+                if action.dest == "mapper":
+                    action.help = f"mapping strategy (default: {DEFAULT_MAPPER}); see 'mappers' below"
+        return super().format_help()
+
+
+def _mapper_name(args) -> str:
+    """``--mapper``, or the mapper registry's default when it was not given."""
+    if args.mapper is not None:
+        return args.mapper
+    from mapper import DEFAULT_MAPPER
+    return DEFAULT_MAPPER
 
 
 def _int_arg(lo: int | None, hi: int):
@@ -81,11 +106,11 @@ class Progress:
             self.stream.write("\n")
 
 
-def _add_mapping_args(p: argparse.ArgumentParser, default_mapper: str) -> None:
+def _add_mapping_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--chip", default="loihi1", metavar="NAME_OR_TOML",
                    help="chip or system preset name, or a chip or system TOML file (default: loihi1; see 'chipemu chips')")
-    p.add_argument("--mapper", default=default_mapper, metavar="NAME",
-                   help=f"mapping strategy (default: {default_mapper}); see 'mappers' below")
+    p.add_argument("--mapper", default=None, metavar="NAME",
+                   help="mapping strategy; see 'mappers' below")  # help completed by _Parser.format_help
     p.add_argument("--seed", type=_nonneg_int, default=0, help="seed of every random choice of the mapper (default: 0)")
     p.add_argument("--max-per-core", type=_max_per_core_arg, default=None, metavar="N",
                    help="at most N compartments per core (default: the chip's limit)")
@@ -240,7 +265,7 @@ def cmd_run(args) -> int:
     net, program = loaded.network, loaded.program
     progress = Progress("run")
     try:
-        run = run_network(net, args.chip, args.mapper, steps=args.steps, seed=args.seed, noc=args.noc,
+        run = run_network(net, args.chip, _mapper_name(args), steps=args.steps, seed=args.seed, noc=args.noc,
                           progress=progress, network_source=str(args.network), probes=args.probe,
                           check=getattr(program, "check", None) if program is not None else None,
                           imported=loaded.imported, **_map_options(args))
@@ -284,7 +309,7 @@ def cmd_map(args) -> int:
     _parse_pins(args.pin)  # checked before the network is built
     net = _load_network(args).network
     t0 = time.perf_counter()
-    mapping = map_network(net, args.chip, mapper=args.mapper, seed=args.seed, **_map_options(args))
+    mapping = map_network(net, args.chip, mapper=_mapper_name(args), seed=args.seed, **_map_options(args))
     wall = time.perf_counter() - t0
     quality = mapping.quality(net)
     out = Path(args.out)
@@ -372,14 +397,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_import_args(p)
     p.set_defaults(func=cmd_simulate)
 
-    from mapper import DEFAULT_MAPPER, mapper_help
     p = sub.add_parser("run", help="map a network onto a chip, emulate it and write a report",
                        formatter_class=argparse.RawDescriptionHelpFormatter,
                        description="Map the network onto the chip, emulate it (cores + SimPy mesh NoC), "
-                                   "and write DIR/report.json, DIR/spikes.npz and DIR/report.html.",
-                       epilog="mappers:\n" + mapper_help())
+                                   "and write DIR/report.json, DIR/spikes.npz and DIR/report.html.")
+    p.lists_mappers = True
     _add_network_args(p)
-    _add_mapping_args(p, DEFAULT_MAPPER)
+    _add_mapping_args(p)
     p.add_argument("--steps", type=_steps_arg, default=None, help="timesteps (default: the network's own)")
     p.add_argument("--noc", default="simpy", choices=["simpy", "analytic"],
                    help="NoC model: simpy (reference, default) or analytic (fast, for sweeps)")
@@ -391,10 +415,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("map", help="map a network onto a chip: write DIR/mapping.json, print per-core use",
                        formatter_class=argparse.RawDescriptionHelpFormatter,
                        description="Partition the network's compartments onto cores, place the cores on the "
-                                   "chip's mesh and route spikes; print per-core utilisation and traffic figures.",
-                       epilog="mappers:\n" + mapper_help())
+                                   "chip's mesh and route spikes; print per-core utilisation and traffic figures.")
+    p.lists_mappers = True
     _add_network_args(p)
-    _add_mapping_args(p, DEFAULT_MAPPER)
+    _add_mapping_args(p)
     p.add_argument("--out", default="out", help="output directory (default: out)")
     _add_import_args(p)
     p.set_defaults(func=cmd_map)

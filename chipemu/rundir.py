@@ -20,7 +20,6 @@ from pathlib import Path
 from .bounded import MAX_STEPS, check_int, check_memory, show
 from .errors import ChipemuError, FileFormatError
 from .files import atomic_write
-from .report import read_report, write_report
 from .spikes import SpikeRaster
 
 #: the network with its learned weights, written when some projection is plastic
@@ -42,6 +41,7 @@ def write_run_dir(run, out) -> list[Path]:
     """
     from .interrupt import check as check_interrupt
     from .interrupt import deferred, import_deferred
+    from .report import write_report  # here, not at import: 'simulate' writes no report
 
     write_html = import_deferred("chipemu.report.html").write_html
     if run.report is None:
@@ -105,6 +105,8 @@ def read_run_dir(out) -> tuple[dict, SpikeRaster]:
     if not out.is_dir():
         raise FileFormatError(f"report directory {out}: no such directory (expected the output directory "
                               "of a chip run)")
+    from .report import read_report
+
     report = read_report(out / REPORT)
     spikes = SpikeRaster.load(out / SPIKES)
     n, steps = report["network"]["neurons"], report["steps"]
