@@ -86,7 +86,7 @@ import numpy as np
 
 from . import bounded, neuron
 from .errors import ChipemuError, FileFormatError
-from .files import atomic_write, read_json, read_npz  # noqa: F401  (re-exported: their old home)
+from .files import atomic_write, read_json, read_npz, write_npz  # noqa: F401  (atomic_write, read_json: re-exported, their old home)
 from .flatkeys import (FORMAT, FORMAT_SHARED, NEURON_FORMAT, REQUIRED, SHARED_KEYS, _add_projections,  # noqa: F401
                        _add_shared, _bad, _check_shape_size, _int_key, _learning_rules, _model_sections,
                        _population_registers, _reset_keys, _sections, _shapes, _str_key)
@@ -190,13 +190,7 @@ def _shared_arrays(net) -> dict:
 
 def save_network(net, path) -> None:
     """Write ``net`` as a flat ``.npz`` (atomically: no partial file on failure)."""
-    arrays = network_to_arrays(net)
-
-    def write(tmp):
-        with open(tmp, "wb") as fh:
-            np.savez_compressed(fh, **arrays)
-
-    atomic_write(path, write)
+    write_npz(path, network_to_arrays(net))
 
 
 # ------------------------------------------------------------------------ loading

@@ -10,7 +10,6 @@ written by ``chipemu run/simulate --probe P`` to ``DIR/probes.npz`` (docs/format
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 
@@ -73,8 +72,8 @@ class ProbeRecorder:
 
 def save_probes(probes: dict[str, np.ndarray], path) -> None:
     """Write probes to ``path`` (``.npz``, one member per ``POP/u`` and ``POP/v``)."""
-    with open(Path(path), "wb") as fh:
-        np.savez_compressed(fh, **probes)
+    from .files import write_npz
+    write_npz(path, probes)
 
 
 def load_probes(path) -> dict[str, np.ndarray]:

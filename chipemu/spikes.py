@@ -73,14 +73,10 @@ class SpikeRaster:
                            None if self.payload is None else self.payload[keep])
 
     def save(self, path) -> None:
-        from .files import atomic_write
+        from .files import write_npz
 
         extra = {} if self.payload is None else {"payload": self.payload}
-
-        def write(tmp):
-            with open(tmp, "wb") as fh:
-                np.savez_compressed(fh, t=self.t, neuron=self.neuron, **extra)
-        atomic_write(path, write)
+        write_npz(path, {"t": self.t, "neuron": self.neuron, **extra})
 
     @classmethod
     def load(cls, path) -> "SpikeRaster":

@@ -108,13 +108,22 @@ def test_save_overwrites(tmp_path):
 
 
 # ------------------------------------------------------------ atomic save
-def _boom(fh, **kwargs):
-    fh.write(b"PK\x03\x04 partial")
-    raise OSError("disk full")
+def _boom_after_first(monkeypatch):
+    """Make the npz writer fail with 'disk full' on its second member (the first is written)."""
+    import chipemu.files
+
+    real, calls = chipemu.files._npy_bytes, []
+
+    def boom(arr):
+        calls.append(1)
+        if len(calls) > 1:
+            raise OSError("disk full")
+        return real(arr)
+    monkeypatch.setattr(chipemu.files, "_npy_bytes", boom)
 
 
 def test_save_is_atomic_new_file(tmp_path, monkeypatch):
-    monkeypatch.setattr(np, "savez_compressed", _boom)
+    _boom_after_first(monkeypatch)
     target = tmp_path / "n.net.npz"
     with pytest.raises(OSError, match="disk full"):
         rich_net().save(target)
@@ -126,7 +135,7 @@ def test_save_is_atomic_keeps_old_file(tmp_path, monkeypatch):
     target = tmp_path / "n.net.npz"
     Network("old", steps=5).save(target)
     before = target.read_bytes()
-    monkeypatch.setattr(np, "savez_compressed", _boom)
+    _boom_after_first(monkeypatch)
     with pytest.raises(OSError):
         rich_net().save(target)
     assert target.read_bytes() == before
