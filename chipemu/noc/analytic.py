@@ -23,6 +23,16 @@ The model carries no state from one step to the next (only cumulative counters),
 :meth:`AnalyticNoc.run_steps` evaluates many steps in one vectorised pass; its results
 are bit-identical to calling :meth:`~chipemu.noc.base.NocBase.step` once per step, and
 ``step`` itself is the one-step case of the same code.
+
+**Evaluation cost.**  Routes and per-hop figures come from a
+:class:`~chipemu.noc.routetable.RouteTable` (built once per router pair that carries
+traffic, kept across steps).  Per step the work is a few passes over the route hops of
+its trains (the *entries*): the head arrival time at an entry is a function of its hop
+class and of the packets its source core injected before the train, so arrival times are
+ranked once per distinct (class, packets-before) combination, not per entry; the
+first-come-first-served order of all entries is then one sort of packed 64-bit integers
+``(step, link, arrival rank, entry index)``.  Memory and time grow with route hops,
+trains and used routers, not with core pairs.
 """
 
 from __future__ import annotations
@@ -32,8 +42,9 @@ from dataclasses import fields
 import numpy as np
 
 from chipemu.errors import ChipemuError
-from chipemu.noc.base import NocBase, TrafficCounts, zero_load
+from chipemu.noc.base import NocBase, TrafficCounts
 from chipemu.noc.result import _MAX_FIELDS, NocStepResult
+from chipemu.noc.routetable import RouteTable
 from chipemu.noc.traffic import Traffic, _int_array
 
 __all__ = ["AnalyticNoc", "fifo_waits", "step_results"]
@@ -44,11 +55,9 @@ _FLOAT_FIELDS = tuple(f.name for f in fields(NocStepResult) if f.type in (float,
 #: steps x links cells of the per-step link loads evaluated in one pass (memory bound)
 _MAX_STEP_LINK_CELLS = 1 << 22
 #: trains + route hops evaluated in one pass (see AnalyticNoc._blocks)
-_BLOCK_ENTRIES = 16384
-#: largest grid of head arrival times kept per route table (see AnalyticNoc._arrivals)
-_MAX_ARRIVAL_GRID = 1 << 22
-#: up to this many core pairs (K * K) the routes of all pairs are computed once per model
-_MAX_PAIR_TABLE = 1 << 16
+_BLOCK_ENTRIES = 1 << 19
+#: largest (hop classes x packets-before) grid of one pass ranked by combination (else per entry)
+_MAX_COMBO_GRID = 1 << 25
 
 
 def _segment_starts(key: np.ndarray) -> np.ndarray:
@@ -64,57 +73,52 @@ def _run_lengths(starts: np.ndarray, n: int) -> np.ndarray:
     return np.diff(np.append(starts, n))
 
 
-def _dense_rank(values: np.ndarray, kind: str | None = None) -> np.ndarray:
-    """Rank of every value among the distinct values (equal values, equal ranks)."""
+def _dense_rank(values: np.ndarray, kind: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(rank, distinct)``: rank of every value among the distinct values (equal values,
+    equal ranks) and the distinct values in increasing order (``distinct[rank] == values``)."""
     by_value = np.argsort(values, kind=kind)  # ties in any order: they get one rank anyway
     ordered = values[by_value]
+    new = np.r_[True, ordered[1:] != ordered[:-1]] if values.size else np.zeros(0, dtype=bool)
     rank = np.empty(values.size, dtype=np.int64)
-    rank[by_value] = np.cumsum(np.r_[False, ordered[1:] != ordered[:-1]])
-    return rank
+    rank[by_value] = np.cumsum(new) - 1
+    return rank, ordered[new]
 
 
-def _fifo_order(server: np.ndarray, arrival: np.ndarray,
-                arrival_rank: np.ndarray | None = None) -> np.ndarray:
-    """``np.lexsort((arrival, server))``: by server, then arrival, ties in input order.
+def _fifo_order(server: np.ndarray, rank: np.ndarray, n_rank: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(order, server[order], rank[order])`` with ``order = np.lexsort((rank, server))``:
+    by server, then rank, ties in input order.
 
-    For large inputs the same permutation comes from one sort of a unique integer key
-    ``(server, dense rank of arrival, input index)`` (numpy sorts int64 several times
-    faster than lexsort's two stable passes).  Falls back to lexsort if the key would
-    not fit in int64.
+    The permutation comes from one sort of the unique packed integers ``server << (r + i)
+    | rank << i | index`` (``r``, ``i``: bits of the largest rank and index; numpy sorts
+    int64 several times faster than it argsorts); lexsort if they need more than 63 bits.
     """
     n = server.size
-    if n < 4096:
-        return np.lexsort((arrival, server))
-    rank = _dense_rank(arrival) if arrival_rank is None else arrival_rank
-    n_rank = int(rank.max()) + 1
-    lo, hi = int(server.min()), int(server.max())
-    if (hi - lo + 1) * n_rank * n >= 2**62:
-        return np.lexsort((arrival, server))
-    key = ((server - lo) * n_rank + rank) * n + np.arange(n, dtype=np.int64)
-    return np.sort(key) % n  # the input index is the key's last digit
+    lo = int(server.min())
+    bits_i, bits_r = max(n - 1, 1).bit_length(), max(n_rank - 1, 1).bit_length()
+    if (int(server.max()) - lo).bit_length() + bits_r + bits_i > 63:
+        order = np.lexsort((rank, server))
+        return order, server[order], rank[order]
+    key = (server - lo) << (bits_r + bits_i)
+    key |= rank << bits_i
+    key |= np.arange(n, dtype=np.int64)
+    key.sort()
+    order = key & ((1 << bits_i) - 1)
+    key >>= bits_i
+    sorted_rank = key & ((1 << bits_r) - 1)
+    key >>= bits_r
+    key += lo
+    return order, key, sorted_rank
 
 
-def fifo_waits(server: np.ndarray, arrival: np.ndarray, work: np.ndarray, *,
-               segment_servers: int | None = None, arrival_rank: np.ndarray | None = None) -> np.ndarray:
-    """Waiting time (s) of jobs at first-come-first-served servers (Lindley recursion).
+def _lindley(srv: np.ndarray, a: np.ndarray, w: np.ndarray, segment_servers: int | None) -> np.ndarray:
+    """Waits (s, possibly negative = no wait) of jobs already in FIFO order, grouped by server.
 
-    Job ``k`` arrives at ``server[k]`` at ``arrival[k]`` (s) and needs ``work[k]`` (s) of
-    it.  Per server, in arrival order: ``start_k = max(arrival_k, start_{k-1} +
-    work_{k-1})``, solved in closed form as ``start_k = W_k + max_{j<=k}(arrival_j -
-    W_j)`` with ``W_k`` the work of the earlier jobs.  Returns ``start - arrival``.
-
-    ``segment_servers`` evaluates several independent batches in one call, bit for bit
-    as separate calls: server ids are ``segment * segment_servers + s`` (``0 <= s <
-    segment_servers``).  ``W_k`` is a difference of running sums of the work over the
-    batch, so the running sum restarts at every segment.  ``arrival_rank`` (optional):
-    the dense rank of every arrival time among the distinct ones, if the caller has it.
+    Per server, in order: ``start_k = max(arrival_k, start_{k-1} + work_{k-1})``, solved in
+    closed form as ``start_k = W_k + max_{j<=k}(arrival_j - W_j)`` with ``W_k`` the work of
+    the earlier jobs of the server; returns ``start - arrival`` (see :func:`fifo_waits`).
     """
-    if server.size == 0:
-        return np.zeros(0)
-    order = _fifo_order(server, arrival, arrival_rank)  # ties: by input order
-    srv, a, w = server[order], arrival[order], work[order]
     starts = _segment_starts(srv)  # first job of each server
-    group = np.repeat(np.arange(starts.size), _run_lengths(starts, srv.size))
+    lengths = _run_lengths(starts, srv.size)
     if segment_servers is None:
         running = np.cumsum(w)
     else:  # np.cumsum per segment (contiguous after the sort): the sums of separate calls
@@ -126,19 +130,43 @@ def fifo_waits(server: np.ndarray, arrival: np.ndarray, work: np.ndarray, *,
                 np.cumsum(w[lo:hi], out=running[lo:hi])
     before = running - w
     # work of the earlier jobs at the same server
-    before = before - np.repeat(before[starts], _run_lengths(starts, srv.size))
-    x = a - before
-    # running maximum of x inside each server, exactly and in one pass: numpy compares
-    # complex numbers lexicographically (real part first), and the group number (the real
-    # part) grows along the sorted jobs, so the running maximum of group + i*x is
-    # group + i*(max of x over the group's jobs so far).  Group numbers are exact in
-    # float64 (< 2**53) and x is carried unchanged in the imaginary part.
-    z = np.empty(x.size, dtype=np.complex128)
-    z.real = group
-    z.imag = x
+    before -= np.repeat(before[starts], lengths)
+    # running maximum of x = a - before inside each server, exactly and in one pass: numpy
+    # compares complex numbers lexicographically (real part first), and the server's
+    # group number (the real part) grows along the jobs, so the running maximum of group
+    # + i*x is group + i*(max of x over the group's jobs so far).  Group numbers are exact
+    # in float64 (< 2**53) and x is carried unchanged in the imaginary part.
+    z = np.empty(srv.size, dtype=np.complex128)
+    z.real = np.repeat(np.arange(starts.size, dtype=np.float64), lengths)
+    np.subtract(a, before, out=z.imag)
     best = np.maximum.accumulate(z).imag
-    waits = np.empty_like(a)
-    waits[order] = before + best - a
+    best += before
+    best -= a
+    return best
+
+
+def fifo_waits(server: np.ndarray, arrival: np.ndarray, work: np.ndarray, *,
+               segment_servers: int | None = None) -> np.ndarray:
+    """Waiting time (s) of jobs at first-come-first-served servers (Lindley recursion).
+
+    Job ``k`` arrives at ``server[k]`` at ``arrival[k]`` (s) and needs ``work[k]`` (s) of
+    it.  Per server, in arrival order (ties: in input order): ``start_k = max(arrival_k,
+    start_{k-1} + work_{k-1})``, solved in closed form as ``start_k = W_k +
+    max_{j<=k}(arrival_j - W_j)`` with ``W_k`` the work of the earlier jobs.  Returns
+    ``start - arrival``.
+
+    ``segment_servers`` evaluates several independent batches in one call, bit for bit
+    as separate calls: server ids are ``segment * segment_servers + s`` (``0 <= s <
+    segment_servers``).  ``W_k`` is a difference of running sums of the work over the
+    batch, so the running sum restarts at every segment.
+    """
+    if server.size == 0:
+        return np.zeros(0)
+    server = np.asarray(server, dtype=np.int64)
+    rank, distinct = _dense_rank(arrival)
+    order, srv, _ = _fifo_order(server, rank, distinct.size)
+    waits = np.empty(server.size)
+    waits[order] = _lindley(srv, arrival[order], work[order], segment_servers)
     return np.maximum(waits, 0.0)
 
 
@@ -164,16 +192,16 @@ class AnalyticNoc(NocBase):
 
     def __init__(self, chip, core_router, *, chunk_packets: int | None = None):
         super().__init__(chip, core_router, chunk_packets=chunk_packets)
-        self._pair_cache = None  # routes of all core pairs (small K), built on first use
-        self.link_latency = self.timing.link_latency_s(self.topology)
-        self.link_period = self.timing.link_periods_s(self.topology)
+        #: routes and per-hop figures of the router pairs that carried traffic
+        self.routes = RouteTable(self.topology, self.timing, self.core_router)
 
     # ------------------------------------------------------------------ interface
     def _run(self, tr: Traffic, counts: TrafficCounts) -> NocStepResult:
         """One step (called by :meth:`step`): the one-step case of :meth:`_evaluate`."""
         step = np.zeros(tr.n_trains, dtype=np.int64)
         per_step = _zero_steps(1)
-        counts.link += self._evaluate(step, tr.src, tr.dst, tr.count, per_step)[0]
+        pair = self.routes.rows(tr.src_router, tr.dst_router)
+        counts.link += self._evaluate(step, tr.src, tr.dst, tr.count, pair, per_step)[0]
         counts.out += self._core_packets(tr.src, tr.count)
         counts.into += self._core_packets(tr.dst, tr.count)
         per_step.pop("self_packets")  # added by step()
@@ -201,10 +229,11 @@ class AnalyticNoc(NocBase):
         n_steps = int(n_steps)
         step, src, dst, cnt, self_packets = self._steps_traffic(step, src_core, dst_core, count, n_steps)
         per_step = _zero_steps(n_steps)
-        for lo_step, hi_step in self._blocks(step, src, dst, n_steps):
+        pair = self.routes.rows(self.core_router[src], self.core_router[dst])
+        for lo_step, hi_step in self._blocks(step, self.routes.n_hops[pair], n_steps):
             lo, hi = np.searchsorted(step, [lo_step, hi_step]).tolist()  # the block's trains
             block = {k: v[lo_step:hi_step] for k, v in per_step.items()}  # views, filled in
-            link = self._evaluate(step[lo:hi] - lo_step, src[lo:hi], dst[lo:hi], cnt[lo:hi], block)
+            link = self._evaluate(step[lo:hi] - lo_step, src[lo:hi], dst[lo:hi], cnt[lo:hi], pair[lo:hi], block)
             self.link_packets += link.sum(axis=0)
         self.core_packets_out += self._core_packets(src, cnt)
         self.core_packets_in += self._core_packets(dst, cnt)
@@ -212,6 +241,7 @@ class AnalyticNoc(NocBase):
         self._add_totals(per_step)
         return per_step
 
+    # ------------------------------------------------------------------ helpers
     # ------------------------------------------------------------------ helpers
     def _steps_traffic(self, step, src_core, dst_core, count, n_steps: int):
         """Check the trains of many steps, as :func:`~chipemu.noc.traffic.make_traffic`
@@ -248,25 +278,17 @@ class AnalyticNoc(NocBase):
             src, dst = np.divmod(pair, K)
         return step, src, dst, cnt, self_packets
 
-    def _blocks(self, step: np.ndarray, src: np.ndarray, dst: np.ndarray, n_steps: int) -> list:
+    def _blocks(self, step: np.ndarray, n_hops: np.ndarray, n_steps: int) -> list:
         """``[(first step, end step), ...]``: the steps with trains, cut into blocks of about
         :data:`_BLOCK_ENTRIES` trains + route hops and at most :data:`_MAX_STEP_LINK_CELLS`
-        steps x links.
+        steps x links (``n_hops``: route hops of every train).
 
-        Small blocks keep every temporary array of :meth:`_evaluate` small: they stay in
-        cache and the allocator reuses their memory instead of mapping fresh pages.
-        Measured on the 200-step benchmark (bench/chip.py, 480k entries): one block
-        ~50 ms, blocks of 8k / 16k entries ~28 / ~25 ms, 64k and up ~40-50 ms.
+        Blocks bound the temporary arrays of :meth:`_evaluate` (a few dozen bytes per
+        entry) and amortise numpy's per-call overhead over many entries.
         """
         if step.size == 0:
             return []
-        table = self._all_pairs()
-        if table is not None:
-            hops = table["n_hops"][src * self.n_cores + dst]
-        else:
-            ew, ns, chip = self.topology.hop_counts(self.core_router[src], self.core_router[dst])
-            hops = ew + ns + chip
-        cost = np.bincount(step, weights=hops + 1, minlength=n_steps)  # trains + hops per step
+        cost = np.bincount(step, weights=n_hops + 1, minlength=n_steps)  # trains + hops per step
         max_steps = max(1, _MAX_STEP_LINK_CELLS // self.topology.n_links)
         # block of each step = (cost of the earlier steps // _BLOCK_ENTRIES, step // max_steps):
         # both parts are non-decreasing, so a block starts wherever one of them changes
@@ -276,75 +298,12 @@ class AnalyticNoc(NocBase):
         bounds = np.r_[np.flatnonzero(new), n_steps].tolist()
         return [(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:]) if cost[lo:hi].any()]
 
-    def _pair_table(self, src: np.ndarray, dst: np.ndarray, classes: bool = True) -> dict:
-        """Everything the model needs of the core pairs ``(src[i], dst[i])``.
-
-        Per pair: ``n_hops``, zero-load ``first`` latency and ``period`` (s, from
-        :func:`~chipemu.noc.base.zero_load`), and its XY route as CSR: hop ``k`` is entry
-        ``ptr[i] + k`` with its ``link`` and its class ``cls``: the index of its ``(done_s,
-        hop_s)`` among the distinct ones (``cls_done_s``, ``cls_hop_s``), with ``hop_s``
-        the hop's latency and ``done_s`` the running sum of the hop latencies up to and
-        including it (np.cumsum along the route, as in a one-step evaluation, so the
-        floats are identical).  Per entry also the link's period ``link_period`` and
-        ``up_period``, the largest link period of the route up to and including it (s).
-        ``chip_hops``: chip-to-chip crossings per pair.
-        """
-        t, topo = self.timing, self.topology
-        sr, dr = self.core_router[src], self.core_router[dst]
-        ew, ns, chip = topo.hop_counts(sr, dr)
-        pairs = Traffic(src=src, dst=dst, count=np.ones(src.size, dtype=np.int64), src_router=sr,
-                        dst_router=dr, hops_ew=ew, hops_ns=ns, hops_chip=chip, self_packets=0)
-        first, period = zero_load(pairs, t)
-        links, n_hops = topo.routes(sr, dr)
-        on_route = links >= 0
-        hop = np.zeros(links.shape)
-        hop[on_route] = self.link_latency[links[on_route]]
-        link_period = np.zeros(links.shape)
-        link_period[on_route] = self.link_period[links[on_route]]
-        ptr = np.zeros(src.size + 1, dtype=np.int64)
-        np.cumsum(n_hops, out=ptr[1:])
-        hop_s, done_s = hop[on_route], np.cumsum(hop, axis=1)[on_route]
-        table = {"n_hops": n_hops, "first": first, "period": np.broadcast_to(period, src.shape),
-                 "chip_hops": np.asarray(chip, dtype=np.int64).reshape(-1),
-                 "link_period": link_period[on_route],
-                 "up_period": np.maximum.accumulate(link_period, axis=1)[on_route],
-                 "ptr": ptr, "link": links[on_route]}
-        if not classes:  # one block's table: the arrival times are computed per entry (_arrivals)
-            table["done_s"], table["hop_s"] = done_s, hop_s
-            return table
-        # the distinct (done_s, hop_s) of the route entries ("prefix classes"), found as
-        # the distinct complex numbers done_s + i * hop_s (both parts compared exactly)
-        pair_value = np.empty(done_s.size, dtype=np.complex128)
-        pair_value.real, pair_value.imag = done_s, hop_s
-        distinct, cls = np.unique(pair_value, return_inverse=True)
-        table.update(cls=cls.reshape(-1), cls_done_s=distinct.real.copy(), cls_hop_s=distinct.imag.copy())
-        return table
-
-    def _all_pairs(self) -> dict | None:
-        """The :meth:`_pair_table` of all K x K core pairs (pair ``src * K + dst``), built
-        once per model; None if there are more than :data:`_MAX_PAIR_TABLE` pairs."""
-        K = self.n_cores
-        if self._pair_cache is None and K * K <= _MAX_PAIR_TABLE:
-            every = np.arange(K * K)
-            self._pair_cache = self._pair_table(every // K, every % K)
-        return self._pair_cache
-
-    def _pairs(self, src: np.ndarray, dst: np.ndarray) -> tuple[dict, np.ndarray]:
-        """``(table, row)``: a :meth:`_pair_table` holding the pair of every train and the
-        train's row in it: the table of all pairs if there are few cores, else a table of
-        the distinct pairs of these trains."""
-        K = self.n_cores
-        pair = src * K + dst
-        table = self._all_pairs()
-        if table is not None:
-            return table, pair
-        distinct, row = np.unique(pair, return_inverse=True)
-        return self._pair_table(distinct // K, distinct % K, classes=False), row.reshape(-1)
-
-    def _evaluate(self, step: np.ndarray, src: np.ndarray, dst: np.ndarray, c: np.ndarray, per_step: dict):
+    def _evaluate(self, step: np.ndarray, src: np.ndarray, dst: np.ndarray, c: np.ndarray, pair: np.ndarray,
+                  per_step: dict):
         """The model on canonical trains of ``n_steps`` steps: train i goes from core
-        ``src[i]`` to ``dst[i]`` with ``c[i]`` packets in step ``step[i]``, the trains
-        ordered by step, then source, then destination.
+        ``src[i]`` to ``dst[i]`` (router pair ``pair[i]``, a row of :attr:`routes`) with
+        ``c[i]`` packets in step ``step[i]``, the trains ordered by step, then source,
+        then destination.
 
         Fills ``per_step`` (``{field: (n_steps,) array}`` of the :class:`NocStepResult`
         fields, zeros on entry) and returns the packets per step and link ``(n_steps,
@@ -352,24 +311,24 @@ class AnalyticNoc(NocBase):
         elementwise per train or route hop, running sums restart at every step and
         per-step sums are taken per step.
         """
-        t = self.timing
+        t, rt = self.timing, self.routes
         n_steps = per_step["drain_s"].size
         n_trains, n_links, n_cores = c.size, self.topology.n_links, self.n_cores
-        table, pair = self._pairs(src, dst)
-        n_hops = table["n_hops"][pair]
-        first, period = table["first"][pair], table["period"][pair]
+        n_hops = rt.n_hops[pair]
+        first, period = rt.first_s[pair], rt.period_s[pair]
 
-        # every (train, hop), train by train, in route order: entry ptr[pair] + k of the table
-        hop_start = np.cumsum(n_hops) - n_hops
-        n_entries = int(hop_start[-1] + n_hops[-1]) if n_trains else 0
-        entry = np.repeat(table["ptr"][pair] - hop_start, n_hops) + np.arange(n_entries)
-        row = np.repeat(np.arange(n_trains), n_hops)  # train of each entry
-        route_links = table["link"][entry]
-        step_row = step[row]
-        server = step_row * n_links + route_links  # (step, link) of each entry
+        # every (train, hop) -- an *entry* -- train by train, in route order: entry k of
+        # train i is hop ptr[pair[i]] + k of the route table
+        hop_end = np.cumsum(n_hops)
+        n_entries = int(hop_end[-1]) if n_trains else 0
+        hop = np.repeat(rt.ptr[pair] - (hop_end - n_hops), n_hops) + np.arange(n_entries)
+        cls = rt.cls[hop]  # hop class of each entry
+        server = np.repeat(step * n_links, n_hops) + rt.link[hop]  # (step, link) of each entry
+        del hop
+        c_entry = np.repeat(c, n_hops)
 
         # packets per (step, link) (float weights: exact for counts below 2**53)
-        link = np.bincount(server, weights=c[row], minlength=n_steps * n_links)
+        link = np.bincount(server, weights=c_entry, minlength=n_steps * n_links)
         link = link.astype(np.int64).reshape(n_steps, n_links)
 
         # I: nominal injection start (s) = inject_s x packets the source core injects
@@ -380,21 +339,22 @@ class AnalyticNoc(NocBase):
         ready = t.inject_s * packets_before
         own = ready + first + (c - 1) * period    # zero-load delivery of the tail, s
 
-        # free-flow arrival of each train's head at each link of its route (s):
-        # ready + inject_s + the latency of the hops before this one
-        arrive, arrive_rank = self._arrivals(packets_before[row], table, entry)
-        # seconds a train holds a link / the ejection port (its packets stream through)
-        upstream_period = np.maximum(t.inject_s, table["up_period"][entry])
-        link_work = (c[row] - 1) * upstream_period + table["link_period"][entry]
-        eject_work = (c - 1) * period + t.eject_s
-        # one server per (step, link); waits are >= 0, so a train's largest wait over its
-        # route is the maximum over its hops, and 0 without hops
-        wait_hop = fifo_waits(server, arrive, link_work, segment_servers=n_links,
-                              arrival_rank=arrive_rank)
+        # one FIFO server per (step, link): the head of a train reaches the link of entry
+        # at its free-flow time and holds it for link_work seconds (its packets stream
+        # through); waits are >= 0, so a train's largest wait over its route is the
+        # maximum over its hops, and 0 without hops
         wait = np.zeros(n_trains)
-        np.maximum.at(wait, row, wait_hop)
+        if n_entries:
+            rank, arrival_of_rank = self._arrival_ranks(np.repeat(packets_before, n_hops), cls)
+            order, srv, rank = _fifo_order(server, rank, arrival_of_rank.size)
+            del server
+            up = np.maximum(t.inject_s, rt.class_up_period_s)  # upstream period, by class
+            work = (c_entry - 1) * up[cls] + rt.class_link_period_s[cls]
+            waits = _lindley(srv, arrival_of_rank[rank], work[order], n_links)
+            np.maximum.at(wait, np.repeat(np.arange(n_trains), n_hops)[order], waits)
         if t.eject_s > 0:
             eject_arrive = ready + first - t.eject_s
+            eject_work = (c - 1) * period + t.eject_s
             wait = np.maximum(wait, fifo_waits(step * n_cores + dst, eject_arrive, eject_work,
                                                segment_servers=n_cores))
 
@@ -424,41 +384,44 @@ class AnalyticNoc(NocBase):
         per_step["hops_ns"][:] = link[:, self.topology.link_is_ns].sum(axis=1)
         per_step["hops_interchip"][:] = link[:, self.link_is_chip].sum(axis=1)
         per_step["hops_ew"][:] = per_step["hops"] - per_step["hops_ns"] - per_step["hops_interchip"]
-        crossing = table["chip_hops"][pair] > 0
-        per_step["interchip_packets"][at] = np.add.reduceat(np.where(crossing, c, 0), seg)
+        per_step["interchip_packets"][at] = np.add.reduceat(np.where(rt.crosses_chip[pair], c, 0), seg)
         per_step["max_link_packets"][:] = link.max(axis=1) if n_links else 0
         return link
 
-    def _arrivals(self, packets_before: np.ndarray, table: dict, entry: np.ndarray):
-        """Head arrival time (s) at route entries, and its dense rank among the distinct ones.
+    def _arrival_ranks(self, packets_before: np.ndarray, cls: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Free-flow arrival time of the head of a train at route entries, as ``(rank,
+        arrival_of_rank)``: the entry's time is ``arrival_of_rank[rank]`` (s), and ranks
+        order the times (equal times, equal ranks).
 
-        ``arrive = inject_s * P + inject_s + done_s - hop_s`` (left to right) with ``P``
-        the packets the source core injects before the train and ``(done_s, hop_s)`` the
-        entry's prefix class, so it is a function of ``(class, P)``.  The table keeps it
-        on a grid of all classes x ``P = 0 .. n_p-1`` with the dense ranks of its values
-        (each class's row is sorted in P, so the sort merges a few sorted runs); entries
-        only look them up.  For a grid too large to keep, and for the table of one block's
-        pairs (many cores: it has no classes), the times are computed directly per entry
-        (the same expression, so the same floats) and the rank is None (fifo_waits then
-        ranks them).
+        ``arrival = inject_s * P + inject_s + done_s - hop_s`` (left to right) with ``P``
+        the packets the source core injects before the train and ``(done_s, hop_s)`` of
+        the entry's hop class: ready + injection + the latency of the hops before this
+        one.  It is a function of ``(class, P)``, and a pass has far fewer distinct
+        combinations than entries, so the times are computed and ranked per combination
+        (found with a presence grid of the pass's classes x ``P``, no sort of entries) and
+        looked up per entry.  For a grid too large (huge trains) the times are computed
+        and ranked per entry: the same floats, the same ranks.
         """
-        t = self.timing
-        if "cls" not in table:  # one block's table (many cores): per entry, no grid worth building
-            return t.inject_s * packets_before + t.inject_s + table["done_s"][entry] - table["hop_s"][entry], None
-        cls = table["cls"][entry]
-        max_p = int(packets_before.max()) if packets_before.size else 0
-        grid = table.get("arrival_grid")
-        if grid is None or grid[0] <= max_p:
-            n_p = 1024 * (1 + (max_p + max_p // 4) // 1024)  # > max_p, with 25% room to grow
-            cls_done, cls_hop = table["cls_done_s"], table["cls_hop_s"]
-            if n_p * cls_done.size > _MAX_ARRIVAL_GRID:
-                return t.inject_s * packets_before + t.inject_s + cls_done[cls] - cls_hop[cls], None
-            p = np.arange(n_p)
-            value = (t.inject_s * p + t.inject_s + cls_done[:, None] - cls_hop[:, None]).reshape(-1)
-            grid = table["arrival_grid"] = (n_p, value, _dense_rank(value, kind="stable"))
-        n_p, value, rank = grid
-        at = cls * n_p + packets_before
-        return value[at], rank[at]
+        t, rt = self.timing, self.routes
+        n_p = int(packets_before.max()) + 1
+        present = np.zeros(rt.n_classes, dtype=bool)
+        present[cls] = True
+        classes = np.flatnonzero(present)
+        if classes.size * n_p > _MAX_COMBO_GRID:
+            arrival = t.inject_s * packets_before + t.inject_s + rt.class_done_s[cls] - rt.class_hop_s[cls]
+            return _dense_rank(arrival)
+        local = np.cumsum(present) - 1  # class -> its index among the pass's classes
+        combo = local[cls] * n_p + packets_before
+        used = np.zeros(classes.size * n_p, dtype=bool)
+        used[combo] = True
+        combos = np.flatnonzero(used)
+        of_class, p = classes[combos // n_p], combos % n_p
+        value = t.inject_s * p + t.inject_s + rt.class_done_s[of_class] - rt.class_hop_s[of_class]
+        # the values of one class grow with P: a stable sort merges these runs
+        rank, distinct = _dense_rank(value, kind="stable")
+        rank_of = np.empty(used.size, dtype=np.int64)
+        rank_of[combos] = rank
+        return rank_of[combo], distinct
 
     def _core_packets(self, core: np.ndarray, count: np.ndarray) -> np.ndarray:
         """Packets per core, ``(K,)`` int64 (float weights: exact below 2**53)."""
