@@ -56,8 +56,8 @@ _FLOAT_FIELDS = tuple(f.name for f in fields(NocStepResult) if f.type in (float,
 _MAX_STEP_LINK_CELLS = 1 << 22
 #: trains + route hops evaluated in one pass (see AnalyticNoc._blocks)
 _BLOCK_ENTRIES = 1 << 19
-#: largest (hop classes x packets-before) grid of one pass ranked by combination (else per entry)
-_MAX_COMBO_GRID = 1 << 25
+#: largest grid of (hop class, packets before) arrival times kept or built (cells; 12-20 bytes each)
+_MAX_ARRIVAL_GRID = 1 << 23
 
 
 def _segment_starts(key: np.ndarray) -> np.ndarray:
@@ -99,7 +99,7 @@ def _fifo_order(server: np.ndarray, rank: np.ndarray, n_rank: int) -> tuple[np.n
         order = np.lexsort((rank, server))
         return order, server[order], rank[order]
     key = (server - lo) << (bits_r + bits_i)
-    key |= rank << bits_i
+    key |= rank.astype(np.int64) << bits_i
     key |= np.arange(n, dtype=np.int64)
     key.sort()
     order = key & ((1 << bits_i) - 1)
@@ -194,6 +194,7 @@ class AnalyticNoc(NocBase):
         super().__init__(chip, core_router, chunk_packets=chunk_packets)
         #: routes and per-hop figures of the router pairs that carried traffic
         self.routes = RouteTable(self.topology, self.timing, self.core_router)
+        self._grid = None  # ranked arrival times of all (class, P) (see _arrival_ranks)
 
     # ------------------------------------------------------------------ interface
     def _run(self, tr: Traffic, counts: TrafficCounts) -> NocStepResult:
@@ -396,18 +397,34 @@ class AnalyticNoc(NocBase):
         ``arrival = inject_s * P + inject_s + done_s - hop_s`` (left to right) with ``P``
         the packets the source core injects before the train and ``(done_s, hop_s)`` of
         the entry's hop class: ready + injection + the latency of the hops before this
-        one.  It is a function of ``(class, P)``, and a pass has far fewer distinct
-        combinations than entries, so the times are computed and ranked per combination
-        (found with a presence grid of the pass's classes x ``P``, no sort of entries) and
-        looked up per entry.  For a grid too large (huge trains) the times are computed
-        and ranked per entry: the same floats, the same ranks.
+        one.  It is a function of ``(class, P)``, with far fewer distinct combinations
+        than entries, so the times are computed and ranked per combination, not per
+        entry: on a grid of all classes x ``P = 0 .. n_p - 1`` kept across passes
+        (rebuilt when classes are added or ``P`` outgrows it), else, for a grid too large,
+        on the combinations of this pass (found with a presence grid of its classes x
+        ``P``, no sort of entries), else per entry.  The same floats and ranks each way.
         """
         t, rt = self.timing, self.routes
         n_p = int(packets_before.max()) + 1
+        grid = self._grid
+        if grid is None or grid[0] != (rt.generation, rt.n_classes) or grid[1] < n_p:
+            room = 1024 * (1 + (n_p + n_p // 4) // 1024)  # >= n_p, with room to grow
+            self._grid = grid = None
+            if rt.n_classes * room <= _MAX_ARRIVAL_GRID:
+                p = np.arange(room)
+                value = (t.inject_s * p + t.inject_s + rt.class_done_s[:, None] - rt.class_hop_s[:, None])
+                # each class's row grows with P: a stable sort merges these sorted runs
+                rank, distinct = _dense_rank(value.reshape(-1), kind="stable")
+                self._grid = grid = ((rt.generation, rt.n_classes), room, rank.astype(np.int32), distinct)
+        if grid is not None:
+            _, room, rank, distinct = grid
+            at = cls * room
+            at += packets_before
+            return rank[at], distinct
         present = np.zeros(rt.n_classes, dtype=bool)
         present[cls] = True
         classes = np.flatnonzero(present)
-        if classes.size * n_p > _MAX_COMBO_GRID:
+        if classes.size * n_p > _MAX_ARRIVAL_GRID:
             arrival = t.inject_s * packets_before + t.inject_s + rt.class_done_s[cls] - rt.class_hop_s[cls]
             return _dense_rank(arrival)
         local = np.cumsum(present) - 1  # class -> its index among the pass's classes
@@ -417,7 +434,6 @@ class AnalyticNoc(NocBase):
         combos = np.flatnonzero(used)
         of_class, p = classes[combos // n_p], combos % n_p
         value = t.inject_s * p + t.inject_s + rt.class_done_s[of_class] - rt.class_hop_s[of_class]
-        # the values of one class grow with P: a stable sort merges these runs
         rank, distinct = _dense_rank(value, kind="stable")
         rank_of = np.empty(used.size, dtype=np.int64)
         rank_of[combos] = rank

@@ -84,6 +84,8 @@ class RouteTable:
         self.routers = np.unique(np.asarray(routers, dtype=np.int64))
         self.index_of_router = np.full(hw.n_routers, -1, dtype=np.int64)
         self.index_of_router[self.routers] = np.arange(self.routers.size)
+        #: incremented whenever the table starts afresh (class ids change meaning)
+        self.generation = -1
         self._clear()
 
     # ------------------------------------------------------------------ lookup
@@ -132,6 +134,7 @@ class RouteTable:
 
     # ------------------------------------------------------------------ building
     def _clear(self) -> None:
+        self.generation += 1
         u = self.routers.size
         self._dense = u * u <= _DENSE_INDEX_CELLS
         if self._dense:
