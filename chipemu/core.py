@@ -47,6 +47,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .arrays import distinct
 from .learning import canonical_position
 from .network import FlatNetwork
 from .neurons import payload_bytes
@@ -415,7 +416,7 @@ class CoreArray:
         """Distinct destination cores (other than itself) that each core sends to."""
         K = self.n_cores
         remote = self.axon_remote
-        pair = np.unique(self.source_core[self.axon_source[remote]] * K + self.axon_core[remote])
+        pair = distinct(self.source_core[self.axon_source[remote]] * K + self.axon_core[remote])
         return np.bincount(pair // K, minlength=K)
 
     @property

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from chipemu.arrays import distinct
 from chipemu.hardware import Hardware
 from chipemu.noc.base import zero_load
 from chipemu.noc.traffic import NocTiming, Traffic
@@ -43,12 +44,6 @@ MAX_CACHED_ENTRIES = 1 << 26
 _DENSE_INDEX_CELLS = 1 << 22
 #: new pairs routed per pass (the routes are (pairs, longest route) arrays)
 _NEW_PAIRS_CHUNK = 1 << 13
-
-
-def _distinct(values: np.ndarray) -> np.ndarray:
-    """The distinct values, sorted (``np.unique`` without its hashing: one fast sort)."""
-    ordered = np.sort(values)
-    return ordered[np.r_[True, ordered[1:] != ordered[:-1]]]
 
 
 class _Column:
@@ -98,10 +93,10 @@ class RouteTable:
         row = self._lookup(key)
         missing = row < 0
         if missing.any():
-            new = np.unique(key[missing])
+            new = distinct(key[missing])
             if self.n_entries + self._hops_of(new) > MAX_CACHED_ENTRIES:
                 self._clear()
-                new = np.unique(key)
+                new = distinct(key)
             self._add(new)
             row = self._lookup(key)
         return row
@@ -216,16 +211,16 @@ class RouteTable:
         sort of the few distinct values and a binary search), no sort of hops."""
         if done.size == 0:
             return np.zeros(0, dtype=np.int32)
-        distinct = _distinct(done)
+        done_values = distinct(done)
         n_kinds, n_up = latency.size, period_values.size
-        code = (np.searchsorted(distinct, done) * n_kinds + kind) * n_up + up
-        codes = _distinct(code)
+        code = (np.searchsorted(done_values, done) * n_kinds + kind) * n_up + up
+        codes = distinct(code)
         local = np.searchsorted(codes, code)
         ids = np.empty(codes.size, dtype=np.int32)
         for i, c in enumerate(codes.tolist()):
             rest, u = divmod(c, n_up)
             d, k = divmod(rest, n_kinds)
-            value = np.array([distinct[d], latency[k], period[k], period_values[u]])
+            value = np.array([done_values[d], latency[k], period[k], period_values[u]])
             cid = self._class_id.get(value.tobytes())
             if cid is None:
                 cid = self._class_id[value.tobytes()] = len(self._class_id)

@@ -43,6 +43,7 @@ def population_costs(run, energy: dict | None = None) -> list[dict]:
     from mapper.graph import build_graph
     from mapper.resources import ResourceModel
 
+    from ..arrays import distinct
     from ..chip import synapse_codes
     from ..core import C
 
@@ -82,7 +83,7 @@ def population_costs(run, energy: dict | None = None) -> list[dict]:
             q = int(np.searchsorted(starts, p.post_start, side="right") - 1)
             bits[q] += int(kernel_entries(nc, [p], K).sum()) * model.weight_bits
     pin_s, pin_t = graph.pin_arrays()
-    pairs = np.unique((pop_of[pin_t] * K + nc[pin_t]) * graph.n_src + pin_s)
+    pairs = distinct((pop_of[pin_t] * K + nc[pin_t]) * graph.n_src + pin_s)
     bits += np.bincount(pairs // graph.n_src // K, minlength=P) * model.header_bits
 
     # energy: synaptic ops by encoding, spikes, per-core neuron/message/learning energy split
