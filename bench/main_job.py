@@ -23,6 +23,7 @@ SANA-FE installed, which chipemu does not depend on; see bench/README.md.
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
@@ -47,7 +48,8 @@ def whole_process(argv: list[str]) -> float:
 
 
 def phases(program: str, params: list[str], noc: str, out: Path, chip: str = "loihi1",
-           mapper: str = "traffic") -> dict[str, float]:
+           mapper: str = "traffic") -> dict[str, tuple[float, float]]:
+    """Time the phases of ``chipemu run`` in this process: ``{phase: (wall s, CPU s)}``."""
     from chipemu.baseline import baseline_report
     from chipemu.chip import emulate
     from chipemu.chips import load_chip
@@ -60,26 +62,26 @@ def phases(program: str, params: list[str], noc: str, out: Path, chip: str = "lo
     from mapper import map_network
 
     times = {}
-    t = time.perf_counter()
-    net, _ = load_network_arg(program, _parse_params(params))
-    times["build the network"] = time.perf_counter() - t
-    t = time.perf_counter()
-    mapping = map_network(net, load_chip(chip), mapper=mapper, seed=0)
-    times[f"map ({mapper})"] = time.perf_counter() - t
-    t = time.perf_counter()
-    reference_run(net)
-    times["reference runner (host, for the ratio below)"] = time.perf_counter() - t
-    t = time.perf_counter()
-    run = emulate(net, mapping, None, noc=noc)
-    times[f"emulate ({noc} NoC)"] = time.perf_counter() - t
-    t = time.perf_counter()
-    energy = energy_report(run)
-    baseline = baseline_report(run, energy, measure=True)
-    run.report = build_report(run, seed=0, network_source=program, energy=energy, baseline=baseline)
-    times["energy + baseline (measured reference run)"] = time.perf_counter() - t
-    t = time.perf_counter()
-    write_run_dir(run, out)
-    times["report files (json, npz, html, figures)"] = time.perf_counter() - t
+
+    def timed(name, f, *args, **kwargs):
+        """Call f; record (wall s, CPU s of this process) under ``name``."""
+        wall, cpu = time.perf_counter(), time.process_time()
+        result = f(*args, **kwargs)
+        times[name] = (time.perf_counter() - wall, time.process_time() - cpu)
+        return result
+
+    net, _ = timed("build the network", load_network_arg, program, _parse_params(params))
+    mapping = timed(f"map ({mapper})", map_network, net, load_chip(chip), mapper=mapper, seed=0)
+    timed("reference runner (host, for the ratio below)", reference_run, net)
+    run = timed(f"emulate ({noc} NoC)", emulate, net, mapping, None, noc=noc)
+
+    def report():
+        energy = energy_report(run)
+        baseline = baseline_report(run, energy, measure=True)
+        run.report = build_report(run, seed=0, network_source=program, energy=energy, baseline=baseline)
+
+    timed("energy + baseline (measured reference run)", report)
+    timed("report files (json, npz, html, figures)", write_run_dir, run, out)
     return times
 
 
@@ -122,11 +124,13 @@ def main(argv=None) -> int:
         if args.phases:
             times = phases(program, [] if args.ei_local else args.param, args.noc, Path(tmp) / "phases",
                            args.chip, args.mapper)
-            for name, s in times.items():
-                print(f"    {name:45s} {s:8.2f} s")
-            ratio = times[f"emulate ({args.noc} NoC)"] / times["reference runner (host, for the ratio below)"]
+            print(f"    {'phase':45s} {'wall':>8s}   {'CPU':>8s}")
+            for name, (wall, cpu) in times.items():
+                print(f"    {name:45s} {wall:8.2f} s {cpu:8.2f} s")
+            emu, ref = times[f"emulate ({args.noc} NoC)"], times["reference runner (host, for the ratio below)"]
             target = " (target <= 10x)" if args.noc == "simpy" else ""
-            print(f"  ratio emulate ({args.noc} NoC) / reference runner: {ratio:.1f}x{target}")
+            print(f"  ratio emulate ({args.noc} NoC) / reference runner: {emu[0] / ref[0]:.1f}x wall, "
+                  f"{emu[1] / ref[1]:.1f}x CPU{target}; load average {os.getloadavg()[0]:.1f}")
     return 0
 
 

@@ -63,6 +63,7 @@ from collections import deque
 
 import numpy as np
 import simpy
+from simpy.events import Timeout
 
 from chipemu.noc.base import NocBase, TrafficCounts, zero_load
 from chipemu.noc.result import NocStepResult
@@ -71,6 +72,7 @@ from chipemu.noc.traffic import Traffic
 __all__ = ["SimpyNoc"]
 
 _NEVER = float("-inf")
+_TRAINS_CACHED = 1 << 16  # (source, destination) core pairs whose stages are kept
 
 # Note: ``b if b > a else a`` below is ``max(a, b)`` bit for bit (max keeps the first of
 # equal arguments), without the cost of a call.
@@ -105,6 +107,14 @@ class _Channel:
         self.late: list[tuple[float, float]] = []  # (last, time) with time > last
         self.queue: deque = deque()     # (chunk, stage, arrival, n, tail) waiting for room
 
+    def reset(self) -> None:
+        """Empty the stage and its buffer (a new NoC phase starts)."""
+        self.free_at = _NEVER
+        self.unknown = 0
+        self.leaving = []
+        self.late = []
+        self.queue.clear()
+
     def request(self, now: float, arrival: float, n: int, tail: float, chunk: int,
                 stage: int) -> tuple | None:
         """Ask at time ``now`` for the stage for ``n`` packets of ``chunk`` whose head
@@ -132,9 +142,12 @@ class _Channel:
                 leaving.append(last)
         else:
             step = (last - first) / (n - 1)
-            times = [first]  # = first + 0 * step
-            for i in range(1, n):
-                times.append(first + i * step)
+            if n == 2:
+                times = [first, first + step]  # = first + i * step, i = 0, 1
+            else:
+                times = [first]  # = first + 0 * step
+                for i in range(1, n):
+                    times.append(first + i * step)
             if times[-1] > last:  # rounding: these packets leave once ``last`` has passed
                 self.late += [(last, t) for t in times if t > last]
             if leaving and first < leaving[-1]:
@@ -200,11 +213,11 @@ class _Channel:
 
 
 class _StepSim:
-    """One NoC phase: the channels of the step's trains and its counters.
+    """One NoC phase: the step's trains, their stages and the counters.
 
-    Per train ``t``: ``chans[t]`` = its stages' channels (injection port, the links of its
-    route, the ejection port if modelled), ``lats[t][j]`` / ``links[t][j]`` = latency (s)
-    and link id (None for the ejection port) of stage ``j >= 1``.
+    Per train ``t``: ``stages[t] = (chans, lats, links)``: its stages' channels (injection
+    port, the links of its route, the ejection port if modelled), and the latency (s) and
+    link id (None for the ejection port) of every stage ``j >= 1``.
     """
 
     def __init__(self, noc: "SimpyNoc", tr: Traffic, counts: TrafficCounts):
@@ -218,37 +231,10 @@ class _StepSim:
         self.is_ns = noc.topology.link_is_ns
         self.is_chip = noc.link_is_chip
         self.n_links, self.n_cores = noc.topology.n_links, noc.n_cores
-        depth = t.buffer_depth
+        self.release_last = not t.eject_s > 0  # no ejection stage: the core takes packets at once
         self.src, self.dst = tr.src.tolist(), tr.dst.tolist()
-        ports = {k: _Channel(t.inject_s, depth) for k in set(self.src)}
-        # the link stages of every router pair: (channels, latencies, links)
-        n_routers = noc.topology.n_routers
-        pairs, pair_of = np.unique(tr.src_router * n_routers + tr.dst_router, return_inverse=True)
-        channel: list = [None] * noc.topology.n_links
-        latency, period = noc.link_latency, noc.link_period
-        hops = []
-        for pair in pairs.tolist():
-            route = noc.route(pair // n_routers, pair % n_routers)
-            for link in route:
-                if channel[link] is None:
-                    channel[link] = _Channel(period[link], depth)
-            hops.append(([channel[link] for link in route], [latency[link] for link in route], route))
-        pair_of = pair_of.reshape(-1).tolist()
-        self.chans, self.lats, self.links = [], [], []
-        self.ejected = t.eject_s > 0  # the last stage of every train is its ejection port
-        self.release_last = not self.ejected
-        ejects = {k: _Channel(t.eject_s, None) for k in set(self.dst)} if self.ejected else {}
-        for k, d, p in zip(self.src, self.dst, pair_of):
-            chans, lats, links = hops[p]
-            if self.ejected:
-                self.chans.append([ports[k], *chans, ejects[d]])
-                self.lats.append([None, *lats, t.eject_s])
-                self.links.append([None, *links, None])
-            else:
-                self.chans.append([ports[k], *chans])
-                self.lats.append([None, *lats])
-                self.links.append([None, *links])
-        self._channels = list(ports.values()) + [c for c in channel if c is not None]
+        self.stages = [noc.train_stages(k, d) for k, d in zip(self.src, self.dst)]
+        self._channels = noc.fresh_channels(tr)
 
     def chunks(self) -> tuple[list[int], list[int], list[int]]:
         """The chunks in canonical order: ``(train, first packet, packets)`` lists."""
@@ -307,8 +293,8 @@ class _StepSim:
         """A SimPy event of a chunk: ``(chunk, stage, head, tail, None)`` = its head
         reaches the stage, ``(chunk, stage, head, tail, stalled)`` = the stage's channel
         grants it the stage (it had queued)."""
-        c, s, head, tail, stalled = event._value
-        now = self.env._now
+        c, s, head, tail, stalled = event.value
+        now = self.env.now
         if stalled is None:
             self.arrive(c, s, now, head, tail)
         else:
@@ -325,7 +311,7 @@ class _StepSim:
         while ready:
             if env.peek() <= now:  # an event at this instant comes first: schedule them
                 for item in ready:
-                    env.timeout(0.0, item).callbacks.append(self.on_event)
+                    Timeout(env, 0.0, item).callbacks.append(self.on_event)
                 ready.clear()
                 return
             c, s, head, tail, stalled = ready.popleft()
@@ -337,9 +323,13 @@ class _StepSim:
     def arrive(self, c: int, s: int, now: float, head: float, tail: float) -> None:
         """At ``now`` the head of chunk ``c`` reaches stage ``s`` (the tail at ``tail``):
         ask the stage; carry the chunk on if granted (else the channel queues it)."""
-        grant = self.chans[self.ck_train[c]][s].request(now, head, self.ck_n[c], tail, c, s)
-        if grant is not None:
-            self.carry(c, s, now, *grant)
+        channel, n = self.stages[self.ck_train[c]][0][s], self.ck_n[c]
+        if not channel.queue:  # (= channel.request, inlined: it runs once per chunk and stage)
+            grant = channel._try(now, head, n, tail)
+            if grant is not None:
+                self.carry(c, s, now, *grant)
+                return
+        channel.queue.append((c, s, head, n, tail))
 
     def carry(self, c: int, s: int, now: float, head: float, tail: float, stalled: bool) -> None:
         """Chunk ``c`` is granted stage ``s`` at ``now``: its head starts at ``head``, its
@@ -355,7 +345,7 @@ class _StepSim:
         they arrive (the last buffer is released at once).
         """
         n, tc = self.ck_n[c], self.ck_train[c]
-        stages, lats, links = self.chans[tc], self.lats[tc], self.links[tc]
+        stages, lats, links = self.stages[tc]
         last, ready = len(stages) - 1, self.ready
         while True:
             if stalled:
@@ -377,7 +367,7 @@ class _StepSim:
             delay = head - now
             if delay > 0:
                 if now + delay > now:
-                    self.env.timeout(delay, (c, s, head, tail, None)).callbacks.append(self.on_event)
+                    Timeout(self.env, delay, (c, s, head, tail, None)).callbacks.append(self.on_event)
                 else:  # too small to move the clock: an event at this instant, after the ready ones
                     ready.append((c, s, head, tail, None))
                 return
@@ -441,6 +431,12 @@ class SimpyNoc(NocBase):
         self.link_latency = t.link_latency_s(topo).tolist()
         self.link_period = t.link_periods_s(topo).tolist()
         self._routes: dict[tuple[int, int], list[int]] = {}
+        # the channels (made when first used, emptied for every step): injection port and
+        # ejection port per core, one per link; the stages of every train seen so far
+        self._port: list = [None] * self.n_cores
+        self._eject: list = [None] * self.n_cores
+        self._link: list = [None] * topo.n_links
+        self._train_stages: dict[int, tuple[list, list, list]] = {}
 
     def route(self, src_router: int, dst_router: int) -> list[int]:
         """The links of the route between two routers (cached)."""
@@ -449,6 +445,50 @@ class SimpyNoc(NocBase):
         if route is None:
             route = self._routes[key] = self.topology.route(src_router, dst_router).tolist()
         return route
+
+    def train_stages(self, src: int, dst: int) -> tuple[list, list, list]:
+        """The stages of a train from core ``src`` to core ``dst`` (cached): ``(channels,
+        latencies, link ids)``, one entry per stage: the injection port (latency and link
+        unused), the links of the route, the ejection port if ``time.message_in > 0``
+        (link None).  Channels are reused from step to step (:meth:`fresh_channels`)."""
+        key = src * self.n_cores + dst
+        stages = self._train_stages.get(key)
+        if stages is None:
+            if len(self._train_stages) >= _TRAINS_CACHED:
+                self._train_stages.clear()  # bounded memory on big systems
+            t, depth = self.timing, self.timing.buffer_depth
+            if self._port[src] is None:
+                self._port[src] = _Channel(t.inject_s, depth)
+            route = self.route(int(self.core_router[src]), int(self.core_router[dst]))
+            for link in route:
+                if self._link[link] is None:
+                    self._link[link] = _Channel(self.link_period[link], depth)
+            chans = [self._port[src], *(self._link[link] for link in route)]
+            lats = [None, *(self.link_latency[link] for link in route)]
+            links = [None, *route]
+            if t.eject_s > 0:
+                if self._eject[dst] is None:
+                    self._eject[dst] = _Channel(t.eject_s, None)
+                chans.append(self._eject[dst])
+                lats.append(t.eject_s)
+                links.append(None)
+            stages = self._train_stages[key] = (chans, lats, links)
+        return stages
+
+    def fresh_channels(self, tr: Traffic) -> list[_Channel]:
+        """Empty the channels of a step's trains (all created by :meth:`train_stages`),
+        which returns them; cost grows with the step's cores and routes."""
+        n_routers = self.topology.n_routers
+        channels = [self._port[k] for k in np.unique(tr.src).tolist()]
+        if self.timing.eject_s > 0:
+            channels += [self._eject[k] for k in np.unique(tr.dst).tolist()]
+        links = set()
+        for pair in np.unique(tr.src_router * n_routers + tr.dst_router).tolist():
+            links.update(self.route(pair // n_routers, pair % n_routers))
+        channels += [self._link[link] for link in sorted(links)]
+        for channel in channels:
+            channel.reset()
+        return channels
 
     def _run(self, tr: Traffic, counts: TrafficCounts) -> NocStepResult:
         return _StepSim(self, tr, counts).run()
