@@ -19,6 +19,7 @@ BENCH = Path(__file__).resolve().parent.parent / "bench"
     ["mapping_conv.py", "--scale", "0.25"],
     ["system.py", "--n", "8000", "--steps", "15", "--chip", "kapoho-bay", "--mapper", "sequential"],
     ["main_job.py", "--program", "programs/synfire.py", "--noc", "analytic", "--phases"],
+    ["sana_fe.py", "--n", "600", "--steps", "10", "--noc", "analytic"],  # SANA-FE's side only where installed
 ])
 def test_benchmark_runs(argv, tmp_path):
     proc = subprocess.run([sys.executable, str(BENCH / argv[0]), *argv[1:]], capture_output=True, text=True,
