@@ -23,7 +23,8 @@ together but take no room).  Edge lists hold every pin in both directions.
     A core is seeded with the largest unplaced cluster (or the rest of a cluster split at
     the previous core) and grown with the unplaced cluster of highest affinity (summed edge
     weight between the cluster and the core so far) that fits entirely (exact check by
-    :class:`~mapper.fill.CoreFiller`); up to 8 candidates are tried.  With no connected
+    :class:`~mapper.fill.CoreFiller`); up to 8 candidates are tried (the first with a fit, the other 7 at once with
+    :meth:`~mapper.fill.CoreFiller.fits_each`).  With no connected
     candidate left, isolated clusters and then unrelated clusters fill the room.  A core
     may be closed with room left -- rather than splitting a cluster over two cores -- while
     the cores so far plus a lower bound for what is left stay within 3 % (at least one
@@ -219,7 +220,7 @@ def grow_pack(graph: MapGraph, model: ResourceModel, labels: np.ndarray, e: _Edg
         hi, w = _grouped_weights(cv[keep] * q + cu[keep], e.wq[:half][keep], e.wb)
         a, b = hi // q, hi % q
         both = np.concatenate([a * q + b, b * q + a])  # symmetrise the (much smaller) coarse graph
-        order = np.argsort(both, kind="stable")
+        order = np.argsort(both)  # a key occurs at most twice: its sum is exact in any order
         ws = np.concatenate([w, w]).astype(np.float64)[order]
         both = both[order]
         first = np.ones(both.size, dtype=bool)
@@ -346,15 +347,15 @@ def grow_pack(graph: MapGraph, model: ResourceModel, labels: np.ndarray, e: _Edg
             core += 1
             continue
         while True:
-            cand = -1
-            stash: list[int] = []
-            for d in best_candidates().tolist():
-                if try_add(d, partial=False):
-                    cand = d
-                    break
-                failed_at[d] = aff[d]
-                stash.append(d)
-            if cand >= 0:
+            best = best_candidates()
+            if best.size and try_add(int(best[0]), partial=False):
+                continue
+            # the first failed: judge the others against the same core at once
+            ok = filler.fits_each([rest(d) for d in best[1:].tolist()])
+            stash = best[:1 + (int(np.argmax(ok)) if ok.any() else ok.size)].tolist()  # tried and failed
+            failed_at[stash] = aff[stash]
+            if ok.any():
+                try_add(int(best[1 + np.argmax(ok)]), partial=False)
                 continue
             room = model.compartments - filler.count
             if room > 0 and iso_pos < iso_seq.size and not stash:
@@ -362,9 +363,14 @@ def grow_pack(graph: MapGraph, model: ResourceModel, labels: np.ndarray, e: _Edg
                 placed(filler.add_fitted())
                 iso_pos += res.k
                 room = model.compartments - filler.count
-            # unrelated clusters that fit entirely, largest first
-            if room > 0 and not stash and any(try_add(d, partial=False) for d in unrelated(room).tolist()):
-                continue
+            if room > 0 and not stash:  # unrelated clusters that fit entirely, largest first
+                other = unrelated(room)
+                if other.size and try_add(int(other[0]), partial=False):
+                    continue
+                ok = filler.fits_each([rest(d) for d in other[1:].tolist()])
+                if ok.any():
+                    try_add(int(other[1 + np.argmax(ok)]), partial=False)
+                    continue
             if room > 0:
                 if core - first_core + 1 + cores_for(*left) <= k_allowed:
                     reasons["compartments"] += 1

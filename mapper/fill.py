@@ -154,6 +154,28 @@ class CoreFiller:
             return FitResult(1, "compartments", self.count + 2)
         return FitResult(1)
 
+    def fits_each(self, groups: list[np.ndarray]) -> np.ndarray:
+        """Whether each group of compartments, added on its own, would fit the core whole.
+
+        One vectorised pass over all the groups' pins (instead of one :meth:`fit` per
+        group): a group fits iff the core's compartments, fan-in (its sources not yet on the
+        core, each counted once) and synaptic memory stay within their limits with all of
+        it added -- the same answer as ``fit(group).k == group.size``.
+        """
+        m = self.model
+        sizes = np.array([g.size for g in groups], dtype=np.int64)
+        if sizes.size == 0:
+            return np.zeros(0, dtype=bool)
+        members = np.concatenate(groups).astype(np.int64, copy=False)
+        gid = np.repeat(np.arange(sizes.size, dtype=np.int64), sizes)
+        srcs, owner = gather_rows(self.g.in_ptr, self.g.in_src, members)
+        fresh = ~self.present[srcs]
+        new = sorted_unique(gid[owner[fresh]] * self.g.n_src + srcs[fresh])[0] // self.g.n_src
+        fanin = self.fanin + np.bincount(new, minlength=sizes.size)
+        syn = self.syn + np.bincount(gid, weights=self.bits[members], minlength=sizes.size).astype(np.int64)
+        return ((self.count + sizes <= m.compartments) & (fanin <= m.fanin)
+                & (m.memory(syn, fanin) <= m.memory_bits))
+
     def discard(self) -> None:
         """Forget the last :meth:`fit` (nothing is added)."""
         self._cache = None
