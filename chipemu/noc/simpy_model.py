@@ -34,23 +34,24 @@ when it will be served computes its start times at once; its next event is its h
 reaching the next stage.  A chunk whose room depends on chunks that have not moved on
 yet waits in the channel's queue; the channel grants it when they do.
 
-**The event loop** (:func:`_simulate`).  There are two kinds of events, both kept in one
-heap ordered by ``(time, sequence number)``, the sequence number counting the events in
-the order they are scheduled:
+**Events** (:class:`_StepSim`).  SimPy is the engine; it holds only the events that
+need its clock: a chunk's head reaching its next stage is a SimPy timeout whose callback
+(:meth:`_StepSim.on_event`) asks that stage's channel and carries the chunk on
+(:meth:`_StepSim.carry`).  The rest happens in exactly the order of the model's first
+implementation, one SimPy process per chunk (kept in ``tests/noc_oracle.py``):
 
-* *arrival* ``(chunk, stage, head, tail)``: the chunk's head reaches the stage; the
-  chunk asks the stage's channel for a grant;
-* *grant* ``(chunk, stage, grant)``: a channel that queued the chunk grants it the stage
-  (scheduled at the time of the release that made room).
+* at time 0 every chunk asks its injection port for the stage, in canonical order
+  (source core, then destination core, then chunk), before any event is processed (the
+  processes started urgently, in that order);
+* a chunk that a release grants a stage at time ``now`` had an event at ``now``, after
+  every event already due then: it goes on right after the current event while SimPy
+  holds no other event at ``now``, else it gets a SimPy event at ``now``
+  (:meth:`_StepSim.settle`); chunks granted at one instant keep their order.
 
-At time 0 every chunk arrives at its injection port, in canonical order (source core,
-then destination core, then chunk), before any other event.  This is exactly the order
-in which a SimPy simulation with one process per chunk processes the same events (SimPy
-orders its queue by time, priority and scheduling order; process starts are urgent,
-everything else is normal), which is how this model was first written; the results are
-bit-identical to that simulation (``tests/noc_oracle.py`` keeps it, and the tests compare
-the two), at a fraction of the cost: no SimPy events, no generators, one heap entry per
-chunk and stage.  Work therefore scales with chunks x hops, not packets.
+So every channel sees the same requests and releases in the same order, the float sums
+run in the same order, and the results are bit-identical to the first implementation
+(``tests/test_noc_equivalence.py``), with ~40 % fewer SimPy events and no generators.
+Work scales with chunks x hops, not packets.
 
 Ties are broken by the scheduling order and FIFO queues, so equal inputs give identical
 results.
