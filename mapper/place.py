@@ -42,6 +42,11 @@ from .resources import source_cores
 
 Placer = Callable[..., np.ndarray]
 
+#: fewest annealing moves per chip (when most of a chip's traffic leaves it)
+MIN_MOVES = 5_000
+#: core pairs up to which :func:`core_traffic` sums per pair in a dense (K * K) table
+DENSE_PAIRS = 2**24
+
 
 def router_distance(chip: ChipSpec) -> np.ndarray:
     """(R, R) hop count between the routers of one chip (its own mesh)."""
@@ -70,8 +75,14 @@ def core_traffic(graph: MapGraph, neuron_core: np.ndarray, input_core: np.ndarra
     b = keys - s * K
     a = score[s]
     keep = (a != b) & (a >= 0)
-    pair, inverse = np.unique(a[keep] * K + b[keep], return_inverse=True)
-    w = np.bincount(inverse.reshape(-1), weights=rates[s[keep]], minlength=pair.size).astype(np.float64)
+    pk, pw = a[keep] * K + b[keep], rates[s[keep]]
+    if K * K <= DENSE_PAIRS:  # sum per pair in a dense table (same order of additions as below)
+        dense = np.bincount(pk, weights=pw, minlength=K * K)
+        pair = np.flatnonzero(np.bincount(pk, minlength=K * K))
+        w = dense[pair].astype(np.float64)
+    else:
+        pair, inverse = np.unique(pk, return_inverse=True)
+        w = np.bincount(inverse.reshape(-1), weights=pw, minlength=pair.size).astype(np.float64)
     return pair // K, pair % K, w
 
 
@@ -112,11 +123,23 @@ def chips_in_order(n_cores: int, hw: Hardware, fixed: dict[int, int]) -> np.ndar
     return chip
 
 
+def chip_distances(hw: Hardware) -> np.ndarray:
+    """(chips, chips) chip-to-chip links between every two chips of a system."""
+    ids = np.arange(hw.n_chips)
+    return hw.chip_distance(ids[:, None], ids[None, :]).astype(np.float64)
+
+
 def interchip_cost(a: np.ndarray, b: np.ndarray, w: np.ndarray, chip: np.ndarray, hw: Hardware) -> float:
     """Expected chip-to-chip link crossings per timestep: ``sum w * chip_distance``."""
     if a.size == 0:
         return 0.0
-    return float(w @ hw.chip_distance(chip[a], chip[b]))
+    return float(w @ chip_distances(hw)[chip[a], chip[b]])
+
+
+def _by_row(keys: np.ndarray, n_rows: int) -> np.ndarray:
+    """Stable order of ``keys`` (ints in ``0..n_rows-1``): a radix sort when they fit 16 bits."""
+    small = np.uint16 if n_rows <= 2**16 else np.int64
+    return np.argsort(keys.astype(small, copy=False), kind="stable")
 
 
 def chips_by_traffic(n_cores: int, hw: Hardware, fixed: dict[int, int], a: np.ndarray, b: np.ndarray,
@@ -137,7 +160,7 @@ def chips_by_traffic(n_cores: int, hw: Hardware, fixed: dict[int, int], a: np.nd
         return order_chip
     cpc = hw.cores_per_chip
     sym_a, sym_b, sym_w = np.r_[a, b], np.r_[b, a], np.r_[w, w]
-    order = np.argsort(sym_a, kind="stable")
+    order = _by_row(sym_a, n_cores)
     nb_ptr = np.zeros(n_cores + 1, dtype=np.int64)
     np.cumsum(np.bincount(sym_a, minlength=n_cores), out=nb_ptr[1:])
     nb, nw = sym_b[order], sym_w[order]
@@ -218,8 +241,11 @@ def _free_slots(chip: ChipSpec, fixed: dict[int, int]) -> np.ndarray:
 
 
 def place_rowmajor(T: np.ndarray, chip: ChipSpec, *, seed: int = 0,
-                   fixed: dict[int, int] | None = None) -> np.ndarray:
-    """Physical slot of every logical core, in row-major order (see the module docstring)."""
+                   fixed: dict[int, int] | None = None, effort: float = 1.0) -> np.ndarray:
+    """Physical slot of every logical core, in row-major order (see the module docstring).
+
+    ``seed`` and ``effort`` are accepted for the placer interface and not used.
+    """
     fixed = fixed or {}
     K = T.shape[0]
     slots = np.full(K, -1, dtype=np.int64)
@@ -241,7 +267,8 @@ def placement_cost(T: np.ndarray, chip: ChipSpec, slots: np.ndarray) -> float:
 
 
 def place_anneal(T: np.ndarray, chip: ChipSpec, *, seed: int = 0,
-                 fixed: dict[int, int] | None = None, moves: int | None = None) -> np.ndarray:
+                 fixed: dict[int, int] | None = None, moves: int | None = None,
+                 effort: float = 1.0) -> np.ndarray:
     """Simulated-annealing placement (see the module docstring).  Deterministic for a seed.
 
     The cost of putting core ``a`` on router ``r``, ``C[a, r] = sum_b W[a, b] D[r, rc[b]]``
@@ -255,7 +282,9 @@ def place_anneal(T: np.ndarray, chip: ChipSpec, *, seed: int = 0,
 
     Judging a move is O(1) and an accepted move O(K R), instead of O(K) numpy work for every
     move: the same moves and decisions (up to float rounding) at ~2.5 us a move.
-    ``moves`` defaults to ``400 K`` (at least 20,000, at most 150,000).
+    ``moves`` defaults to ``effort * clamp(400 K, 20,000, 150,000)``, at least
+    :data:`MIN_MOVES`; :func:`place_system` sets ``effort`` to the share of a chip's traffic
+    that stays on the chip (1 on a single chip).
     """
     fixed = fixed or {}
     slots = place_rowmajor(T, chip, seed=seed, fixed=fixed)
@@ -273,7 +302,9 @@ def place_anneal(T: np.ndarray, chip: ChipSpec, *, seed: int = 0,
     rc = slots // cpr
     C = W @ D[:, rc].T  # (K, R)
     rng = np.random.default_rng(seed)
-    n_moves = moves if moves is not None else int(min(150_000, max(20_000, 400 * movable.size)))
+    if moves is None:
+        moves = max(MIN_MOVES, int(effort * min(150_000, max(20_000, 400 * movable.size))))
+    n_moves = moves
     pa = movable[rng.integers(0, movable.size, n_moves)]
     pp = cand[rng.integers(0, cand.size, n_moves)]
     u = rng.random(n_moves)
@@ -333,7 +364,9 @@ def place_system(a: np.ndarray, b: np.ndarray, w: np.ndarray, n_cores: int, spec
 
     One chip: ``placer`` on the dense traffic of all cores.  A system: the chip-level
     partition (:func:`chips_by_traffic` if ``by_traffic``, else :func:`chips_in_order`),
-    then ``placer`` on each chip with the dense traffic of that chip's cores only.
+    then ``placer`` on each chip with the dense traffic of that chip's cores only, and
+    ``effort`` = the share of that chip's traffic that stays on it (the annealer scales its
+    moves by it: placement inside a chip cannot shorten the rest).
     ``(a, b, w)`` is the sparse traffic of :func:`core_traffic`; ``fixed`` maps pinned
     logical cores to physical core ids.
     """
@@ -346,8 +379,13 @@ def place_system(a: np.ndarray, b: np.ndarray, w: np.ndarray, n_cores: int, spec
     cpc = hw.cores_per_chip
     # the traffic inside each chip, grouped by chip once (linear in the traffic pairs)
     same = chip_of[a] == chip_of[b]
+    # the share of each chip's traffic that stays on it: all the placer on the chip can shorten
+    inside = np.bincount(chip_of[a[same]], weights=w[same], minlength=hw.n_chips)
+    touching = (inside + np.bincount(chip_of[a[~same]], weights=w[~same], minlength=hw.n_chips)
+                + np.bincount(chip_of[b[~same]], weights=w[~same], minlength=hw.n_chips))
+    share = np.divide(inside, touching, out=np.ones(hw.n_chips), where=touching > 0)
     a, b, w = a[same], b[same], w[same]
-    order = np.argsort(chip_of[a], kind="stable")
+    order = _by_row(chip_of[a], hw.n_chips)
     a, b, w = a[order], b[order], w[order]
     chips = np.unique(chip_of)
     bounds = np.searchsorted(chip_of[a], np.r_[chips, chips[-1] + 1] if chips.size else chips)
@@ -360,6 +398,6 @@ def place_system(a: np.ndarray, b: np.ndarray, w: np.ndarray, n_cores: int, spec
         k = members.size
         T = np.bincount(local_id[a[lo:hi]] * k + local_id[b[lo:hi]], weights=w[lo:hi], minlength=k * k)
         local_fixed = {j: fixed[m] % cpc for j, m in enumerate(members.tolist()) if m in fixed}
-        local = placer(T.reshape(k, k), spec.chip, seed=seed, fixed=local_fixed)
+        local = placer(T.reshape(k, k), spec.chip, seed=seed, fixed=local_fixed, effort=float(share[c]))
         slots[members] = c * cpc + np.asarray(local, dtype=np.int64)
     return slots
