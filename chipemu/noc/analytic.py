@@ -326,11 +326,12 @@ class AnalyticNoc(NocBase):
         cls = rt.cls[hop]  # hop class of each entry
         server = np.repeat(step * n_links, n_hops) + rt.link[hop]  # (step, link) of each entry
         del hop
-        c_entry = np.repeat(c, n_hops)
+        single = n_trains == 0 or int(c.max()) == 1  # every train one packet (sparse firing)
+        c_entry = None if single else np.repeat(c, n_hops)
 
         # packets per (step, link) (float weights: exact for counts below 2**53)
         link = np.bincount(server, weights=c_entry, minlength=n_steps * n_links)
-        link = link.astype(np.int64).reshape(n_steps, n_links)
+        link = link.astype(np.int64, copy=False).reshape(n_steps, n_links)
 
         # I: nominal injection start (s) = inject_s x packets the source core injects
         # before the train in the same step (trains are in canonical order)
@@ -349,9 +350,12 @@ class AnalyticNoc(NocBase):
             rank, arrival_of_rank = self._arrival_ranks(np.repeat(packets_before, n_hops), cls)
             order, srv, rank = _fifo_order(server, rank, arrival_of_rank.size)
             del server
-            up = np.maximum(t.inject_s, rt.class_up_period_s)  # upstream period, by class
-            work = (c_entry - 1) * up[cls] + rt.class_link_period_s[cls]
-            waits = _lindley(srv, arrival_of_rank[rank], work[order], n_links)
+            if single:  # (1 - 1) * upstream period + link period: the link's period, exactly
+                work = rt.link_period[srv % n_links]
+            else:
+                up = np.maximum(t.inject_s, rt.class_up_period_s)  # upstream period, by class
+                work = ((c_entry - 1) * up[cls] + rt.class_link_period_s[cls])[order]
+            waits = _lindley(srv, arrival_of_rank[rank], work, n_links)
             np.maximum.at(wait, np.repeat(np.arange(n_trains), n_hops)[order], waits)
         if t.eject_s > 0:
             eject_arrive = ready + first - t.eject_s
