@@ -466,7 +466,9 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line.  SIGINT and SIGTERM stop it with exit 130 / 143 and nothing
     half-written (:mod:`chipemu.interrupt`), also when a library swallowed the signal."""
     from . import interrupt
+    from .allocator import keep_freed_memory
 
+    keep_freed_memory()  # reuse freed large arrays instead of faulting them in again
     with interrupt.handle_signals():
         try:
             rc = _main(argv)

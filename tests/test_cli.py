@@ -74,3 +74,13 @@ class _nothing:
 
     def __exit__(self, *exc):
         return False
+
+
+def test_allocator_tuning_applies_on_glibc_only():
+    import platform
+    import sys
+
+    from chipemu.allocator import keep_freed_memory
+
+    glibc = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
+    assert keep_freed_memory() is glibc

@@ -33,6 +33,8 @@ LAYERS = {
     "chipemu.schema": "base",
     "chipemu.bounded": "base",                 # bounded reads, budgets, range checks (errors only)
     "chipemu.interrupt": "base",               # SIGINT/SIGTERM handling (standard library only)
+    "chipemu.arrays": "base",                  # array helpers (numpy only)
+    "chipemu.allocator": "base",               # the command line's C allocator tuning (standard library only)
     # network: the network description, its arithmetic and its files
     "chipemu": "network",                      # the package itself (re-exports the network API)
     "chipemu.neuron": "network",
