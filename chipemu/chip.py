@@ -31,7 +31,8 @@ mapping only changes the counters, the traffic and the time.
 
 For speed the runner advances the cores' dynamics step by step
 (:meth:`CoreArray.advance`) but evaluates the counters, the message trains and the phase
-times for blocks of up to 1024 steps at once (:meth:`CoreArray.counts`); the analytic NoC
+times for blocks of up to 1024 steps (and about 4M input-axon reads) at once
+(:meth:`CoreArray.counts`); the analytic NoC
 keeps no state between steps and carries a whole block in one call
 (:meth:`AnalyticNoc.run_steps`), the SimPy NoC one step at a time.  Every number is the
 same as with one step at a time.
@@ -59,6 +60,9 @@ from .spikes import SpikeRaster
 #: steps x K cells of the per-core counters of one block of steps (see emulate)
 _BLOCK_CELLS = 1 << 20
 _MAX_BLOCK_STEPS = 1024
+#: input-axon reads (an upper bound of the message trains) of one block of steps: a block
+#: ends early when its steps reach it (its trains and their NoC evaluation are held at once)
+_BLOCK_AXONS = 1 << 22
 #: memory one timestep of a run holds until the report is written: the per-step counters and
 #: phase times, the input schedule, and their copies as report.json lists (an estimate)
 _BYTES_PER_STEP = 1024
@@ -162,8 +166,9 @@ def emulate(network: Network, mapping, steps: int | None = None, *, noc: str = "
     # The cores run step by step (the dynamics); their counters and message trains are
     # evaluated for blocks of steps at once (CoreArray.counts), and so is the analytic
     # NoC, which keeps no state between steps (run_steps: identical to one step() per
-    # step).  A block holds at most _BLOCK_CELLS steps x K counter rows (the trains of a
-    # block are as many as its packets: memory grows with events and cores, not core pairs).
+    # step).  A block holds at most _BLOCK_CELLS steps x K counter rows and ends early
+    # once its input-axon reads (the trains are at most as many) reach _BLOCK_AXONS:
+    # memory grows with events and cores, not core pairs, and is bounded per block.
     block = max(1, min(_MAX_BLOCK_STEPS, _BLOCK_CELLS // K))
     t0 = 0
     for t in range(steps):
@@ -174,7 +179,7 @@ def emulate(network: Network, mapping, steps: int | None = None, *, noc: str = "
             recorder.record(t, cores.u, cores.v)
         if cores.graded:
             spk_p.append(cores.last_payload)
-        if t + 1 - t0 == block or t + 1 == steps:
+        if t + 1 - t0 == block or t + 1 == steps or cores.logged_axons >= _BLOCK_AXONS:
             _finish_block(cores.counts(), t0, noc_model, op_time, core_counts, step_counts, step_time)
             t0 = t + 1
         if progress is not None:

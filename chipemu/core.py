@@ -168,6 +168,8 @@ class CoreArray:
         # fired, the active compartments per core, learning updates per core {step: counts}
         self._log_sources, self._log_active, self._log_learning = [], [], {}
         self._log_pbytes = []  # graded networks: payload bytes of each logged source
+        #: input-axon reads of the steps logged since the last counts() (bounds a block's memory)
+        self.logged_axons = 0
         #: the :class:`chipemu.learning.LearningEngine` of the plastic projections, or None
         self.learning = learning
         if learning is not None:
@@ -285,6 +287,7 @@ class CoreArray:
         self.last_payload = None
         sources = np.concatenate([fired, input_sources + self.n]) if input_sources.size else fired
         self._log_sources.append(sources)
+        self.logged_axons += int((self.source_axon_ptr[sources + 1] - self.source_axon_ptr[sources]).sum())
         syn = csr_gather(self.source_syn_ptr, sources)
         if self.graded:
             pl = np.ones(pos_spk.size, dtype=np.int64) if payload is None else payload
@@ -343,6 +346,7 @@ class CoreArray:
         source_step = np.repeat(np.arange(n), [s.size for s in self._log_sources])
         pbytes = np.concatenate(self._log_pbytes) if self._log_pbytes else None
         self._log_sources, self._log_active, self._log_learning, self._log_pbytes = [], [], {}, []
+        self.logged_axons = 0
 
         # spikes (compartments) and input spikes per (step, core of the source)
         is_input = sources >= self.n

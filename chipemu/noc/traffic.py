@@ -155,7 +155,7 @@ def _int_array(name: str, v) -> np.ndarray:
         return np.zeros(0, dtype=np.int64)
     if a.dtype.kind not in "iu":
         raise ChipemuError(f"NoC step: {name} must hold integers (got dtype {a.dtype})")
-    return a.astype(np.int64)
+    return a.astype(np.int64, copy=False)  # read only: the caller's int64 array itself
 
 
 def make_traffic(topo: Hardware, core_router: np.ndarray, src_core, dst_core,
