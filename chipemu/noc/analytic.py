@@ -84,30 +84,35 @@ def _dense_rank(values: np.ndarray, kind: str | None = None) -> tuple[np.ndarray
     return rank, ordered[new]
 
 
-def _fifo_order(server: np.ndarray, rank: np.ndarray, n_rank: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(order, server[order], rank[order])`` with ``order = np.lexsort((rank, server))``:
-    by server, then rank, ties in input order.
+def _fifo_order(server: np.ndarray, rank: np.ndarray, n_rank: int,
+                tie: np.ndarray | None = None, n_tie: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(tie[order], server[order], rank[order])`` with ``order = np.lexsort((tie, rank,
+    server))``: by server, then rank, then ``tie`` (``0 <= tie < n_tie``; default: the
+    input index, so ``tie[order]`` is ``order`` itself).  ``(server, rank, tie)`` must be
+    distinct.
 
-    The permutation comes from one sort of the unique packed integers ``server << (r + i)
-    | rank << i | index`` (``r``, ``i``: bits of the largest rank and index; numpy sorts
-    int64 several times faster than it argsorts); lexsort if they need more than 63 bits.
+    The permutation comes from one sort of the packed integers ``server << (r + i) | rank
+    << i | tie`` (``r``, ``i``: bits of the largest rank and tie; numpy sorts int64
+    several times faster than it argsorts); lexsort if they need more than 63 bits.
     """
     n = server.size
+    if tie is None:
+        tie, n_tie = np.arange(n, dtype=np.int64), n
     lo = int(server.min())
-    bits_i, bits_r = max(n - 1, 1).bit_length(), max(n_rank - 1, 1).bit_length()
+    bits_i, bits_r = max(n_tie - 1, 1).bit_length(), max(n_rank - 1, 1).bit_length()
     if (int(server.max()) - lo).bit_length() + bits_r + bits_i > 63:
-        order = np.lexsort((rank, server))
-        return order, server[order], rank[order]
+        order = np.lexsort((tie, rank, server))
+        return tie[order], server[order], rank[order]
     key = (server - lo) << (bits_r + bits_i)
     key |= rank.astype(np.int64) << bits_i
-    key |= np.arange(n, dtype=np.int64)
+    key |= tie
     key.sort()
-    order = key & ((1 << bits_i) - 1)
+    sorted_tie = key & ((1 << bits_i) - 1)
     key >>= bits_i
     sorted_rank = key & ((1 << bits_r) - 1)
     key >>= bits_r
     key += lo
-    return order, key, sorted_rank
+    return sorted_tie, key, sorted_rank
 
 
 def _lindley(srv: np.ndarray, a: np.ndarray, w: np.ndarray, segment_servers: int | None) -> np.ndarray:
@@ -348,15 +353,20 @@ class AnalyticNoc(NocBase):
         wait = np.zeros(n_trains)
         if n_entries:
             rank, arrival_of_rank = self._arrival_ranks(np.repeat(packets_before, n_hops), cls)
-            order, srv, rank = _fifo_order(server, rank, arrival_of_rank.size)
-            del server
-            if single:  # (1 - 1) * upstream period + link period: the link's period, exactly
-                work = rt.link_period[srv % n_links]
+            train = np.repeat(np.arange(n_trains), n_hops)  # train of each entry
+            if single:
+                # a route never uses a link twice, so at one server the entries' input
+                # order is their trains' order: the sort key needs the train, not the entry
+                train, srv, rank = _fifo_order(server, rank, arrival_of_rank.size, train, n_trains)
+                work = rt.link_period[srv % n_links]  # (1 - 1) * upstream period + link period, exactly
             else:
+                order, srv, rank = _fifo_order(server, rank, arrival_of_rank.size)
                 up = np.maximum(t.inject_s, rt.class_up_period_s)  # upstream period, by class
                 work = ((c_entry - 1) * up[cls] + rt.class_link_period_s[cls])[order]
+                train = train[order]
+            del server
             waits = _lindley(srv, arrival_of_rank[rank], work, n_links)
-            np.maximum.at(wait, np.repeat(np.arange(n_trains), n_hops)[order], waits)
+            np.maximum.at(wait, train, waits)
         if t.eject_s > 0:
             eject_arrive = ready + first - t.eject_s
             eject_work = (c - 1) * period + t.eject_s
