@@ -30,7 +30,6 @@ import numpy as np
 
 from .bounded import check_steps
 from .errors import ChipemuError
-from .learning import LearningEngine, canonical_position
 from .network import FlatNetwork, Network
 from .neurons.bank import NeuronBank
 from .results import ReferenceRunInfo, RunOutcome
@@ -234,9 +233,12 @@ def run(network: Network | FlatNetwork, steps: int | None = None, *, record: np.
     in_ptr, in_src, in_val = input_schedule_graded(f, steps)
     graded = bank.graded or in_val is not None
     u, v = bank.u, bank.v
-    engine = LearningEngine.build(network)
-    if engine is not None:  # canonical synapse id -> table position
-        table_pos = canonical_position(FanoutTable.storage_order(f))
+    engine = None
+    if isinstance(network, Network) and any(p.plasticity is not None for p in network.projections):
+        from .learning import LearningEngine, canonical_position  # only plastic networks load the rules
+
+        engine = LearningEngine.build(network)
+        table_pos = canonical_position(FanoutTable.storage_order(f))  # canonical synapse id -> table position
     u_tr = np.zeros((steps, ids.size), dtype=np.int64) if ids.size else None
     v_tr = np.zeros((steps, ids.size), dtype=np.int64) if ids.size else None
     spk_t, spk_n, spk_p = [], [], []
