@@ -2,6 +2,7 @@
 """Benchmark: a network too big for one chip, on a system of chips (``nahuku32``).
 
     python bench/system.py [--quick | --n N] [--steps N] [--chip SYSTEM] [--mapper NAME] [--simpy] [--keep DIR]
+                           [--map-only]
 
 The workload is the uniform random 80/20 E/I network of ``bench/networks.py``: 100k
 compartments, fan-out 100 (10M recurrent synapses), 10k Bernoulli input sources of 500
@@ -11,7 +12,10 @@ about 3,000 of Loihi 1's cores (fan-in axon slots run out first), ~24 chips.
 Measured, each in a fresh process (wall time and peak resident memory of that process):
 
 * ``map``: loading the network file and :func:`mapper.map_network` onto ``nahuku32``
-  (target: < 20 s for the mapping itself);
+  (target: < 20 s for the mapping itself; wall and CPU time and the load average), and the
+  traffic of the mapping when every source spikes once (packets, packets that cross chips,
+  packet-hops, the busiest link's packets); the ``sequential`` mapper is mapped too, as the
+  baseline of the same run (``--map-only``: only this step);
 * ``run``: the whole ``chipemu run NET --chip nahuku32 --noc analytic`` (load + map +
   emulate + energy + report); target < 60 s and < 4 GB;
 * with ``--simpy``: the same with the SimPy NoC (target < 5 minutes);
@@ -50,12 +54,23 @@ t0 = time.perf_counter()
 what, net_path, chip, steps, mapper = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
 out = {{}}
 if what == "map":
+    import os
+    import numpy as np
     from chipemu import Network
-    from mapper import map_network
+    from mapper import build_graph, map_network
     net = Network.load(net_path)
-    t1 = time.perf_counter()
+    t1, c1 = time.perf_counter(), time.process_time()
     m = map_network(net, chip, mapper=mapper, seed=0)
-    out.update(map_only_s=time.perf_counter() - t1, cores=m.n_cores, chips_used=m.chips_used)
+    out.update(map_only_s=time.perf_counter() - t1, map_cpu_s=time.process_time() - c1, cores=m.n_cores,
+               chips_used=m.chips_used, load=os.getloadavg()[0],
+               map_peak_gb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6)
+    g = build_graph(net)  # traffic figures, every source spiking once (not timed)
+    q = m.quality(g)
+    indptr, cores = m.destinations(g)
+    src_chip = m.core_chip[m.source_core]
+    crossing = m.core_chip[cores] != np.repeat(src_chip, np.diff(indptr))
+    out.update(packets=q["packets"], packet_hops=q["packet_hops"], max_link_load=q["max_link_load"],
+               interchip_packets=int(crossing.sum()))
 elif what == "reference":
     from chipemu import Network
     from chipemu.reference import run
@@ -101,6 +116,28 @@ def build(n: int, steps: int, path: Path) -> dict:
             "build_s": time.perf_counter() - t0}
 
 
+def map_step(net_path: Path, a, judge: bool) -> dict:
+    """Map with ``a.mapper`` and, as the baseline of the same run, with ``sequential``; print
+    time (wall and CPU, with the load average) and the traffic figures of both mappings."""
+    names = [a.mapper] + (["sequential"] if a.mapper != "sequential" else [])
+    res = {name: child("map", net_path, a.chip, a.steps, name) for name in names}
+    for name, mp in res.items():
+        print(f"map on {a.chip} (mapper {name}): {mp['map_only_s']:.1f} s mapping ({mp['map_cpu_s']:.1f} s CPU, "
+              f"load average {mp['load']:.1f}; {mp['wall_s']:.1f} s with loading), {mp['cores']:,} cores on "
+              f"{mp['chips_used']} chips, peak {mp['map_peak_gb']:.2f} GB"
+              + ("" if not judge or name != a.mapper else f"  [target < {TARGETS['map_s']:.0f} s: "
+                 f"{'met' if mp['map_only_s'] < TARGETS['map_s'] else 'NOT met'}]"))
+        print(f"  traffic when every source spikes once: {mp['packets']:,.0f} packets, "
+              f"{mp['interchip_packets']:,} cross chips, {mp['packet_hops']:,.0f} packet-hops, "
+              f"busiest link {mp['max_link_load']:,.0f} packets")
+    if len(names) == 2:
+        mp, sq = res[a.mapper], res["sequential"]
+        print(f"  {a.mapper} / sequential: time {mp['map_only_s'] / sq['map_only_s']:.2f}x, " + ", ".join(
+            f"{k.replace('_', ' ')} {mp[k] / sq[k]:.3f}x" for k in ("packets", "interchip_packets", "packet_hops",
+                                                                    "max_link_load") if sq[k]))
+    return res[a.mapper]
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="10k compartments (smoke test; targets not judged)")
@@ -110,6 +147,8 @@ def main(argv=None) -> int:
     ap.add_argument("--chip", default="nahuku32", help="system (default nahuku32)")
     ap.add_argument("--mapper", default="traffic", help="mapper (default traffic, chipemu run's default)")
     ap.add_argument("--keep", metavar="DIR", help="keep the network file and run directories in DIR")
+    ap.add_argument("--map-only", action="store_true",
+                    help="only the map step (the mapper and the sequential baseline), no reference or run")
     a = ap.parse_args(argv)
     n = a.n if a.n is not None else 10_000 if a.quick else 100_000
     if n < 10:
@@ -126,15 +165,17 @@ def main(argv=None) -> int:
         info = build(n, a.steps, net_path)
     print(f"network: {info['compartments']:,} compartments, {info['recurrent_synapses']:,} recurrent + "
           f"{info['input_synapses']:,} input synapses, {a.steps} steps (built in {info['build_s']:.1f} s)")
+    if a.map_only:
+        map_step(net_path, a, judge)
+        if not a.keep:
+            import shutil
+            shutil.rmtree(tmp, ignore_errors=True)
+        return 0
     ref = child("reference", net_path, a.chip, a.steps, a.mapper)
     print(f"baseline: host reference runner {ref['wall_s']:.1f} s in its process "
           f"({ref['loop_s']:.1f} s loop), {ref['spikes']:,} spikes "
           f"({100 * ref['spikes'] / (a.steps * n):.2f} % per step), peak {ref['peak_gb']:.2f} GB")
-    mp = child("map", net_path, a.chip, a.steps, a.mapper)
-    print(f"map on {a.chip} (mapper {a.mapper}): {mp['map_only_s']:.1f} s mapping ({mp['wall_s']:.1f} s with loading), "
-          f"{mp['cores']:,} cores on {mp['chips_used']} chips, peak {mp['peak_gb']:.2f} GB"
-          + ("" if not judge else f"  [target < {TARGETS['map_s']:.0f} s: "
-             f"{'met' if mp['map_only_s'] < TARGETS['map_s'] else 'NOT met'}]"))
+    map_step(net_path, a, judge)
     rows = [("analytic", "run_s")] + ([("simpy", "simpy_s")] if a.simpy else [])
     for noc, target in rows:
         out = tmp / f"run_{noc}"

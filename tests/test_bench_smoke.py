@@ -18,6 +18,7 @@ BENCH = Path(__file__).resolve().parent.parent / "bench"
     ["simulate.py", "--sizes", "1000", "--steps", "20", "--repeat", "1", "--no-brian2"],
     ["mapping_conv.py", "--scale", "0.25"],
     ["system.py", "--n", "8000", "--steps", "15", "--chip", "kapoho-bay", "--mapper", "sequential"],
+    ["system.py", "--n", "4000", "--steps", "15", "--chip", "kapoho-bay", "--map-only"],
     ["main_job.py", "--program", "programs/synfire.py", "--noc", "analytic", "--phases"],
     ["sana_fe.py", "--n", "600", "--steps", "10", "--noc", "analytic"],  # SANA-FE's side only where installed
 ])
