@@ -71,37 +71,40 @@ NPZ_LEVEL = 1
 NPZ_PROBE_BYTES = 1 << 22
 
 
-def _npy_bytes(arr: np.ndarray) -> bytes:
-    import io
+def _deflates(arr: np.ndarray) -> bool:
+    """Whether deflating ``arr`` pays: its first :data:`NPZ_PROBE_BYTES` bytes deflate to at
+    most half their size at :data:`NPZ_LEVEL`."""
+    import zlib
 
-    buf = io.BytesIO()
-    np.lib.format.write_array(buf, np.asanyarray(arr), allow_pickle=False)
-    return buf.getvalue()
+    flat = np.ascontiguousarray(arr).reshape(-1)
+    probe = flat[:max(1, NPZ_PROBE_BYTES // max(flat.itemsize, 1))].tobytes()
+    return len(probe) > 0 and len(zlib.compress(probe, NPZ_LEVEL)) <= len(probe) // 2
 
 
 def write_npz(path, arrays: dict[str, np.ndarray]) -> None:
     """Write ``arrays`` as an ``.npz`` archive at ``path`` (atomically, :func:`atomic_write`).
 
     Any ``.npz`` reader (``np.load``, :func:`read_npz`) reads it: one ``KEY.npy`` member per
-    array, in ``arrays``' order.  A member is deflated at :data:`NPZ_LEVEL` when its first
-    :data:`NPZ_PROBE_BYTES` bytes deflate to at most half their size, else stored: data that
-    barely compresses (e.g. random target indices) then costs no inflating when read, which
-    is most of the time of reading it.  The same arrays give the same bytes (no timestamps:
-    every member is dated 1980-01-01).
+    array, in ``arrays``' order.  A member is deflated at :data:`NPZ_LEVEL` when
+    :func:`_deflates` says it pays, else stored: data that barely compresses (e.g. random
+    target indices) then costs no inflating when read, which is most of the time of
+    reading it.  Members are streamed into the archive (no copy of an array in memory).
+    The same arrays give the same bytes (no timestamps: every member is dated 1980-01-01).
     """
     import zipfile
-    import zlib
 
     def write(tmp):
         with zipfile.ZipFile(tmp, "w", allowZip64=True) as zf:
             for key, arr in arrays.items():
-                data = _npy_bytes(arr)
-                probe = data[:NPZ_PROBE_BYTES]
-                deflate = len(zlib.compress(probe, NPZ_LEVEL)) <= len(probe) // 2
+                arr = np.asanyarray(arr)
                 info = zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0))
                 info.external_attr = 0o644 << 16
-                zf.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED if deflate else zipfile.ZIP_STORED,
-                            compresslevel=NPZ_LEVEL if deflate else None)
+                if _deflates(arr):
+                    info.compress_type = zipfile.ZIP_DEFLATED
+                    # the member's zlib level: a public field from Python 3.13 on, private before
+                    setattr(info, "compress_level" if hasattr(info, "compress_level") else "_compresslevel", NPZ_LEVEL)
+                with zf.open(info, "w", force_zip64=True) as fh:
+                    np.lib.format.write_array(fh, arr, allow_pickle=False)
 
     atomic_write(path, write)
 
