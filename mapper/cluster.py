@@ -55,16 +55,20 @@ LP_MIN_INSIDE = 0.01
 
 @dataclass(frozen=True, eq=False)
 class _Edges:
-    """Undirected pin edges between LP vertices (compartments and inputs), both directions.
+    """Undirected pin edges between LP vertices (compartments and inputs), each pin once.
 
-    ``v``/``u``: endpoints (source ids), every pin twice: ``v = [t, s]``, ``u = [s, t]``
-    (label propagation relies on this layout); ``wq``: quantised weight in ``wb`` low key bits.
+    ``t``/``s``: target and source id of every pin (int32 when the ids fit); ``wq``: its
+    quantised weight, to go in the ``wb`` low bits of packed keys.
     """
 
-    v: np.ndarray
-    u: np.ndarray
+    t: np.ndarray
+    s: np.ndarray
     wq: np.ndarray
     wb: int
+
+    @property
+    def size(self) -> int:
+        return int(self.t.size)
 
 
 def pin_edges(graph: MapGraph, r: np.ndarray, free: np.ndarray) -> _Edges:
@@ -74,15 +78,15 @@ def pin_edges(graph: MapGraph, r: np.ndarray, free: np.ndarray) -> _Edges:
     pin_s, pin_t = graph.pin_arrays()
     src_free = np.concatenate([free, np.ones(graph.in_n, dtype=bool)])
     keep = (pin_s != pin_t) & src_free[pin_s] & free[pin_t] & (r[pin_s] > 0)
-    s = pin_s[keep].astype(np.int64)
-    t = pin_t[keep]
+    idx = np.int32 if n_src < 2**31 else np.int64
+    s = pin_s[keep].astype(idx)
+    t = pin_t[keep].astype(idx)
     w = r[s]
     hi_bits = max(1, int(np.ceil(np.log2(max(n_src, 2)))) * 2)
     wb = max(1, min(16, 62 - hi_bits))
     wmax = float(w.max()) if w.size else 1.0
-    wq = np.maximum(1, np.rint(w / wmax * (2 ** wb - 1))).astype(np.int64)
-    return _Edges(v=np.concatenate([t, s]), u=np.concatenate([s, t]),
-                  wq=np.concatenate([wq, wq]), wb=wb)
+    wq = np.maximum(1, np.rint(w / wmax * (2 ** wb - 1))).astype(np.int32)  # wb <= 16 bits
+    return _Edges(t=t, s=s, wq=wq, wb=wb)
 
 
 def _grouped_weights(hi: np.ndarray, wq: np.ndarray, wb: int):
@@ -96,6 +100,28 @@ def _grouped_weights(hi: np.ndarray, wq: np.ndarray, wb: int):
     starts = np.flatnonzero(first)
     sums = np.add.reduceat(key & ((1 << wb) - 1), starts)
     return h[starts], sums
+
+
+def _coarse_edges(a: np.ndarray, b: np.ndarray, wq: np.ndarray, wb: int, q: int, small: bool):
+    """The symmetric cluster graph of edges ``a - b`` (cluster ids < q, weights ``wq``):
+    ``(a * q + b, summed weight)`` for both directions of every pair, sorted.
+
+    ``small`` (clusters average several vertices, so there are far fewer cluster pairs than
+    edges): sum each direction's pairs first and symmetrise the short result; otherwise
+    sort both directions of every edge at once (one sort instead of two of similar size).
+    The sums are of integers, so both ways give the same numbers.
+    """
+    if not small:
+        return _grouped_weights(np.concatenate([a * q + b, b * q + a]), np.concatenate([wq, wq]), wb)
+    hi, w = _grouped_weights(a * q + b, wq, wb)
+    a, b = hi // q, hi % q
+    both = np.concatenate([hi, b * q + a])
+    order = np.argsort(both, kind="stable")
+    both, ws = both[order], np.concatenate([w, w])[order]
+    first = np.ones(both.size, dtype=bool)
+    first[1:] = both[1:] != both[:-1]
+    starts = np.flatnonzero(first)
+    return both[starts], np.add.reduceat(ws, starts)
 
 
 def label_propagation(graph: MapGraph, model: ResourceModel, e: _Edges, free: np.ndarray,
@@ -116,27 +142,23 @@ def label_propagation(graph: MapGraph, model: ResourceModel, e: _Edges, free: np
     u_size = max(1, model.compartments // CLUSTER_FRACTION)
     u_syn = max(1, model.memory_bits // CLUSTER_FRACTION)
     prio = rng.permutation(n_src)
-    if e.v.size == 0:
+    if e.size == 0:
         return labels
-    # e holds every pin twice, (t, s) then (s, t): one gather per endpoint serves both halves
-    half = e.v.size // 2
-    idx = np.int32 if n_src < 2**31 else np.int64
-    ends_a, ends_b = e.v[:half].astype(idx), e.u[:half].astype(idx)
-    wq_half = e.wq[:half]
-    total_w = float(e.wq[:half].sum())
+    ends_a, ends_b, wq = e.t, e.s, e.wq  # pin targets, sources, weights
+    total_w = float(e.wq.sum())
     for it in range(iterations):
         active = rng.random(n_src) < 0.5
         act_a, act_b = active[ends_a], active[ends_b]
-        m_a = act_a & ~act_b  # pins whose a end looks at its b end
-        m_b = act_b & ~act_a
+        i_a = np.flatnonzero(act_a & ~act_b)  # pins whose a end looks at its b end
+        i_b = np.flatnonzero(act_b & ~act_a)
         del act_a, act_b
-        v = np.concatenate([ends_a[m_a], ends_b[m_b]]).astype(np.int64)
-        if v.size == 0:
+        if i_a.size + i_b.size == 0:
             continue
+        v = np.concatenate([ends_a.take(i_a), ends_b.take(i_b)]).astype(np.int64)
         v *= n_src
-        v += labels[np.concatenate([ends_b[m_a], ends_a[m_b]])]
-        hi, w = _grouped_weights(v, np.concatenate([wq_half[m_a], wq_half[m_b]]), e.wb)
-        del v, m_a, m_b
+        v += labels[np.concatenate([ends_b.take(i_a), ends_a.take(i_b)])]
+        hi, w = _grouped_weights(v, np.concatenate([wq.take(i_a), wq.take(i_b)]), e.wb)
+        del v, i_a, i_b
         rv = hi // n_src
         rl = hi - rv * n_src
         own = rl == labels[rv]
@@ -181,7 +203,7 @@ def label_propagation(graph: MapGraph, model: ResourceModel, e: _Edges, free: np
             rv, rl, w = rv[still], rl[still], w[still]
         if moved_total < max(1, n_src // 1000):
             break
-        if it == 1 and float(e.wq[:half][labels[ends_a] == labels[ends_b]].sum()) < LP_MIN_INSIDE * total_w:
+        if it == 1 and float(e.wq[labels[ends_a] == labels[ends_b]].sum()) < LP_MIN_INSIDE * total_w:
             break
     return labels
 
@@ -213,22 +235,13 @@ def grow_pack(graph: MapGraph, model: ResourceModel, labels: np.ndarray, e: _Edg
     vlab = np.full(graph.n_src, -1, dtype=np.int64)
     okl = labels >= 0
     vlab[okl] = np.where(present[labels[okl]], remap[labels[okl]], -1)
-    half = e.v.size // 2  # e holds every pin twice (both directions); use one
-    cv, cu = vlab[e.v[:half]], vlab[e.u[:half]]
+    cv, cu = vlab[e.t], vlab[e.s]
     keep = (cv >= 0) & (cu >= 0) & (cv != cu)
     if keep.any():
-        hi, w = _grouped_weights(cv[keep] * q + cu[keep], e.wq[:half][keep], e.wb)
-        a, b = hi // q, hi % q
-        both = np.concatenate([a * q + b, b * q + a])  # symmetrise the (much smaller) coarse graph
-        order = np.argsort(both)  # a key occurs at most twice: its sum is exact in any order
-        ws = np.concatenate([w, w]).astype(np.float64)[order]
-        both = both[order]
-        first = np.ones(both.size, dtype=bool)
-        first[1:] = both[1:] != both[:-1]
-        starts = np.flatnonzero(first)
-        wts = np.add.reduceat(ws, starts)
-        a = both[starts] // q
-        nbr = both[starts] - a * q
+        hi, w = _coarse_edges(cv[keep], cu[keep], e.wq[keep], e.wb, q, small=4 * q < graph.n_src)
+        a = hi // q
+        nbr = hi - a * q
+        wts = w.astype(np.float64)
     else:
         a = nbr = np.zeros(0, np.int64)
         wts = np.zeros(0)
