@@ -467,3 +467,51 @@ def test_analytic_run_steps_equals_step_by_step(chip_name, per_step, max_count):
     for k in ("link_packets", "core_packets_out", "core_packets_in"):
         assert np.array_equal(getattr(block, k), getattr(single, k))
     assert block.totals == single.totals
+
+
+@pytest.mark.parametrize("limits", [
+    {"routetable._DENSE_INDEX_CELLS": 0},                   # pairs found in sorted keys, not a dense index
+    {"routetable.MAX_CACHED_ENTRIES": 64},                  # the route table starts afresh when full
+    {"analytic._MAX_ARRIVAL_GRID": 1 << 15},                # arrival times ranked per pass, not on a kept grid
+    {"analytic._MAX_ARRIVAL_GRID": 1},                      # ... and per entry
+    {"analytic._BLOCK_ENTRIES": 64},                        # many small passes
+])
+def test_analytic_evaluation_paths_give_identical_results(limits, monkeypatch):
+    """The analytic model's bounded caches and fallbacks (route table index and size,
+    arrival-time grid, pass size) change how it computes, never what: every per-step
+    result and counter is bit-identical to the default evaluation, trains of many
+    packets and self-addressed ones included, on a system of chips."""
+    import chipemu.noc.analytic as analytic
+    import chipemu.noc.routetable as routetable
+    from chipemu.chips import load_hardware
+
+    rng = np.random.default_rng(7)
+    system = load_hardware("kapoho-bay")
+    K = 60
+    core_router = rng.permutation(np.repeat(np.arange(system.n_routers), system.mesh.cores_per_router))[:K]
+    n_steps = 9
+    st = np.repeat(np.arange(n_steps), rng.integers(0, 400, n_steps))
+    s, d = rng.integers(0, K, st.size), rng.integers(0, K, st.size)
+    c = np.where(rng.random(st.size) < 0.8, 1, rng.integers(0, 30, st.size))
+
+    def run():
+        noc = AnalyticNoc(system, core_router)
+        first = noc.run_steps(st, s, d, c, n_steps=n_steps)
+        second = noc.run_steps(st, s, d, c, n_steps=n_steps)  # warm route table and grid
+        return first, second, noc
+
+    expected = run()
+    for name, value in limits.items():
+        module, attr = name.split(".")
+        monkeypatch.setattr({"analytic": analytic, "routetable": routetable}[module], attr, value)
+    got = run()
+    taken = {"routetable._DENSE_INDEX_CELLS": not got[2].routes._dense,
+             "routetable.MAX_CACHED_ENTRIES": got[2].routes.generation > 0,
+             "analytic._MAX_ARRIVAL_GRID": got[2]._grid is None, "analytic._BLOCK_ENTRIES": True}
+    assert all(taken[name] for name in limits)  # the path under test was taken
+    for want, have in zip(expected[:2], got[:2]):
+        for k in want:
+            assert want[k].tobytes() == have[k].tobytes(), k
+    for k in ("link_packets", "core_packets_out", "core_packets_in"):
+        assert np.array_equal(getattr(expected[2], k), getattr(got[2], k))
+    assert repr(expected[2].totals) == repr(got[2].totals)

@@ -104,7 +104,7 @@ def _fifo_order(server: np.ndarray, rank: np.ndarray, n_rank: int,
         order = np.lexsort((tie, rank, server))
         return tie[order], server[order], rank[order]
     key = (server - lo) << (bits_r + bits_i)
-    key |= rank.astype(np.int64) << bits_i
+    key |= np.left_shift(rank, bits_i, dtype=np.int64)
     key |= tie
     key.sort()
     sorted_tie = key & ((1 << bits_i) - 1)

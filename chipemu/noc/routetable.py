@@ -94,10 +94,12 @@ class RouteTable:
         missing = row < 0
         if missing.any():
             new = distinct(key[missing])
-            if self.n_entries + self._hops_of(new) > MAX_CACHED_ENTRIES:
+            hops = self.hw.hop_counts(*self._pair_routers(new))  # (east-west, north-south, chip)
+            if self.n_entries + int(sum(h.sum() for h in hops)) > MAX_CACHED_ENTRIES:
                 self._clear()
                 new = distinct(key)
-            self._add(new)
+                hops = self.hw.hop_counts(*self._pair_routers(new))
+            self._add(new, *hops)
             row = self._lookup(key)
         return row
 
@@ -155,17 +157,13 @@ class RouteTable:
         u = self.routers.size
         return self.routers[key // u], self.routers[key % u]
 
-    def _hops_of(self, key: np.ndarray) -> int:
-        ew, ns, chip = self.hw.hop_counts(*self._pair_routers(key))
-        return int(np.sum(ew + ns + chip))
-
-    def _add(self, keys: np.ndarray) -> None:
-        """Route the pairs ``keys`` (distinct, not in the table) and append their rows.
+    def _add(self, keys: np.ndarray, ew: np.ndarray, ns: np.ndarray, chip: np.ndarray) -> None:
+        """Route the pairs ``keys`` (distinct, not in the table; ``ew, ns, chip``: their hop
+        counts, :meth:`Hardware.hop_counts`) and append their rows.
 
         Pairs are routed in chunks of similar route length (the routes of a chunk are a
         ``(pairs, longest route)`` array)."""
         hw, first_row = self.hw, self.n_pairs
-        ew, ns, chip = hw.hop_counts(*self._pair_routers(keys))
         by_length = np.argsort(ew + ns + chip, kind="stable")
         keys, ew, ns, chip = keys[by_length], ew[by_length], ns[by_length], chip[by_length]
         latency = np.array([self.timing.hop_ew_s, self.timing.hop_ns_s, self.timing.chip_hop_s])
