@@ -9,7 +9,8 @@ compartments, fan-out 100 (10M recurrent synapses), 10k Bernoulli input sources 
 targets each (5M input synapses), ~0.5 % of compartments firing per step.  It needs
 about 3,000 of Loihi 1's cores (fan-in axon slots run out first), ~24 chips.
 
-Measured, each in a fresh process (wall time and peak resident memory of that process):
+Measured, each in a fresh process (wall time and peak resident memory of that process;
+for ``run`` also its CPU time and the load average, since the machine may be shared):
 
 * ``map``: loading the network file and :func:`mapper.map_network` onto ``nahuku32``
   (target: < 20 s for the mapping itself; wall and CPU time and the load average), and the
@@ -84,7 +85,9 @@ else:
                "--out", sys.argv[6]])
     out["rc"] = rc
 out["wall_s"] = time.perf_counter() - t0
-out["peak_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
+usage = resource.getrusage(resource.RUSAGE_SELF)
+out["peak_gb"] = usage.ru_maxrss / 1e6
+out["cpu_s"] = usage.ru_utime + usage.ru_stime
 print(json.dumps(out))
 """
 
@@ -182,7 +185,8 @@ def main(argv=None) -> int:
         r = child(noc, net_path, a.chip, a.steps, a.mapper, out)
         rep = json.loads((out / "report.json").read_text())
         ok = r["process_s"] < TARGETS[target] and (noc != "analytic" or r["peak_gb"] < TARGETS["run_gb"])
-        print(f"chipemu run --noc {noc}: {r['process_s']:.1f} s whole process, peak {r['peak_gb']:.2f} GB, "
+        print(f"chipemu run --noc {noc}: {r['process_s']:.1f} s whole process ({r['cpu_s']:.1f} s CPU, load "
+              f"average {os.getloadavg()[0]:.1f}), peak {r['peak_gb']:.2f} GB, "
               f"{r['process_s'] / ref['wall_s']:.1f}x the reference runner; "
               f"{rep['spikes']['total']:,} spikes "
               f"({'identical count' if rep['spikes']['total'] == ref['spikes'] else 'DIFFERENT'}), "
