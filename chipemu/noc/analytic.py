@@ -137,12 +137,12 @@ def _lindley(srv: np.ndarray, a: np.ndarray, w: np.ndarray, segment_servers: int
     # work of the earlier jobs at the same server
     before -= np.repeat(before[starts], lengths)
     # running maximum of x = a - before inside each server, exactly and in one pass: numpy
-    # compares complex numbers lexicographically (real part first), and the server's
-    # group number (the real part) grows along the jobs, so the running maximum of group
-    # + i*x is group + i*(max of x over the group's jobs so far).  Group numbers are exact
-    # in float64 (< 2**53) and x is carried unchanged in the imaginary part.
+    # compares complex numbers lexicographically (real part first), and the server id
+    # (the real part) grows along the jobs, so the running maximum of server + i*x is
+    # server + i*(max of x over the server's jobs so far).  Server ids are exact in
+    # float64 (< 2**53) and x is carried unchanged in the imaginary part.
     z = np.empty(srv.size, dtype=np.complex128)
-    z.real = np.repeat(np.arange(starts.size, dtype=np.float64), lengths)
+    z.real = srv
     np.subtract(a, before, out=z.imag)
     best = np.maximum.accumulate(z).imag
     best += before
