@@ -414,14 +414,16 @@ class AnalyticNoc(NocBase):
         one.  It is a function of ``(class, P)``, with far fewer distinct combinations
         than entries, so the times are computed and ranked per combination, not per
         entry: on a grid of all classes x ``P = 0 .. n_p - 1`` kept across passes
-        (rebuilt when classes are added or ``P`` outgrows it), else, for a grid too large,
-        on the combinations of this pass (found with a presence grid of its classes x
-        ``P``, no sort of entries), else per entry.  The same floats and ranks each way.
+        (rebuilt when ``P`` outgrows it or the classes grew by a quarter; a pass with
+        classes newer than the grid, or a grid too large, ranks the combinations of the
+        pass, found with a presence grid of its classes x ``P``, no sort of entries), else
+        per entry.  The same floats and ranks each way.
         """
         t, rt = self.timing, self.routes
         n_p = int(packets_before.max()) + 1
-        grid = self._grid
-        if grid is None or grid[0] != (rt.generation, rt.n_classes) or grid[1] < n_p:
+        grid = self._grid  # (route table generation, classes, room for P, rank, distinct)
+        if (grid is None or grid[0] != rt.generation or grid[2] < n_p
+                or rt.n_classes > grid[1] + grid[1] // 4):  # rebuilt when classes grew by 25 %
             room = 1024 * (1 + (n_p + n_p // 4) // 1024)  # >= n_p, with room to grow
             self._grid = grid = None
             if rt.n_classes * room <= _MAX_ARRIVAL_GRID:
@@ -429,9 +431,9 @@ class AnalyticNoc(NocBase):
                 value = (t.inject_s * p + t.inject_s + rt.class_done_s[:, None] - rt.class_hop_s[:, None])
                 # each class's row grows with P: a stable sort merges these sorted runs
                 rank, distinct = _dense_rank(value.reshape(-1), kind="stable")
-                self._grid = grid = ((rt.generation, rt.n_classes), room, rank.astype(np.int32), distinct)
-        if grid is not None:
-            _, room, rank, distinct = grid
+                self._grid = grid = (rt.generation, rt.n_classes, room, rank.astype(np.int32), distinct)
+        if grid is not None and int(cls.max()) < grid[1]:  # the grid covers this pass's classes
+            _, _, room, rank, distinct = grid
             at = cls * room
             at += packets_before
             return rank[at], distinct
