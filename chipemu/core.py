@@ -192,7 +192,8 @@ class CoreArray:
         self._by_axon = None
         pre, dst_pos, dst_core = self._canonical_synapses()
         order = np.argsort(pre, kind="stable")  # = FanoutTable.storage_order(f)
-        self.syn_order = order  # canonical synapse id stored at each synapse-memory position
+        #: canonical synapse id stored at each synapse-memory position (int32 when it fits: 4 B/synapse)
+        self.syn_order = order.astype(np.int32) if order.size < 2**31 else order
         akey, self.axon_nsyn = _count_keys(pre * K + dst_core, n_src * K)
         #: synapses of each axon in dense and in conv lists (the rest are sparse)
         self.axon_nsyn_enc = np.zeros((akey.size, 2), dtype=np.int64)
