@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .graph import MapGraph, gather_rows, sorted_unique
+from .refine import group_cumsum
 from .resources import ResourceModel
 
 
@@ -157,10 +158,13 @@ class CoreFiller:
     def fits_each(self, groups: list[np.ndarray]) -> np.ndarray:
         """Whether each group of compartments, added on its own, would fit the core whole.
 
-        One vectorised pass over all the groups' pins (instead of one :meth:`fit` per
-        group): a group fits iff the core's compartments, fan-in (its sources not yet on the
-        core, each counted once) and synaptic memory stay within their limits with all of
-        it added -- the same answer as ``fit(group).k == group.size``.
+        The same answer as ``fit(group).k == group.size`` for each group, from vectorised
+        passes over the groups' pins instead of one :meth:`fit` per group: a group fits iff
+        the core's compartments, fan-in (its sources not yet on the core, each counted once)
+        and synaptic memory stay within their limits with all of it added.  The first pass
+        reads only a head of each group, its members up to a few times the core's free
+        fan-in in pins (a head over a limit rules its group out); only groups it cannot
+        decide get a second pass over all their pins.
         """
         m = self.model
         sizes = np.array([g.size for g in groups], dtype=np.int64)
@@ -168,13 +172,24 @@ class CoreFiller:
             return np.zeros(0, dtype=bool)
         members = np.concatenate(groups).astype(np.int64, copy=False)
         gid = np.repeat(np.arange(sizes.size, dtype=np.int64), sizes)
+        deg = self.g.in_ptr[members + 1] - self.g.in_ptr[members]
+        head = group_cumsum(gid, deg) - deg < 4 * (m.fanin - self.fanin + 1)  # >= each first member
+        ok = (self.count + sizes <= m.compartments) & self._within(members[head], gid[head], sizes.size)
+        again = np.flatnonzero(ok & (np.bincount(gid[head], minlength=sizes.size) < sizes))
+        if again.size:
+            rest = np.isin(gid, again)
+            ok[again] = self._within(members[rest], gid[rest], sizes.size)[again]
+        return ok
+
+    def _within(self, members: np.ndarray, gid: np.ndarray, n_groups: int) -> np.ndarray:
+        """Per group ``gid``: fan-in and synaptic memory within the limits with ``members`` added."""
+        m = self.model
         srcs, owner = gather_rows(self.g.in_ptr, self.g.in_src, members)
         fresh = ~self.present[srcs]
         new = sorted_unique(gid[owner[fresh]] * self.g.n_src + srcs[fresh])[0] // self.g.n_src
-        fanin = self.fanin + np.bincount(new, minlength=sizes.size)
-        syn = self.syn + np.bincount(gid, weights=self.bits[members], minlength=sizes.size).astype(np.int64)
-        return ((self.count + sizes <= m.compartments) & (fanin <= m.fanin)
-                & (m.memory(syn, fanin) <= m.memory_bits))
+        fanin = self.fanin + np.bincount(new, minlength=n_groups)
+        syn = self.syn + np.bincount(gid, weights=self.bits[members], minlength=n_groups).astype(np.int64)
+        return (fanin <= m.fanin) & (m.memory(syn, fanin) <= m.memory_bits)
 
     def discard(self) -> None:
         """Forget the last :meth:`fit` (nothing is added)."""

@@ -660,27 +660,38 @@ def test_pins_accept_arrays():
     assert m.pin == {"a": [0, 1]}
 
 
-def test_fits_each_agrees_with_fit():
-    """CoreFiller.fits_each (all groups in one pass) = one fit per group, on a partly filled core."""
+def test_fits_each_agrees_with_fit(monkeypatch):
+    """CoreFiller.fits_each (all groups in one pass, plus a second pass over the pins of the
+    groups whose head could not decide them) = one fit per group, on a partly filled core."""
     from mapper.fill import CoreFiller
     from mapper.resources import ResourceModel
 
-    net = modular_net(n_clusters=8, size=20, fanout=6)
-    g = build_graph(net)
-    chip = TINY.with_overrides({"core.fanin_axons": 40, "core.synapse_memory_bits": 4096})
-    model = ResourceModel.for_chip(chip).for_graph(g)
-    rng = np.random.default_rng(3)
-    filler = CoreFiller(g, model)
-    seen = set()
-    for _ in range(20):
-        filler.reset()
-        filler.fit(rng.permutation(g.n)[:int(rng.integers(0, 6))])
-        filler.add_fitted()
-        groups = [rng.choice(g.n, int(rng.integers(1, 8)), replace=False) for _ in range(6)]
-        expect = []
-        for grp in groups:
-            expect.append(filler.fit(grp).k == grp.size)
-            filler.discard()
-        assert filler.fits_each(groups).tolist() == expect
-        seen.update(expect)
+    shared = Network("shared")  # every compartment has the same 4 sources: heads fit, memory decides
+    pop = shared.add_population("p", 200, vth=10)
+    stim = shared.add_input("stim", 4)
+    shared.connect(stim, pop, "all_to_all", weight=2)
+    cases = [(modular_net(n_clusters=8, size=20, fanout=6), {"core.fanin_axons": 40}),
+             (shared, {"core.fanin_axons": 8, "core.compartments": 64})]
+    second = []
+    orig = CoreFiller._within
+    monkeypatch.setattr(CoreFiller, "_within", lambda self, *a: second.append(1) or orig(self, *a))
+    seen, calls = set(), 0
+    for net, over in cases:
+        g = build_graph(net)
+        model = ResourceModel.for_chip(TINY.with_overrides({**over, "core.synapse_memory_bits": 4096})).for_graph(g)
+        rng = np.random.default_rng(3)
+        filler = CoreFiller(g, model)
+        for _ in range(20):
+            filler.reset()
+            filler.fit(rng.permutation(g.n)[:int(rng.integers(0, 6))])
+            filler.add_fitted()
+            groups = [rng.choice(g.n, int(rng.integers(1, 40)), replace=False) for _ in range(6)]
+            expect = []
+            for grp in groups:
+                expect.append(filler.fit(grp).k == grp.size)
+                filler.discard()
+            assert filler.fits_each(groups).tolist() == expect
+            calls += 1
+            seen.update(expect)
     assert seen == {True, False}  # both answers occur
+    assert len(second) > calls  # and some groups needed the second pass
