@@ -259,12 +259,13 @@ class _StepSim:
         self.in_packets = [0] * self.n_cores
         self.stalls = self.injected = self.delivered = 0
         self.drain_s = self.queue_delay_s = self.latency_sum_s = self.max_latency_s = 0.0
-        self.ck_train, self.ck_first, self.ck_n = self.chunks()
+        # every chunk: (packets, stage channels, latencies, link ids, train, first packet)
+        self.chunk = [(n, *self.stages[t], t, i0) for t, i0, n in zip(*self.chunks())]
         # time 0: every chunk arrives at its injection port, in canonical order, before
         # any event is processed (a SimPy process per chunk would start urgently); what
         # they cause at time 0 happens in the first instant event
         self.current = self.instant_at(0.0, 0.0)
-        for c in range(len(self.ck_n)):
+        for c in range(len(self.chunk)):
             self.arrive(c, 0, 0.0, 0.0, 0.0)
         self.env.run()
         injected, delivered, packets = self.injected, self.delivered, tr.packets
@@ -285,7 +286,7 @@ class _StepSim:
             hops_ns=hops_ns, hops_interchip=hops_chip,
             interchip_packets=int(tr.count[tr.hops_chip > 0].sum()), stalls=self.stalls,
             queue_delay_s=self.queue_delay_s, max_latency_s=self.max_latency_s,
-            latency_sum_s=self.latency_sum_s, trains=tr.n_trains, chunks=len(self.ck_n),
+            latency_sum_s=self.latency_sum_s, trains=tr.n_trains, chunks=len(self.chunk),
             injected=injected, delivered=delivered, max_link_packets=int(c.link.max()))
 
     # ---- events -----------------------------------------------------------------------
@@ -304,21 +305,31 @@ class _StepSim:
         channel granting it the stage (it had queued)."""
         now = self.env.now
         items = self.current = self.instants[now]
+        chunk, carry = self.chunk, self.carry
         i = 0
         while i < len(items):
             c, s, head, tail, stalled = items[i]
             i += 1
-            if stalled is None:
-                self.arrive(c, s, now, head, tail)
-            else:
-                self.carry(c, s, now, head, tail, stalled)
+            if stalled is None:  # (= self.arrive, inlined: it runs once per chunk and stage)
+                n, stages = chunk[c][:2]
+                channel = stages[s]
+                if channel.queue:
+                    channel.queue.append((c, s, head, n, tail))
+                    continue
+                grant = channel._try(now, head, n, tail)
+                if grant is None:
+                    channel.queue.append((c, s, head, n, tail))
+                    continue
+                head, tail, stalled = grant
+            carry(c, s, now, head, tail, stalled)
         del self.instants[now]
 
     def arrive(self, c: int, s: int, now: float, head: float, tail: float) -> None:
         """At ``now`` the head of chunk ``c`` reaches stage ``s`` (the tail at ``tail``):
         ask the stage; carry the chunk on if granted (else the channel queues it)."""
-        channel, n = self.stages[self.ck_train[c]][0][s], self.ck_n[c]
-        if not channel.queue:  # (= channel.request, inlined: it runs once per chunk and stage)
+        n, stages = self.chunk[c][:2]
+        channel = stages[s]
+        if not channel.queue:  # (= channel.request, inlined)
             grant = channel._try(now, head, n, tail)
             if grant is not None:
                 self.carry(c, s, now, *grant)
@@ -338,8 +349,7 @@ class _StepSim:
         delivered: without an ejection stage the destination core takes its packets as
         they arrive (the last buffer is released at once).
         """
-        n, tc = self.ck_n[c], self.ck_train[c]
-        stages, lats, links = self.stages[tc]
+        n, stages, lats, links, tc, i0 = self.chunk[c]
         last, ready = len(stages) - 1, self.current
         while True:
             if stalled:
@@ -372,7 +382,7 @@ class _StepSim:
             head, tail, stalled = grant
         if self.release_last:
             stages[last].release(now, n, head, tail, ready)
-        self.deliver(tc, self.ck_first[c], n, head, tail)
+        self.deliver(tc, i0, n, head, tail)
 
     def deliver(self, t: int, i0: int, n: int, head_done: float, tail_done: float) -> None:
         """Count a delivered chunk: packets ``i0 .. i0+n-1`` of train ``t``, head and tail
