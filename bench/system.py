@@ -175,8 +175,8 @@ def main(argv=None) -> int:
             shutil.rmtree(tmp, ignore_errors=True)
         return 0
     ref = child("reference", net_path, a.chip, a.steps, a.mapper)
-    print(f"baseline: host reference runner {ref['wall_s']:.1f} s in its process "
-          f"({ref['loop_s']:.1f} s loop), {ref['spikes']:,} spikes "
+    print(f"baseline: host reference runner {ref['wall_s']:.1f} s in its process ({ref['cpu_s']:.1f} s CPU; "
+          f"{ref['loop_s']:.1f} s loop), {ref['spikes']:,} spikes "
           f"({100 * ref['spikes'] / (a.steps * n):.2f} % per step), peak {ref['peak_gb']:.2f} GB")
     map_step(net_path, a, judge)
     rows = [("analytic", "run_s")] + ([("simpy", "simpy_s")] if a.simpy else [])
@@ -187,7 +187,8 @@ def main(argv=None) -> int:
         ok = r["process_s"] < TARGETS[target] and (noc != "analytic" or r["peak_gb"] < TARGETS["run_gb"])
         print(f"chipemu run --noc {noc}: {r['process_s']:.1f} s whole process ({r['cpu_s']:.1f} s CPU, load "
               f"average {os.getloadavg()[0]:.1f}), peak {r['peak_gb']:.2f} GB, "
-              f"{r['process_s'] / ref['wall_s']:.1f}x the reference runner; "
+              f"{r['process_s'] / ref['wall_s']:.1f}x the reference runner "
+              f"({r['cpu_s'] / ref['cpu_s']:.1f}x in CPU time); "
               f"{rep['spikes']['total']:,} spikes "
               f"({'identical count' if rep['spikes']['total'] == ref['spikes'] else 'DIFFERENT'}), "
               f"{rep['noc']['packets']:,} packets, {rep['noc']['interchip_packets']:,} crossed chips"
