@@ -23,7 +23,7 @@ and the same placement of every compartment and input source on the same cores:
   process under a Python that has ``sanafe`` (interpreter start, import, parsing the
   netlist, loading the chip, ``sim`` of ``--steps`` steps with ``--threads`` threads).
 
-Prints both, the ratio (target: chipemu run / SANA-FE <= 0.5) and each side's count of
+Prints both (wall and CPU time), the ratios (target: chipemu run / SANA-FE <= 0.5) and each side's count of
 compartment spikes (SANA-FE's from one more, untimed run with a spike trace).  The models
 are not bit-identical (SANA-FE's Loihi LIF is floating point), but the counts show that
 the two simulate the same activity.  SANA-FE is not a chipemu dependency:
@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -128,13 +129,19 @@ def write_netlist(flat, mapping, steps: int, path: Path) -> None:
         w("".join(f"& {group[j]}.{index[j]}@{t}.{c}\n" for j, (t, c) in enumerate(zip(in_tile.tolist(), in_port.tolist()))))
 
 
-def timed(cmd: list[str], env: dict | None = None) -> tuple[float, str]:
+def timed(cmd: list[str], env: dict | None = None) -> tuple[float, float, str]:
+    """(wall s, CPU s (user + system) of the child process, its stdout)."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if proc.returncode not in (0, 1):
         raise SystemExit(f"{Path(cmd[1]).name if len(cmd) > 1 else cmd[0]} failed: {proc.stderr.strip()[-800:]}")
-    return wall, proc.stdout
+    return wall, cpu, proc.stdout
 
 
 def main(argv=None) -> int:
@@ -163,9 +170,10 @@ def main(argv=None) -> int:
         env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
         argv_run = [sys.executable, "-c", CLI, "run", str(npz), "--chip", args.chip, "--mapper", args.mapper,
                     "--noc", args.noc, "--out", f"{tmp}/run"]
-        ours = min(timed(argv_run, env)[0] for _ in range(args.repeat))
+        ours, ours_cpu, _ = min((timed(argv_run, env) for _ in range(args.repeat)), key=lambda r: r[0])
         ours_spikes = json.loads((Path(tmp) / "run" / "report.json").read_text())["spikes"]["total"]
-        print(f"  chipemu run --noc {args.noc}, whole process   {ours:8.2f} s   ({ours_spikes:,} spikes)")
+        print(f"  chipemu run --noc {args.noc}, whole process   {ours:8.2f} s wall, {ours_cpu:6.2f} s CPU   "
+              f"({ours_spikes:,} spikes)")
         py = find_sanafe_python(args.sana_fe_python)
         if py is None:
             print("  SANA-FE: not installed here (no Python with 'sanafe' found; pass --sana-fe-python): "
@@ -177,15 +185,15 @@ def main(argv=None) -> int:
         convert = time.perf_counter() - t
         arch = subprocess.run([py, "-c", SANAFE_ARCH], capture_output=True, text=True, check=True).stdout.strip()
         side = [py, str(HERE / "sana_fe_side.py"), str(netlist), arch, str(args.steps), "--threads", str(args.threads)]
-        runs = [timed(side) for _ in range(args.repeat)]
-        theirs, out = min(runs, key=lambda r: r[0])
+        theirs, theirs_cpu, out = min((timed(side) for _ in range(args.repeat)), key=lambda r: r[0])
         res = json.loads(out.strip().splitlines()[-1])
-        check = json.loads(timed(side + ["--count-group", "0"])[1].strip().splitlines()[-1])
-        print(f"  SANA-FE (netlist, {args.threads} thread(s)), whole process {theirs:8.2f} s   "
+        check = json.loads(timed(side + ["--count-group", "0"])[2].strip().splitlines()[-1])
+        print(f"  SANA-FE (netlist, {args.threads} thread(s)), whole process {theirs:8.2f} s wall, {theirs_cpu:6.2f} s CPU   "
               f"({check['group_spikes']:,} spikes; import {res['import_s']:.2f} s, parse + load {res['load_s']:.2f} s, "
-              f"sim {res['sim_s']:.2f} s; netlist written in {convert:.1f} s, not counted)")
-        print(f"  ratio chipemu run / SANA-FE: {ours / theirs:.2f}  (target <= 0.5: "
-              f"{'met' if ours <= 0.5 * theirs else 'NOT met'})")
+              f"sim {res['sim_s']:.2f} s wall; netlist written in {convert:.1f} s, not counted)")
+        load = os.getloadavg()[0]
+        print(f"  ratio chipemu run / SANA-FE: {ours / theirs:.2f} wall, {ours_cpu / max(theirs_cpu, 1e-9):.2f} CPU  "
+              f"(target <= 0.5: {'met' if ours <= 0.5 * theirs else 'NOT met'} in wall time); load average {load:.1f}")
     return 0
 
 
