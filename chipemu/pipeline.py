@@ -42,7 +42,7 @@ def run_network(network: Network, chip: str | ChipSpec | SystemSpec = "loihi1", 
     baseline = baseline_report(run, energy, host=host, measure=measure_baseline)
     sections = {"import": imported} if imported is not None else {}
     run.report = build_report(run, seed=seed, network_source=network_source, energy=energy, baseline=baseline,
-                              quality=mapping.quality(network), **sections)
+                              **sections)  # the mapping's quality figures: computed there
     if check is not None:
         run.report = {**run.report, "check": check_run(check, run).to_dict()}
     return run

@@ -36,9 +36,10 @@ import numpy as np
 ENCODINGS = ("sparse", "dense", "conv")
 
 
-def population_costs(run, energy: dict | None = None) -> list[dict]:
+def population_costs(run, energy: dict | None = None, graph=None) -> list[dict]:
     """The ``populations`` section of a :class:`~chipemu.chip.ChipRun` (see the module
-    docstring); ``energy``: the run's :func:`chipemu.energy.energy_report` if at hand."""
+    docstring); ``energy``: the run's :func:`chipemu.energy.energy_report` and ``graph``:
+    the network's :func:`mapper.graph.build_graph`, if at hand."""
     from mapper.encoding import kernel_entries
     from mapper.graph import build_graph
     from mapper.resources import ResourceModel
@@ -76,7 +77,7 @@ def population_costs(run, energy: dict | None = None) -> list[dict]:
 
     # synaptic memory: synapses at their encoding's bits, kernel rows, axon headers
     model = ResourceModel.for_chip(chip)
-    graph = build_graph(net)
+    graph = build_graph(net) if graph is None else graph
     bits = syn @ model.encoding_bits()
     for p in graph.projections:
         if p.encoding == "conv":

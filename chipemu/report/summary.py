@@ -42,15 +42,20 @@ def make_report(run, *, seed: int = 0, network_source: str = "", energy=None, ba
     """The typed :class:`Report` of a :class:`~chipemu.chip.ChipRun` (see :func:`build_report`).
 
     ``quality``: the mapping's traffic figures (:meth:`mapper.Mapping.quality`); computed
-    from the run's mapping when not given.
+    from the run's mapping when not given.  The network's mapper graph
+    (:func:`mapper.graph.build_graph`) is built once for these figures and the per-population
+    costs.
     """
+    from mapper.graph import build_graph
+
     net, mapping, chip = run.network, run.mapping, run.mapping.chip
     f = net.flat()
     steps = run.steps
     step_total = run.step_time.sum(axis=1)
     link_packets = np.asarray(run.link_packets)
+    graph = build_graph(net)
     if quality is None:
-        quality = mapping.quality(net)
+        quality = mapping.quality(graph)
     core_port = getattr(mapping, "core_port", None)
     core_chip = getattr(mapping, "core_chip", None)
     if core_chip is None:
@@ -134,7 +139,7 @@ def make_report(run, *, seed: int = 0, network_source: str = "", energy=None, ba
         check=_section(CheckSection, check),
         chips=_chips_section(run, chip, core_chip, link_packets, energy),
         populations=None if "populations" in sections else [PopulationCost.from_dict(p)
-                                                            for p in population_costs(run, energy)],
+                                                            for p in population_costs(run, energy, graph)],
         **{_attribute(name): _section(Report.field_record(_attribute(name)), value)
            for name, value in sections.items()},
     )
