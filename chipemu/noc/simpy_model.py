@@ -252,6 +252,8 @@ class _StepSim:
         return train, first, packets
 
     def run(self) -> NocStepResult:
+        """Simulate the NoC phase until every chunk is delivered; the step's result (and
+        the per-link and per-core packets added to ``counts``)."""
         tr, t = self.tr, self.t
         self.first_s, self.period_s = (a.tolist() for a in zero_load(tr, t))
         self.nominal_s = (t.inject_s * tr.packets_before()).tolist()
