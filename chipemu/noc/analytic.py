@@ -207,7 +207,7 @@ class AnalyticNoc(NocBase):
         step = np.zeros(tr.n_trains, dtype=np.int64)
         per_step = _zero_steps(1)
         pair = self.routes.rows(tr.src_router, tr.dst_router)
-        counts.link += self._evaluate(step, tr.src, tr.dst, tr.count, pair, per_step)[0]
+        counts.link[self.routes.used_links] += self._evaluate(step, tr.src, tr.dst, tr.count, pair, per_step)[0]
         counts.out += self._core_packets(tr.src, tr.count)
         counts.into += self._core_packets(tr.dst, tr.count)
         per_step.pop("self_packets")  # added by step()
@@ -240,7 +240,7 @@ class AnalyticNoc(NocBase):
             lo, hi = np.searchsorted(step, [lo_step, hi_step]).tolist()  # the block's trains
             block = {k: v[lo_step:hi_step] for k, v in per_step.items()}  # views, filled in
             link = self._evaluate(step[lo:hi] - lo_step, src[lo:hi], dst[lo:hi], cnt[lo:hi], pair[lo:hi], block)
-            self.link_packets += link.sum(axis=0)
+            self.link_packets[self.routes.used_links] += link.sum(axis=0)
         self.core_packets_out += self._core_packets(src, cnt)
         self.core_packets_in += self._core_packets(dst, cnt)
         per_step["self_packets"] = self_packets
@@ -295,7 +295,7 @@ class AnalyticNoc(NocBase):
         if step.size == 0:
             return []
         cost = np.bincount(step, weights=n_hops + 1, minlength=n_steps)  # trains + hops per step
-        max_steps = max(1, _MAX_STEP_LINK_CELLS // self.topology.n_links)
+        max_steps = max(1, _MAX_STEP_LINK_CELLS // max(1, self.routes.used_links.size))
         # block of each step = (cost of the earlier steps // _BLOCK_ENTRIES, step // max_steps):
         # both parts are non-decreasing, so a block starts wherever one of them changes
         by_cost = (np.cumsum(cost) - cost) // _BLOCK_ENTRIES
@@ -312,14 +312,16 @@ class AnalyticNoc(NocBase):
         then destination.
 
         Fills ``per_step`` (``{field: (n_steps,) array}`` of the :class:`NocStepResult`
-        fields, zeros on entry) and returns the packets per step and link ``(n_steps,
-        n_links)``.  Every float is the one of a one-step evaluation: the arithmetic is
-        elementwise per train or route hop, running sums restart at every step and
-        per-step sums are taken per step.
+        fields, zeros on entry) and returns the packets per step and used link ``(n_steps,
+        n_used)`` (the links of :attr:`RouteTable.used_links`, in that order: per-step
+        arrays grow with the links that carry traffic, not with the system).  Every float
+        is the one of a one-step evaluation: the arithmetic is elementwise per train or
+        route hop, running sums restart at every step and per-step sums are taken per step.
         """
         t, rt = self.timing, self.routes
         n_steps = per_step["drain_s"].size
-        n_trains, n_links, n_cores = c.size, self.topology.n_links, self.n_cores
+        used = rt.used_links  # the links on cached routes, increasing: servers keep the link order
+        n_trains, n_links, n_cores = c.size, used.size, self.n_cores
         n_hops = rt.n_hops[pair]
         first, period = rt.first_s[pair], rt.period_s[pair]
 
@@ -329,7 +331,7 @@ class AnalyticNoc(NocBase):
         n_entries = int(hop_end[-1]) if n_trains else 0
         hop = np.repeat(rt.ptr[pair] - (hop_end - n_hops), n_hops) + np.arange(n_entries)
         cls = rt.cls[hop]  # hop class of each entry
-        server = np.repeat(step * n_links, n_hops) + rt.link[hop]  # (step, link) of each entry
+        server = np.repeat(step * n_links, n_hops) + rt.used_rank[rt.link[hop]]  # (step, used link) of each entry
         del hop
         single = n_trains == 0 or int(c.max()) == 1  # every train one packet (sparse firing)
         c_entry = None if single else np.repeat(c, n_hops)
@@ -358,7 +360,7 @@ class AnalyticNoc(NocBase):
                 # a route never uses a link twice, so at one server the entries' input
                 # order is their trains' order: the sort key needs the train, not the entry
                 train, srv, rank = _fifo_order(server, rank, arrival_of_rank.size, train, n_trains)
-                work = rt.link_period[srv % n_links]  # (1 - 1) * upstream period + link period, exactly
+                work = rt.link_period[used][srv % n_links]  # (1 - 1) * upstream period + link period, exactly
             else:
                 order, srv, rank = _fifo_order(server, rank, arrival_of_rank.size)
                 up = np.maximum(t.inject_s, rt.class_up_period_s)  # upstream period, by class
@@ -396,8 +398,8 @@ class AnalyticNoc(NocBase):
         per_step["trains"][at] = _run_lengths(seg, n_trains)
         per_step["chunks"][at] = np.add.reduceat(-(-c // self.chunk_packets), seg)
         per_step["hops"][:] = link.sum(axis=1)
-        per_step["hops_ns"][:] = link[:, self.topology.link_is_ns].sum(axis=1)
-        per_step["hops_interchip"][:] = link[:, self.link_is_chip].sum(axis=1)
+        per_step["hops_ns"][:] = link[:, self.topology.link_is_ns[used]].sum(axis=1)
+        per_step["hops_interchip"][:] = link[:, self.link_is_chip[used]].sum(axis=1)
         per_step["hops_ew"][:] = per_step["hops"] - per_step["hops_ns"] - per_step["hops_interchip"]
         per_step["interchip_packets"][at] = np.add.reduceat(np.where(rt.crosses_chip[pair], c, 0), seg)
         per_step["max_link_packets"][:] = link.max(axis=1) if n_links else 0

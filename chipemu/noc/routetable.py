@@ -25,6 +25,10 @@ of a per-route evaluation), ``link_period_s`` the link's period (s/packet) and
 ``up_period_s = max`` of the link periods of the route up to and including this hop.
 Routes share few classes (thousands on a 64 x 16 mesh), so per-hop arithmetic can be done
 per class.
+
+``used_links`` are the links on the cached routes, in increasing id order, and
+``used_rank[link]`` each link's index among them: the model's per-step link arrays are
+over these, so they grow with the links that carry traffic, not with the system.
 """
 
 from __future__ import annotations
@@ -144,6 +148,9 @@ class RouteTable:
         self._link, self._cls = _Column(np.int32), _Column(np.int32)
         self._classes = _Column(np.float64)  # 4 floats per class
         self._class_id: dict[bytes, int] = {}
+        #: the links on the cached routes (increasing), and each link's index among them (-1: none)
+        self.used_links = np.zeros(0, dtype=np.int64)
+        self.used_rank = np.full(self.hw.n_links, -1, dtype=np.int64)
 
     def _lookup(self, key: np.ndarray) -> np.ndarray:
         if self._dense:
@@ -163,7 +170,7 @@ class RouteTable:
 
         Pairs are routed in chunks of similar route length (the routes of a chunk are a
         ``(pairs, longest route)`` array)."""
-        hw, first_row = self.hw, self.n_pairs
+        hw, first_row, first_entry = self.hw, self.n_pairs, self.n_entries
         by_length = np.argsort(ew + ns + chip, kind="stable")
         keys, ew, ns, chip = keys[by_length], ew[by_length], ns[by_length], chip[by_length]
         latency = np.array([self.timing.hop_ew_s, self.timing.hop_ns_s, self.timing.chip_hop_s])
@@ -191,6 +198,11 @@ class RouteTable:
             self._crosses.extend(chip[part] > 0)
             self._link.extend(links[on_route].astype(np.int32))
             self._cls.extend(self._class_ids(done, kind, up, latency, period, period_values))
+        new_links = self.link[first_entry:]
+        new_links = new_links[self.used_rank[new_links] < 0]
+        if new_links.size:
+            self.used_links = distinct(np.concatenate([self.used_links, new_links]))
+            self.used_rank[self.used_links] = np.arange(self.used_links.size)
         rows = np.empty(keys.size, dtype=np.int64)
         rows[:] = np.arange(first_row, self.n_pairs)
         if self._dense:
