@@ -345,9 +345,10 @@ class _StepSim:
         at ``head + l_s`` (tail ``tail + l_s``), and so on, until it must wait for an
         event or is delivered.
 
-        The arrival at the next stage is a SimPy timeout of ``head + l_s - now`` (its
-        time is ``now + delay``, as SimPy computes it), unless that delay is not positive
-        (then the chunk asks the stage at once).  After the last stage the chunk is
+        The arrival at the next stage is an item of the instant at ``now + delay``,
+        ``delay = head + l_s - now`` (the time SimPy gives a timeout of ``delay``; a new
+        instant is a new SimPy timeout), unless that delay is not positive (then the
+        chunk asks the stage at once).  After the last stage the chunk is
         delivered: without an ejection stage the destination core takes its packets as
         they arrive (the last buffer is released at once).
         """
