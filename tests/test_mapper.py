@@ -695,3 +695,15 @@ def test_fits_each_agrees_with_fit(monkeypatch):
             seen.update(expect)
     assert seen == {True, False}  # both answers occur
     assert len(second) > calls  # and some groups needed the second pass
+
+
+@pytest.mark.parametrize("n_keys", [1000, 2**40])  # 32-bit and 64-bit sort of the keys alone
+def test_grouped_sums_with_uniform_weights_equal_the_packed_sort(n_keys):
+    from mapper.cluster import _grouped, _grouped_weights
+
+    rng = np.random.default_rng(5)
+    hi = rng.integers(0, min(n_keys, 500), 3000) * (n_keys // 1000)
+    wq = np.full(hi.size, 7, dtype=np.int32)
+    a = _grouped(hi, wq, 4, n_keys, uniform=True)
+    b = _grouped_weights(hi, wq, 4)
+    assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
