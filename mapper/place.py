@@ -70,7 +70,10 @@ def core_traffic(graph: MapGraph, neuron_core: np.ndarray, input_core: np.ndarra
     nc = np.asarray(neuron_core, np.int64)
     score = source_cores(nc, input_core)
     o_s = np.repeat(np.arange(graph.n_src, dtype=np.int64), np.diff(graph.out_ptr))
-    keys, _ = sorted_unique(o_s * K + nc[graph.out_dst])
+    keys = o_s * K + nc[graph.out_dst]
+    if graph.n_src * K <= 2**32:  # (source, core) keys sort about twice as fast as 32-bit ints
+        keys = keys.astype(np.uint32)
+    keys = sorted_unique(keys)[0].astype(np.int64)
     s = keys // K
     b = keys - s * K
     a = score[s]
