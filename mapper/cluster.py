@@ -2,7 +2,7 @@
 
 Both work on the *pin graph*: every pin (source s -> target t, s != t) is an undirected
 edge of weight ``rate(s)``; input sources are vertices of size 0 (they pull their targets
-together but take no room).  Edge lists hold every pin in both directions.
+together but take no room).  The edge list holds every pin once (:class:`_Edges`).
 
 :func:`label_propagation` -- size-constrained label propagation
     Every vertex starts in its own cluster.  Each iteration, a random half of the vertices
@@ -13,19 +13,20 @@ together but take no room).  Edge lists hold every pin in both directions.
     core's memory holds.  A cluster that fills up turns its late-comers to their next
     choice (a few passes).  Ties go to a seeded random priority.  Each iteration is one
     sort of packed ``(vertex, cluster, weight)`` keys (of ``(vertex, cluster)`` alone, as
-    32-bit ints where they fit, when every weight is the same).  Stops after 12 iterations, when
-    fewer than 0.1 % of the vertices move, or after the second iteration when the clusters
-    hold less than :data:`LP_MIN_INSIDE` (1 %) of the edge weight: the network has no
-    cluster structure to find (a uniformly random network: the clusters then hold ~0.6 %
-    and gain ~0.1 % an iteration, while structured networks hold 3-7 % after two
-    iterations and go on to 13-90 %).
+    32-bit ints where they fit, when every weight is the same).  Stops after 12
+    iterations, when fewer than 0.1 % of the vertices move, or after the second iteration
+    when the clusters hold less than :data:`LP_MIN_INSIDE` (1 %) of the edge weight: the
+    network has no cluster structure to find (a uniformly random network: the clusters
+    then hold ~0.6 % and gain ~0.1 % an iteration, while structured networks hold 3-7 %
+    after two iterations and go on to 13-90 %).
 
 :func:`grow_pack` -- greedy growth packing
     A core is seeded with the largest unplaced cluster (or the rest of a cluster split at
     the previous core) and grown with the unplaced cluster of highest affinity (summed edge
     weight between the cluster and the core so far) that fits entirely (exact check by
-    :class:`~mapper.fill.CoreFiller`); up to 8 candidates are tried (the first with a fit, the other 7 at once with
-    :meth:`~mapper.fill.CoreFiller.fits_each`).  With no connected
+    :class:`~mapper.fill.CoreFiller`); up to 8 candidates are tried (the first with a
+    fit, the other 7 at once with :meth:`~mapper.fill.CoreFiller.fits_each`); one that
+    did not fit is tried again only once its affinity has grown.  With no connected
     candidate left, isolated clusters and then unrelated clusters fill the room.  A core
     may be closed with room left -- rather than splitting a cluster over two cores -- while
     the cores so far plus a lower bound for what is left stay within 3 % (at least one

@@ -71,7 +71,7 @@ def core_traffic(graph: MapGraph, neuron_core: np.ndarray, input_core: np.ndarra
     score = source_cores(nc, input_core)
     o_s = np.repeat(np.arange(graph.n_src, dtype=np.int64), np.diff(graph.out_ptr))
     keys = o_s * K + nc[graph.out_dst]
-    if graph.n_src * K <= 2**32:  # (source, core) keys sort about twice as fast as 32-bit ints
+    if graph.n_src * K <= 2**32:  # sort the (source, core) keys as 32-bit ints: about twice as fast
         keys = keys.astype(np.uint32)
     keys = sorted_unique(keys)[0].astype(np.int64)
     s = keys // K
