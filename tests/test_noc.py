@@ -469,6 +469,23 @@ def test_analytic_run_steps_equals_step_by_step(chip_name, per_step, max_count):
     assert block.totals == single.totals
 
 
+def test_route_table_columns_grow_at_most_to_the_bound(monkeypatch):
+    """A route-table column doubles its capacity, but never past MAX_CACHED_ENTRIES
+    values unless one extend needs more."""
+    import chipemu.noc.routetable as routetable
+
+    monkeypatch.setattr(routetable, "MAX_CACHED_ENTRIES", 3000)
+    col = routetable._Column(np.int64)
+    col.extend(np.arange(1000))
+    assert col.a.size == 1024
+    col.extend(np.arange(1000, 1100))
+    assert col.a.size == 2048
+    col.extend(np.arange(1100, 2500))
+    assert col.a.size == 3000 and col.n == 2500 and np.array_equal(col.a[:col.n], np.arange(2500))
+    col.extend(np.arange(2500, 4000))
+    assert col.a.size == 4000 and np.array_equal(col.a[:col.n], np.arange(4000))
+
+
 @pytest.mark.parametrize("limits", [
     {"routetable._DENSE_INDEX_CELLS": 0},                   # pairs found in sorted keys, not a dense index
     {"routetable.MAX_CACHED_ENTRIES": 64},                  # the route table starts afresh when full

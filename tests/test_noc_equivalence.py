@@ -121,3 +121,15 @@ def test_any_small_traffic(depth, chunk, seed, trains, max_count, dyadic, eject)
          "time.message_in": (2 * 2.0 ** -30 if dyadic else 1e-9) if eject else 0.0})
     steps = random_steps(chip.n_cores, 2, trains, max_count, seed)
     assert_same(chip, placement(chip), steps, chunk_packets=min(chunk, depth))
+
+
+def test_small_caches_cleared_mid_step(monkeypatch):
+    """The route and train-stage caches start afresh when full, mid-step included:
+    results stay bit-identical to the oracle's."""
+    import chipemu.noc.simpy_model as simpy_model
+
+    monkeypatch.setattr(simpy_model, "_TRAINS_CACHED", 16)
+    monkeypatch.setattr(simpy_model, "_ROUTES_CACHED", 8)
+    chip = load_chip("loihi1")
+    noc = assert_same(chip, placement(chip), random_steps(chip.n_cores, 3, 500, 5, seed=0))
+    assert 0 < len(noc._routes) <= 8 and 0 < len(noc._train_stages) <= 16

@@ -51,7 +51,8 @@ _NEW_PAIRS_CHUNK = 1 << 13
 
 
 class _Column:
-    """A growable 1-D array (capacity doubles): ``.a[:n]`` holds the values."""
+    """A growable 1-D array: ``.a[:n]`` holds the values.  Its capacity doubles, but never
+    past :data:`MAX_CACHED_ENTRIES` values unless one extend needs more."""
 
     def __init__(self, dtype):
         self.a = np.zeros(0, dtype=dtype)
@@ -60,7 +61,8 @@ class _Column:
     def extend(self, values: np.ndarray) -> None:
         end = self.n + values.size
         if end > self.a.size:
-            grown = np.zeros(max(end, 2 * self.a.size, 1024), dtype=self.a.dtype)
+            grown = np.zeros(max(end, min(max(2 * self.a.size, 1024), MAX_CACHED_ENTRIES)),
+                             dtype=self.a.dtype)
             grown[:self.n] = self.a[:self.n]
             self.a = grown
         self.a[self.n:end] = values

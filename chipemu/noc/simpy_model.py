@@ -71,6 +71,7 @@ __all__ = ["SimpyNoc"]
 
 _NEVER = float("-inf")
 _TRAINS_CACHED = 1 << 16  # (source, destination) core pairs whose stages are kept
+_ROUTES_CACHED = 1 << 16  # (source, destination) router pairs whose routes are kept
 
 # Note: ``b if b > a else a`` below is ``max(a, b)`` bit for bit (max keeps the first of
 # equal arguments), without the cost of a call.
@@ -447,10 +448,13 @@ class SimpyNoc(NocBase):
         self._train_stages: dict[int, tuple[list, list, list]] = {}
 
     def route(self, src_router: int, dst_router: int) -> list[int]:
-        """The links of the route between two routers (cached)."""
+        """The links of the route between two routers (cached; the cache holds at most
+        ``_ROUTES_CACHED`` pairs and starts afresh when full)."""
         key = (src_router, dst_router)
         route = self._routes.get(key)
         if route is None:
+            if len(self._routes) >= _ROUTES_CACHED:
+                self._routes.clear()
             route = self._routes[key] = self.topology.route(src_router, dst_router).tolist()
         return route
 
