@@ -232,6 +232,19 @@ def label_propagation(graph: MapGraph, model: ResourceModel, e: _Edges, free: np
     return labels
 
 
+def top_by_affinity(ids: np.ndarray, affinity: np.ndarray, k: int) -> np.ndarray:
+    """The ``k`` distinct ``ids`` of highest ``affinity``, highest first, ties by lowest id.
+
+    Exactly the first ``k`` of ``ids`` sorted by ``(-affinity, id)``, in O(n) for the
+    selection: every id tied with the k-th highest affinity is kept before the final sort,
+    so the result never depends on the order in which a partial sort leaves ties.
+    """
+    if ids.size > k:
+        keep = affinity >= -np.partition(-affinity, k - 1)[k - 1]
+        ids, affinity = ids[keep], affinity[keep]
+    return ids[np.lexsort((ids, -affinity))][:k]
+
+
 def grow_pack(graph: MapGraph, model: ResourceModel, labels: np.ndarray, e: _Edges,
               nc: np.ndarray, first_core: int, max_cores: int | None = None
               ) -> tuple[np.ndarray, int, Counter]:
@@ -344,9 +357,7 @@ def grow_pack(graph: MapGraph, model: ResourceModel, labels: np.ndarray, e: _Edg
             cands[:] = [np.concatenate(cands)]
         c = cands[0] if cands else np.zeros(0, np.int64)
         c = c[~done[c] & (aff[c] != failed_at[c])]
-        if c.size > 8:
-            c = c[np.argpartition(-aff[c], 7)[:8]]
-        return c[np.lexsort((c, -aff[c]))]
+        return top_by_affinity(c, aff[c], 8)
 
     def unrelated(room: int) -> np.ndarray:
         """Up to 8 unplaced connected clusters whose rest fits ``room``, largest first."""

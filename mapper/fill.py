@@ -14,7 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .graph import MapGraph, gather_rows, sorted_unique
+from chipemu.arrays import distinct
+
+from .graph import MapGraph, gather_rows
 from .refine import group_cumsum
 from .resources import ResourceModel
 
@@ -64,7 +66,7 @@ class CoreFiller:
             self._touched.append(srcs)
             self.count = int(members.size)
             self.syn = int(self.bits[members].sum())
-            self.fanin = int(sorted_unique(srcs)[0].size)
+            self.fanin = int(distinct(srcs).size)
 
     #: candidates examined in the first block of :meth:`fit` (blocks then double)
     FIRST_BLOCK = 64
@@ -186,7 +188,7 @@ class CoreFiller:
         m = self.model
         srcs, owner = gather_rows(self.g.in_ptr, self.g.in_src, members)
         fresh = ~self.present[srcs]
-        new = sorted_unique(gid[owner[fresh]] * self.g.n_src + srcs[fresh])[0] // self.g.n_src
+        new = distinct(gid[owner[fresh]] * self.g.n_src + srcs[fresh]) // self.g.n_src
         fanin = self.fanin + np.bincount(new, minlength=n_groups)
         syn = self.syn + np.bincount(gid, weights=self.bits[members], minlength=n_groups).astype(np.int64)
         return (fanin <= m.fanin) & (m.memory(syn, fanin) <= m.memory_bits)

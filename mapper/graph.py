@@ -28,23 +28,6 @@ from .encoding import conv_geometry, kernel_share, projection_encoding, synapse_
 NetworkLike = Union[Network, FlatNetwork]
 
 
-def sorted_unique(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted distinct values of ``keys`` and how often each occurs.
-
-    ``np.unique`` is avoided on purpose: in numpy 2.x it can be 50x slower than a sort.
-    ``keys`` is not modified.
-    """
-    if keys.size == 0:
-        return keys.copy(), np.zeros(0, dtype=np.int64)
-    s = np.sort(keys)
-    first = np.empty(s.size, dtype=bool)
-    first[0] = True
-    np.not_equal(s[1:], s[:-1], out=first[1:])
-    starts = np.flatnonzero(first)
-    counts = np.diff(np.append(starts, s.size))
-    return s[starts], counts
-
-
 def segment_ids(ptr: np.ndarray) -> np.ndarray:
     """Row index of every entry of a CSR with row pointer ``ptr`` (length ``ptr[-1]``)."""
     return np.repeat(np.arange(ptr.size - 1, dtype=np.int64), np.diff(ptr))

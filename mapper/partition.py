@@ -47,11 +47,12 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
+from chipemu.arrays import distinct_counts
 from chipemu.errors import ChipemuError, FitError
 
 from .cluster import grow_pack, label_propagation, pin_edges
 from .fill import CoreFiller
-from .graph import MapGraph, segment_ids, sorted_unique, source_rates
+from .graph import MapGraph, segment_ids, source_rates
 from .refine import DENSE_LIMIT, refine
 from .resources import ResourceModel
 
@@ -235,7 +236,7 @@ def assign_inputs(graph: MapGraph, neuron_core: np.ndarray, n_cores: int) -> np.
     if in_n * K <= DENSE_LIMIT:
         counts = np.bincount(j * K + cores, minlength=in_n * K).reshape(in_n, K)
         return np.argmax(counts, axis=1).astype(np.int64)
-    keys, cnt = sorted_unique(j * K + cores)
+    keys, cnt = distinct_counts(j * K + cores)
     jj = keys // K
     out = np.zeros(in_n, dtype=np.int64)
     if keys.size:

@@ -34,18 +34,17 @@ from typing import Callable
 
 import numpy as np
 
+from chipemu.arrays import distinct, sum_by_key
 from chipemu.chips import ChipSpec
 from chipemu.hardware import Hardware
 
-from .graph import MapGraph, sorted_unique
+from .graph import MapGraph
 from .resources import source_cores
 
 Placer = Callable[..., np.ndarray]
 
 #: fewest annealing moves per chip (when most of a chip's traffic leaves it)
 MIN_MOVES = 5_000
-#: core pairs up to which :func:`core_traffic` sums per pair in a dense (K * K) table
-DENSE_PAIRS = 2**24
 
 
 def router_distance(chip: ChipSpec) -> np.ndarray:
@@ -73,19 +72,17 @@ def core_traffic(graph: MapGraph, neuron_core: np.ndarray, input_core: np.ndarra
     keys = o_s * K + nc[graph.out_dst]
     if graph.n_src * K <= 2**32:  # sort the (source, core) keys as 32-bit ints: about twice as fast
         keys = keys.astype(np.uint32)
-    keys = sorted_unique(keys)[0].astype(np.int64)
+    keys = distinct(keys).astype(np.int64)
     s = keys // K
     b = keys - s * K
     a = score[s]
     keep = (a != b) & (a >= 0)
     pk, pw = a[keep] * K + b[keep], rates[s[keep]]
-    if K * K <= DENSE_PAIRS:  # sum per pair in a dense table (same order of additions as below)
-        dense = np.bincount(pk, weights=pw, minlength=K * K)
-        pair = np.flatnonzero(np.bincount(pk, minlength=K * K))
-        w = dense[pair].astype(np.float64)
+    if K * K <= 2**32:  # the pair keys sort as 32-bit ints: about twice as fast
+        pair, w = sum_by_key(pk.astype(np.uint32), pw)
+        pair = pair.astype(np.int64)
     else:
-        pair, inverse = np.unique(pk, return_inverse=True)
-        w = np.bincount(inverse.reshape(-1), weights=pw, minlength=pair.size).astype(np.float64)
+        pair, w = sum_by_key(pk, pw)
     return pair // K, pair % K, w
 
 

@@ -71,12 +71,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from chipemu.arrays import distinct
 from chipemu.chips import ChipSpec
 from chipemu.errors import ChipemuError, FitError
 from chipemu.neuron import WEIGHT_BITS, WEIGHT_RANGE
 
 from .encoding import ENCODINGS, kernel_entries
-from .graph import MapGraph, sorted_unique
+from .graph import MapGraph
 
 #: bits of the header of one fan-in axon's synapse list (project choice, see module docstring)
 AXON_HEADER_BITS = 16
@@ -268,7 +269,7 @@ def distinct_pair_counts(a: np.ndarray, b: np.ndarray, na: int, nb: int) -> np.n
         seen = np.zeros(na * nb, dtype=bool)
         seen[a * nb + b] = True
         return seen.reshape(na, nb).sum(axis=1).astype(np.int64)
-    keys, _ = sorted_unique(a * nb + b)
+    keys = distinct(a * nb + b)
     return np.bincount(keys // nb, minlength=na).astype(np.int64)
 
 

@@ -28,9 +28,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from chipemu.arrays import distinct
 from chipemu.hardware import DIRECTIONS as _HW_DIRECTIONS, Hardware
 
-from .graph import MapGraph, sorted_unique
+from .graph import MapGraph
 from .resources import source_cores
 
 DIRECTIONS = ("local", *_HW_DIRECTIONS)
@@ -92,7 +93,7 @@ def destination_cores(graph: MapGraph, neuron_core: np.ndarray, input_core: np.n
         seen[o_s * K + dcore] = True
         keys = np.flatnonzero(seen)
     else:
-        keys, _ = sorted_unique(o_s * K + dcore)
+        keys = distinct(o_s * K + dcore)
     s = keys // max(K, 1)
     indptr = np.zeros(n_src + 1, dtype=np.int64)
     np.cumsum(np.bincount(s, minlength=n_src), out=indptr[1:])

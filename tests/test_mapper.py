@@ -707,3 +707,47 @@ def test_grouped_sums_with_uniform_weights_equal_the_packed_sort(n_keys):
     a = _grouped(hi, wq, 4, n_keys, uniform=True)
     b = _grouped_weights(hi, wq, 4)
     assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+
+
+def test_top_by_affinity_breaks_ties_by_lowest_id_whatever_the_partial_sort_does():
+    from mapper.cluster import top_by_affinity
+
+    rng = np.random.default_rng(5)
+    for _ in range(300):
+        n = int(rng.integers(1, 60))
+        ids = rng.permutation(1000)[:n]
+        aff = rng.integers(0, 3, n).astype(np.float64)  # few values: many ties at the cut
+        want = ids[np.lexsort((ids, -aff))][:8]
+        assert np.array_equal(top_by_affinity(ids, aff, 8), want)
+    # 40 clusters tied below one stronger cluster: the strongest, then the 7 lowest ids
+    ids = np.arange(40, 0, -1)
+    aff = np.ones(40)
+    aff[10] = 2.0
+    assert top_by_affinity(ids, aff, 8).tolist() == [30, 1, 2, 3, 4, 5, 6, 7]
+
+
+def test_core_traffic_equals_brute_force_pair_sums():
+    from mapper.place import core_traffic
+
+    net = Network()
+    a = net.add_population("a", 30)
+    b = net.add_population("b", 20)
+    inp = net.add_input("in", 5)
+    rng = np.random.default_rng(2)
+    net.connect(a, b, "explicit", src=rng.integers(0, 30, 200), dst=rng.integers(0, 20, 200), weight=2)
+    net.connect(b, a, "explicit", src=rng.integers(0, 20, 100), dst=rng.integers(0, 30, 100), weight=2)
+    net.connect(inp, a, "explicit", src=rng.integers(0, 5, 40), dst=rng.integers(0, 30, 40), weight=2)
+    g = build_graph(net)
+    K = 6
+    neuron_core = rng.integers(0, K, g.n)
+    input_core = rng.integers(0, K, g.in_n)
+    rates = rng.random(g.n_src)
+    src_core = np.concatenate([neuron_core, input_core])
+    want: dict[tuple[int, int], float] = defaultdict(float)
+    for s in range(g.n_src):  # one packet per distinct other core holding a target
+        dst = {int(neuron_core[t]) for t in g.out_dst[g.out_ptr[s]:g.out_ptr[s + 1]]}
+        for d in sorted(dst - {int(src_core[s])}):
+            want[(int(src_core[s]), d)] += rates[s]
+    a_, b_, w_ = core_traffic(g, neuron_core, input_core, K, rates)
+    assert list(zip(a_.tolist(), b_.tolist())) == sorted(want)
+    np.testing.assert_allclose(w_, [want[k] for k in sorted(want)], rtol=1e-12)
