@@ -32,17 +32,18 @@ def run_network(network: Network, chip: str | ChipSpec | SystemSpec = "loihi1", 
     or its dict) when the network came from another tool's file.
     ``map_options``: passed to :func:`mapper.map_network` (``max_per_core``, ``pin``, ...).
     """
-    spec = load_hardware(chip)  # a chip or a system of chips
-    if mapping is None:
-        from mapper import map_network
+    from mapper import build_graph, map_network
 
-        mapping = map_network(network, spec, mapper=mapper, seed=seed, **map_options)
+    spec = load_hardware(chip)  # a chip or a system of chips
+    graph = build_graph(network)  # once, for the mapper and the report's traffic figures
+    if mapping is None:
+        mapping = map_network(graph, spec, mapper=mapper, seed=seed, **map_options)
     run = emulate(network, mapping, steps, noc=noc, progress=progress, probes=probes)
     energy = energy_report(run)
     baseline = baseline_report(run, energy, host=host, measure=measure_baseline)
     sections = {"import": imported} if imported is not None else {}
     run.report = build_report(run, seed=seed, network_source=network_source, energy=energy, baseline=baseline,
-                              **sections)  # the mapping's quality figures: computed there
+                              graph=graph, **sections)  # the mapping's quality figures: computed there
     if check is not None:
         run.report = {**run.report, "check": check_run(check, run).to_dict()}
     return run

@@ -27,24 +27,24 @@ def _tolist(a) -> list:
 
 def build_report(run, *, seed: int = 0, network_source: str = "", energy: dict | None = None,
                  baseline: dict | None = None, check: dict | None = None, quality: dict | None = None,
-                 **sections) -> dict:
+                 graph=None, **sections) -> dict:
     """The report dict (the JSON form of :class:`~chipemu.report.schema.Report`) of a
     :class:`~chipemu.chip.ChipRun`, plus energy/baseline/check when given.
 
     ``sections``: further :class:`Report` fields by name (a record or its JSON form).
     """
     return make_report(run, seed=seed, network_source=network_source, energy=energy, baseline=baseline,
-                       check=check, quality=quality, **sections).to_dict()
+                       check=check, quality=quality, graph=graph, **sections).to_dict()
 
 
 def make_report(run, *, seed: int = 0, network_source: str = "", energy=None, baseline=None, check=None,
-                quality: dict | None = None, **sections) -> Report:
+                quality: dict | None = None, graph=None, **sections) -> Report:
     """The typed :class:`Report` of a :class:`~chipemu.chip.ChipRun` (see :func:`build_report`).
 
     ``quality``: the mapping's traffic figures (:meth:`mapper.Mapping.quality`); computed
-    from the run's mapping when not given.  The network's mapper graph
-    (:func:`mapper.graph.build_graph`) is built once for these figures and the per-population
-    costs.
+    from the run's mapping when not given.  ``graph``: the network's mapper graph
+    (:func:`mapper.graph.build_graph`) if the caller has it (the mapper's own); otherwise it
+    is built here, once for these figures and the per-population costs.
     """
     from mapper.graph import build_graph
 
@@ -53,7 +53,8 @@ def make_report(run, *, seed: int = 0, network_source: str = "", energy=None, ba
     steps = run.steps
     step_total = run.step_time.sum(axis=1)
     link_packets = np.asarray(run.link_packets)
-    graph = build_graph(net)
+    if graph is None:
+        graph = build_graph(net)
     if quality is None:
         quality = mapping.quality(graph)
     core_port = getattr(mapping, "core_port", None)
