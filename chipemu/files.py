@@ -76,8 +76,8 @@ def _deflates(arr: np.ndarray) -> bool:
     most half their size at :data:`NPZ_LEVEL`."""
     import zlib
 
-    flat = np.ascontiguousarray(arr).reshape(-1)
-    probe = flat[:max(1, NPZ_PROBE_BYTES // max(flat.itemsize, 1))].tobytes()
+    # ``.flat[:n]`` copies the first n values in C order, whatever the array's layout
+    probe = arr.flat[:max(1, NPZ_PROBE_BYTES // max(arr.itemsize, 1))].tobytes()
     return len(probe) > 0 and len(zlib.compress(probe, NPZ_LEVEL)) <= len(probe) // 2
 
 
@@ -88,7 +88,10 @@ def write_npz(path, arrays: dict[str, np.ndarray]) -> None:
     array, in ``arrays``' order.  A member is deflated at :data:`NPZ_LEVEL` when
     :func:`_deflates` says it pays, else stored: data that barely compresses (e.g. random
     target indices) then costs no inflating when read, which is most of the time of
-    reading it.  Members are streamed into the archive (no copy of an array in memory).
+    reading it.  Members are streamed into the archive: besides the arrays themselves,
+    writing holds at most the probe (:data:`NPZ_PROBE_BYTES`) and numpy's write chunks
+    (16 MiB of an array at a time, converted to bytes and deflated), whatever the array's
+    memory layout (a transposed or strided view is not copied whole).
     The same arrays give the same bytes (no timestamps: every member is dated 1980-01-01).
     """
     import zipfile
