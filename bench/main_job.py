@@ -34,7 +34,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
-CLI = "import sys; from chipemu.cli import main; sys.exit(main())"
+CLI = "import sys; from chipemu.cli import console_main; sys.exit(console_main())"
 
 
 def whole_process(argv: list[str]) -> float:

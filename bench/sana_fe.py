@@ -51,7 +51,7 @@ sys.path.insert(0, str(ROOT))
 
 from networks import random_ei  # noqa: E402
 
-CLI = "import sys; from chipemu.cli import main; sys.exit(main())"
+CLI = "import sys; from chipemu.cli import console_main; sys.exit(console_main())"
 #: synaptic delay of the compared network (steps): see the module docstring
 DELAY = 0
 #: SANA-FE's Loihi architecture, as shipped inside its Python package

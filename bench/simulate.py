@@ -37,7 +37,7 @@ sys.path.insert(0, str(HERE.parent))
 from networks import random_ei  # noqa: E402
 from reference import find_brian2_python  # noqa: E402
 
-CLI = "import sys; from chipemu.cli import main; sys.exit(main())"
+CLI = "import sys; from chipemu.cli import console_main; sys.exit(console_main())"
 
 
 def chipemu_simulate(net_path: Path, out: Path) -> tuple[float, str]:

@@ -80,8 +80,8 @@ elif what == "reference":
     r = run(net, steps)
     out.update(loop_s=time.perf_counter() - t1, spikes=len(r.spikes))
 else:
-    from chipemu.cli import main
-    rc = main(["run", net_path, "--chip", chip, "--noc", what, "--steps", str(steps), "--mapper", mapper,
+    from chipemu.cli import console_main
+    rc = console_main(["run", net_path, "--chip", chip, "--noc", what, "--steps", str(steps), "--mapper", mapper,
                "--out", sys.argv[6]])
     out["rc"] = rc
 out["wall_s"] = time.perf_counter() - t0

@@ -9,8 +9,10 @@ benchmark (``bench/system.py``) that was 1.4M page faults and 14 s of system tim
 the heap and are reused: 0.2M faults and 5.5 s of system time on the same run, the peak
 resident memory unchanged (measured 2026-12-02 on this project's machine).
 
-Only ``chipemu``'s command line calls it (a library does not change its host process's
-allocator); elsewhere than glibc it does nothing.
+Only the ``chipemu`` program calls it (:func:`chipemu.cli.console_main`, the console
+entry point and ``python -m chipemu``; a library, and :func:`chipemu.cli.main` called in
+process, does not change its host process's allocator); elsewhere than glibc it does
+nothing.
 """
 
 from __future__ import annotations

@@ -462,13 +462,22 @@ def _silence_stdout() -> None:
         pass
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the command line.  SIGINT and SIGTERM stop it with exit 130 / 143 and nothing
-    half-written (:mod:`chipemu.interrupt`), also when a library swallowed the signal."""
-    from . import interrupt
+def console_main(argv: list[str] | None = None) -> int:
+    """The ``chipemu`` program (``[project.scripts]``, ``python -m chipemu``): tunes the
+    process's allocator to reuse freed large arrays (:mod:`chipemu.allocator`), then
+    :func:`main`.  In-process callers use :func:`main`, which leaves the allocator alone."""
     from .allocator import keep_freed_memory
 
-    keep_freed_memory()  # reuse freed large arrays instead of faulting them in again
+    keep_freed_memory()
+    return main(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line.  SIGINT and SIGTERM stop it with exit 130 / 143 and nothing
+    half-written (:mod:`chipemu.interrupt`), also when a library swallowed the signal.
+    No process-wide side effect (see :func:`console_main`)."""
+    from . import interrupt
+
     with interrupt.handle_signals():
         try:
             rc = _main(argv)
@@ -518,4 +527,4 @@ def _main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(console_main())

@@ -8,6 +8,8 @@ from chipemu.cli import main
 
 from conftest import DATA
 
+ROOT = DATA.parent.parent
+
 
 def test_simulate_writes_spikes(tmp_path, capsys):
     assert main(["simulate", str(DATA / "chain.net.npz"), "--out", str(tmp_path)]) == 0
@@ -77,10 +79,31 @@ class _nothing:
 
 
 def test_allocator_tuning_applies_on_glibc_only():
+    """Tuned in a child process: the tuning is process-wide and must not reach pytest's."""
+    import os
     import platform
+    import subprocess
     import sys
 
-    from chipemu.allocator import keep_freed_memory
-
     glibc = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
-    assert keep_freed_memory() is glibc
+    code = "from chipemu.allocator import keep_freed_memory; print(keep_freed_memory())"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert out.stdout.strip() == str(glibc)
+
+
+def test_only_the_console_entry_point_tunes_the_allocator(monkeypatch, capsys):
+    """`chipemu` (console_main: pyproject's script, python -m chipemu) tunes the allocator;
+    cli.main(argv) called in process does not."""
+    import tomllib
+
+    import chipemu.allocator
+    from chipemu import cli
+
+    calls = []
+    monkeypatch.setattr(chipemu.allocator, "keep_freed_memory", lambda: calls.append(1) or True)
+    assert cli.main(["chips"]) == 0 and calls == []
+    assert cli.console_main(["chips"]) == 0 and calls == [1]
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts["chipemu"] == "chipemu.cli:console_main"
+    assert "console_main()" in (ROOT / "chipemu" / "__main__.py").read_text()
