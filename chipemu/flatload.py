@@ -130,31 +130,21 @@ def read_flat(path, arrays: dict | None = None) -> FlatFile | None:
     return FlatFile(name, flat)
 
 
-def _int_array(d, path, key: str, shape_n: int | None, lo: int | None, hi: int | None) -> np.ndarray:
-    """``_int_key`` for a 1-D array, as int64: a valid array costs one min/max pass and the
-    widening; anything else goes through ``_int_key`` for its exact error."""
+def _int_array(d, path, key: str, shape_n: int | None, lo: int, hi: int, dtype=np.int64) -> np.ndarray:
+    """``_int_key`` for a 1-D array of values in ``lo .. hi``, as ``dtype`` (int64 unless
+    a narrower type that holds ``lo .. hi`` is asked for, e.g. for per-synapse arrays): a
+    valid array costs one min/max pass and the conversion (none when the file's dtype
+    already is ``dtype``); anything else goes through ``_int_key`` for its exact error."""
     arr = d[key]
-    if (arr.ndim == 1 and arr.size and arr.dtype.kind in "iu" and (shape_n is None or arr.shape[0] == shape_n)
-            and (lo is None or arr.min() >= lo) and (hi is None or arr.max() <= hi)):
-        return arr.astype(np.int64)
-    return _int_key(d, path, key, shape_n, lo, hi)
+    if (arr.ndim == 1 and arr.dtype.kind in "iu" and (shape_n is None or arr.shape[0] == shape_n)
+            and (arr.size == 0 or (arr.min() >= lo and arr.max() <= hi))):
+        return arr.astype(dtype, copy=False)
+    return _int_key(d, path, key, shape_n, lo, hi).astype(dtype, copy=False)
 
 
 def _check_name(path, kind: str, name: str) -> None:
     if not name or any(c in name for c in "\n\r\t"):
         raise FileFormatError(f"network file {path}: {kind} name {name!r} must be a non-empty single-line string")
-
-
-def _compact(d, path, key: str, shape_n: int | None, lo: int, hi: int, dtype) -> np.ndarray:
-    """``_int_array`` for a per-synapse array, kept in the narrow ``dtype`` its range fits
-    (no widening of millions of values to int64; the file's own dtype when it already is
-    ``dtype``, without a copy)."""
-    arr = d[key]
-    if (arr.ndim == 1 and arr.dtype.kind in "iu" and arr.dtype.itemsize <= np.dtype(dtype).itemsize
-            and (shape_n is None or arr.shape[0] == shape_n)
-            and (arr.size == 0 or (arr.min() >= lo and arr.max() <= hi))):
-        return arr.astype(dtype, copy=False)
-    return _int_key(d, path, key, shape_n, lo, hi).astype(dtype)
 
 
 def _synapses(d, path, prefix: str, n_pre: int, n: int) -> dict[str, np.ndarray]:
@@ -165,10 +155,10 @@ def _synapses(d, path, prefix: str, n_pre: int, n: int) -> dict[str, np.ndarray]
     m = first.shape[0] if first.ndim == 1 else -1
     index = np.int32 if max(n_pre, n) <= 2**31 else np.int64
     syn = {
-        "src": _compact(d, path, f"{prefix}src", None, 0, n_pre - 1, index),
-        "dst": _compact(d, path, f"{prefix}dst", m, 0, n - 1, index),
-        "weight": _compact(d, path, f"{prefix}weight", m, *neuron.WEIGHT_RANGE, np.int16),
-        "delay": _compact(d, path, f"{prefix}delay", m, *neuron.DELAY_RANGE, np.int8),
+        "src": _int_array(d, path, f"{prefix}src", None, 0, n_pre - 1, index),
+        "dst": _int_array(d, path, f"{prefix}dst", m, 0, n - 1, index),
+        "weight": _int_array(d, path, f"{prefix}weight", m, *neuron.WEIGHT_RANGE, np.int16),
+        "delay": _int_array(d, path, f"{prefix}delay", m, *neuron.DELAY_RANGE, np.int8),
     }
     odd = (syn["weight"] & 1) != 0
     if odd.any():
