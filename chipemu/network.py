@@ -274,6 +274,11 @@ class Network(SharedWeightBuilders):
         """The projections that carry a learning rule."""
         return [p for p in self.projections if p.plasticity is not None]
 
+    @property
+    def is_plastic(self) -> bool:
+        """Whether any projection carries a learning rule (the runners then learn)."""
+        return any(p.plasticity is not None for p in self.projections)
+
     # ---------------------------------------------------------------- queries
     @property
     def n_compartments(self) -> int:

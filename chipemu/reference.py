@@ -234,7 +234,7 @@ def run(network: Network | FlatNetwork, steps: int | None = None, *, record: np.
     graded = bank.graded or in_val is not None
     u, v = bank.u, bank.v
     engine = None
-    if isinstance(network, Network) and any(p.plasticity is not None for p in network.projections):
+    if isinstance(network, Network) and network.is_plastic:
         from .learning import LearningEngine, canonical_position  # only plastic networks load the rules
 
         engine = LearningEngine.build(network)

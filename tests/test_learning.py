@@ -506,6 +506,19 @@ def test_no_plasticity_no_engine():
     res = reference_run(net)
     assert res.weights == {} and res.learning_updates == 0
     assert LearningEngine.build(net) is None and LearningEngine.build(net.flat()) is None
+    assert not net.is_plastic
+
+
+def test_is_plastic_decides_the_engine():
+    """Network.is_plastic is the one test of "any projection learns": the engine is built
+    exactly when it holds (with a plastic projection among static ones)."""
+    net = Network("mixed", steps=5)
+    pre = net.add_spike_times("pre", [[1], [2]])
+    post = net.add_population("post", 2)
+    net.connect(pre, post, "one_to_one", weight=2, name="static")
+    assert not net.is_plastic and LearningEngine.build(net) is None
+    net.connect(pre, post, "one_to_one", weight=2, name="plastic", plasticity=stdp(6, 5, 8, 12))
+    assert net.is_plastic and isinstance(LearningEngine.build(net), LearningEngine)
 
 
 # ============================================================== reward

@@ -117,8 +117,7 @@ class LearningEngine:
     @classmethod
     def build(cls, net) -> "LearningEngine | None":
         """The engine of ``net``, or None when no projection is plastic (or ``net`` is flat)."""
-        projections = getattr(net, "projections", None)
-        if not projections or all(p.plasticity is None for p in projections):
+        if not getattr(net, "is_plastic", False):  # a FlatNetwork has no projections
             return None
         return cls(net)
 
