@@ -11,37 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+from .cli_help import Parser, mapper_name
 from .errors import ChipemuError
-
-
-class _Parser(argparse.ArgumentParser):
-    #: True on the parsers of the commands that map (``run``, ``map``): their help lists the
-    #: mappers.  The mapper registry is imported only when such a command runs or shows its
-    #: help, so e.g. ``simulate`` does not load the mapper: ``--mapper`` parses to None
-    #: (:func:`_mapper_name` resolves the default) and the help's default and list of
-    #: mappers are filled in when the help is formatted.
-    lists_mappers = False
-
-    def error(self, message):  # argparse's usage errors: one line, exit 2
-        self.exit(2, f"error: {message} (see '{self.prog} --help')\n")
-
-    def format_help(self):
-        if self.lists_mappers:
-            from mapper import DEFAULT_MAPPER, mapper_help
-
-            self.epilog = "mappers:\n" + mapper_help()
-            for action in self._actions:
-                if action.dest == "mapper":
-                    action.help = f"mapping strategy (default: {DEFAULT_MAPPER}); see 'mappers' below"
-        return super().format_help()
-
-
-def _mapper_name(args) -> str:
-    """``--mapper``, or the mapper registry's default when it was not given."""
-    if args.mapper is not None:
-        return args.mapper
-    from mapper import DEFAULT_MAPPER
-    return DEFAULT_MAPPER
 
 
 def _int_arg(lo: int | None, hi: int):
@@ -110,7 +81,7 @@ def _add_mapping_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--chip", default="loihi1", metavar="NAME_OR_TOML",
                    help="chip or system preset name, or a chip or system TOML file (default: loihi1; see 'chipemu chips')")
     p.add_argument("--mapper", default=None, metavar="NAME",
-                   help="mapping strategy; see 'mappers' below")  # help completed by _Parser.format_help
+                   help="mapping strategy; see 'mappers' below")  # help completed by Parser.format_help
     p.add_argument("--seed", type=_nonneg_int, default=0, help="seed of every random choice of the mapper (default: 0)")
     p.add_argument("--max-per-core", type=_max_per_core_arg, default=None, metavar="N",
                    help="at most N compartments per core (default: the chip's limit)")
@@ -265,7 +236,7 @@ def cmd_run(args) -> int:
     net, program = loaded.network, loaded.program
     progress = Progress("run")
     try:
-        run = run_network(net, args.chip, _mapper_name(args), steps=args.steps, seed=args.seed, noc=args.noc,
+        run = run_network(net, args.chip, mapper_name(args), steps=args.steps, seed=args.seed, noc=args.noc,
                           progress=progress, network_source=str(args.network), probes=args.probe,
                           check=getattr(program, "check", None) if program is not None else None,
                           imported=loaded.imported, **_map_options(args))
@@ -309,7 +280,7 @@ def cmd_map(args) -> int:
     _parse_pins(args.pin)  # checked before the network is built
     net = _load_network(args).network
     t0 = time.perf_counter()
-    mapping = map_network(net, args.chip, mapper=_mapper_name(args), seed=args.seed, **_map_options(args))
+    mapping = map_network(net, args.chip, mapper=mapper_name(args), seed=args.seed, **_map_options(args))
     wall = time.perf_counter() - t0
     quality = mapping.quality(net)
     out = Path(args.out)
@@ -384,10 +355,10 @@ def cmd_explore(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
-    parser = _Parser(prog="chipemu", description="Map, emulate and cost spiking neural networks on a "
+    parser = Parser(prog="chipemu", description="Map, emulate and cost spiking neural networks on a "
                                                   "Loihi-style neuromorphic chip.")
     parser.add_argument("--version", action="version", version=f"chipemu {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 
     p = sub.add_parser("simulate", help="run a network on the host reference runner (no chip)")
     _add_network_args(p)
@@ -463,9 +434,8 @@ def _silence_stdout() -> None:
 
 
 def console_main(argv: list[str] | None = None) -> int:
-    """The ``chipemu`` program (``[project.scripts]``, ``python -m chipemu``): tunes the
-    process's allocator to reuse freed large arrays (:mod:`chipemu.allocator`), then
-    :func:`main`.  In-process callers use :func:`main`, which leaves the allocator alone."""
+    """The ``chipemu`` program (and ``python -m chipemu``): :func:`main` after tuning the
+    allocator (:mod:`chipemu.allocator`), which in-process :func:`main` calls leave alone."""
     from .allocator import keep_freed_memory
 
     keep_freed_memory()
@@ -474,8 +444,8 @@ def console_main(argv: list[str] | None = None) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line.  SIGINT and SIGTERM stop it with exit 130 / 143 and nothing
-    half-written (:mod:`chipemu.interrupt`), also when a library swallowed the signal.
-    No process-wide side effect (see :func:`console_main`)."""
+    half-written (:mod:`chipemu.interrupt`), also when a library swallowed the signal;
+    no process-wide side effect (see :func:`console_main`)."""
     from . import interrupt
 
     with interrupt.handle_signals():

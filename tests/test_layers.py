@@ -74,6 +74,7 @@ LAYERS = {
     "chipemu.explore": "flow",
     # cli: argument parsing and printing
     "chipemu.cli": "cli",
+    "chipemu.cli_help": "cli",                 # the parser class, lazily filled --mapper help and default
     "chipemu.__main__": "cli",
     # programs: user code built on the library
     "programs": "programs",
