@@ -153,3 +153,28 @@ def test_mismatched_mapping_rejected():
 
 def test_counter_names_stable():
     assert COUNTERS[:4] == ("synaptic_ops", "neuron_active", "neuron_inactive", "spikes")
+
+
+@pytest.mark.parametrize("noc", ["analytic", "simpy"])
+def test_block_ends_at_the_axon_bound_with_identical_results(noc, monkeypatch):
+    """A block of steps also ends once its input-axon reads reach _BLOCK_AXONS: with a
+    bound of 50 the run is evaluated in many more blocks, and every per-step time, counter,
+    link count and spike is bit-identical to the default blocks, for both NoC models."""
+    import chipemu.chip as chip_module
+
+    net = Network.load(DATA / "ei_1k.net.npz")
+    m = map_network(net, load_chip("loihi1"), mapper="sequential", seed=0)
+    finish = chip_module._finish_block
+
+    def run():
+        blocks = []
+        monkeypatch.setattr(chip_module, "_finish_block", lambda *a: blocks.append(1) or finish(*a))
+        return emulate(net, m, 60, noc=noc), len(blocks)
+
+    default, n_default = run()
+    monkeypatch.setattr(chip_module, "_BLOCK_AXONS", 50)
+    small, n_small = run()
+    assert n_default == 1 and n_small > 10
+    for k in ("step_time", "step_counts", "core_counts", "link_packets"):
+        assert getattr(default, k).tobytes() == getattr(small, k).tobytes(), k
+    assert default.spikes == small.spikes and repr(default.noc) == repr(small.noc)

@@ -107,3 +107,39 @@ def test_only_the_console_entry_point_tunes_the_allocator(monkeypatch, capsys):
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
     assert scripts["chipemu"] == "chipemu.cli:console_main"
     assert "console_main()" in (ROOT / "chipemu" / "__main__.py").read_text()
+
+
+def test_simulate_loads_no_mapper_chip_learning_or_report(tmp_path):
+    """`simulate` imports neither the mapper, the chip runner and its NoC, the learning
+    rules nor the report (nor simpy/networkx/matplotlib); `run --help` and `map --help`
+    still list every mapper and the default, filled in when the help is shown.  Checked in
+    a fresh process (sys.modules), since pytest's has them all loaded."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    code = f"""
+import contextlib, io, json, sys
+from chipemu.cli import main
+rc = main(["simulate", {str(DATA / "chain.net.npz")!r}, "--out", {str(tmp_path / "sim")!r}])
+loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("mapper", "simpy", "networkx", "matplotlib")
+                or m.startswith(("chipemu.learning", "chipemu.report", "chipemu.noc", "chipemu.chip.", "chipemu.allocator"))
+                or m == "chipemu.chip")
+helps = []
+for command in ("run", "map"):
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.suppress(SystemExit):
+        main([command, "--help"])
+    helps.append(out.getvalue())
+print(json.dumps([rc, loaded, helps]))
+"""
+    env = {**os.environ, "COLUMNS": "200",  # help lines unwrapped
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    rc, loaded, helps = json.loads(out.stdout.strip().splitlines()[-1])
+    assert rc == 0 and loaded == []
+    from mapper import DEFAULT_MAPPER, MAPPERS
+    for text in helps:
+        assert f"(default: {DEFAULT_MAPPER})" in text and "mappers:" in text
+        assert all(name in text for name in MAPPERS)
