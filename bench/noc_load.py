@@ -3,6 +3,7 @@
 
     python bench/noc_load.py [--chip loihi1] [--fanout 8] [--spikes 1,2,4,8,16,32]
                              [--seed 0] [--no-packet-level] [--out PNG]
+                             [--no-speed | --speed-only] [--oracle]
 
 Traffic, one NoC phase (one timestep) per point: every core emits ``spikes`` spikes, and
 every spike becomes one packet to each of the core's ``fanout`` destination cores, so the
@@ -17,14 +18,17 @@ fraction of the cores (chosen at random) emits one spike and the others none.
 For each point the script runs the SimPy model (chunks of ``noc.buffer_depth`` packets),
 optionally the SimPy model at packet level (``chunk_packets=1``, the exact reference of
 the chunk approximation), and the analytic model.  It prints a table (drain time, mean
-packet latency, stalls, wall time) and the SimPy speed on all-to-some patterns, and
-plots drain time and mean latency against offered load to ``--out``
-(default ``docs/figures/noc_load_latency.png``).
+packet latency, stalls, wall time) and the speed of both models on all-to-some patterns
+(CPU and wall time of one step, measured in the same run; ``--oracle`` adds the first
+SimPy model, ``tests/noc_oracle.py``), and plots drain time and mean latency against
+offered load to ``--out`` (default ``docs/figures/noc_load_latency.png``;
+``--speed-only``: the speed table alone).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -108,25 +112,46 @@ def print_table(pattern, rows, packet_level):
         print("| " + " | ".join(cells) + " |")
 
 
-def speed(chip, seed):
-    """SimPy and analytic wall time on all-to-some patterns (best of 3)."""
-    print("\nspeed: uniform all-to-some, 1 packet per train (best of 3 steps)")
-    print("| fan-out | trains | SimPy ms | SimPy trains/s | analytic ms | analytic trains/s |")
-    print("|---|---|---|---|---|---|")
+def speed(chip, seed, oracle: bool = False):
+    """CPU and wall time of one step of each model on all-to-some patterns (best of 3 steps,
+    each model on the same trains in the same run); with ``oracle`` also the first SimPy
+    model (``tests/noc_oracle.py``, one SimPy process per chunk)."""
+    models = {"simpy": lambda: make_noc("simpy", chip, placement(chip)),
+              "analytic": lambda: make_noc("analytic", chip, placement(chip))}
+    if oracle:
+        sys.path.insert(0, str(HERE.parent / "tests"))
+        from noc_oracle import OracleSimpyNoc
+
+        models = {"first": lambda: OracleSimpyNoc(chip, placement(chip)), **models}
+    print("\nspeed: uniform all-to-some, 1 packet per train (best of 3 steps; CPU ms / wall ms)")
+    head = ["fan-out", "trains"] + (["first SimPy model"] if oracle else []) + [
+        "SimPy", "SimPy trains/s (CPU)", "analytic", "analytic trains/s (CPU)", "SimPy / analytic (CPU)"]
+    if oracle:
+        head.append("first / SimPy (CPU)")
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
     for fanout in (8, 32, 80):
         trains = traffic(chip, "uniform", fanout, 1, seed)
-        best = {}
-        for kind in ("simpy", "analytic"):
-            noc = make_noc(kind, chip, placement(chip))
+        cpu, wall = {}, {}
+        for kind, make in models.items():
+            noc = make()
             times = []
             for _ in range(3):
-                t0 = time.perf_counter()
+                c0, t0 = time.process_time(), time.perf_counter()
                 r = noc.step(*trains)
-                times.append(time.perf_counter() - t0)
-            best[kind] = min(times)
+                times.append((time.process_time() - c0, time.perf_counter() - t0))
+            cpu[kind], wall[kind] = min(t[0] for t in times), min(t[1] for t in times)
         n = r.trains
-        print(f"| {fanout} | {n} | {best['simpy'] * 1e3:.1f} | {n / best['simpy']:.0f} | "
-              f"{best['analytic'] * 1e3:.2f} | {n / best['analytic']:.0f} |")
+        cells = [f"{fanout}", f"{n}"]
+        if oracle:
+            cells.append(f"{cpu['first'] * 1e3:.1f} / {wall['first'] * 1e3:.1f}")
+        cells += [f"{cpu['simpy'] * 1e3:.1f} / {wall['simpy'] * 1e3:.1f}", f"{n / cpu['simpy']:.0f}",
+                  f"{cpu['analytic'] * 1e3:.2f} / {wall['analytic'] * 1e3:.2f}", f"{n / cpu['analytic']:.0f}",
+                  f"{cpu['simpy'] / cpu['analytic']:.0f}x"]
+        if oracle:
+            cells.append(f"{cpu['first'] / cpu['simpy']:.2f}x")
+        print("| " + " | ".join(cells) + " |")
+    print(f"(load average {os.getloadavg()[0]:.1f})")
 
 
 def plot(chip, results, fanout, out: Path, packet_level):
@@ -174,6 +199,9 @@ def main(argv=None) -> int:
     ap.add_argument("--no-packet-level", action="store_true",
                     help="skip the packet-level SimPy run (slow at high load)")
     ap.add_argument("--no-speed", action="store_true", help="skip the speed table")
+    ap.add_argument("--speed-only", action="store_true", help="only the speed table (no curves, no figure)")
+    ap.add_argument("--oracle", action="store_true",
+                    help="the speed table also times the first SimPy model (tests/noc_oracle.py)")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = ap.parse_args(argv)
     chip = load_chip(args.chip)
@@ -184,13 +212,16 @@ def main(argv=None) -> int:
           f"message_in {chip.time.message_in:g} s, hop {chip.noc.hop_time_ew_s:g} / "
           f"{chip.noc.hop_time_ns_s:g} s, link {chip.noc.link_bandwidth_pps:g} packets/s, "
           f"buffer {chip.noc.buffer_depth} packets")
+    if args.speed_only:
+        speed(chip, args.seed, args.oracle)
+        return 0
     results = {}
     for pattern in PATTERNS:
         results[pattern] = sweep(chip, pattern, args.fanout, spike_list, args.seed,
                                  packet_level)
         print_table(pattern, results[pattern], packet_level)
     if not args.no_speed:
-        speed(chip, args.seed)
+        speed(chip, args.seed, args.oracle)
     plot(chip, results, args.fanout, args.out, packet_level)
     return 0
 
