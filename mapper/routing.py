@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from chipemu.arrays import distinct
+from chipemu.arrays import distinct, sum_by_key
 from chipemu.hardware import DIRECTIONS as _HW_DIRECTIONS, Hardware
 
 from .graph import MapGraph
@@ -175,6 +175,11 @@ def _check_mode(mode: str) -> None:
         raise ChipemuError(f"routing mode {mode!r} unknown (allowed: {', '.join(ROUTING_MODES)})")
 
 
+#: router pairs (R * R) up to which :func:`link_loads` sums per pair in a dense table
+#: (32 MiB of float64 sums and as many counts; one chip, or a few dozen chips of Loihi 1)
+DENSE_ROUTER_PAIRS = 1 << 22
+
+
 def link_loads(indptr: np.ndarray, cores: np.ndarray, src_core: np.ndarray, hw: Hardware,
                core_router: np.ndarray, weights: np.ndarray, mode: str = "unicast") -> np.ndarray:
     """Expected packets per timestep on every link, ``(n_links,)`` by link id
@@ -188,9 +193,15 @@ def link_loads(indptr: np.ndarray, cores: np.ndarray, src_core: np.ndarray, hw: 
     w = np.asarray(weights, np.float64)
     s, r0, r1 = _pairs(indptr, cores, src_core, core_router)
     if mode == "unicast":
-        # aggregate packets per (source router, destination router) first
-        key, inverse = np.unique(r0 * hw.n_routers + r1, return_inverse=True)
-        pair = np.bincount(inverse.reshape(-1), weights=w[s], minlength=key.size)
+        # aggregate packets per (source router, destination router) first; the sums of
+        # one pair run in input order either way, so both paths give the same floats
+        key = r0 * hw.n_routers + r1
+        if hw.n_routers ** 2 <= DENSE_ROUTER_PAIRS:
+            pair = np.bincount(key, weights=w[s], minlength=hw.n_routers ** 2)
+            key = np.flatnonzero(np.bincount(key, minlength=hw.n_routers ** 2))
+            pair = pair[key]
+        else:
+            key, pair = sum_by_key(key, w[s])
         return hw.link_loads(key // hw.n_routers, key % hw.n_routers, pair)
     diff = hw._diff_grids()
     for axis, a, b, p, q, src in _multicast_legs(hw, indptr, s, r0, r1):

@@ -751,3 +751,18 @@ def test_core_traffic_equals_brute_force_pair_sums():
     a_, b_, w_ = core_traffic(g, neuron_core, input_core, K, rates)
     assert list(zip(a_.tolist(), b_.tolist())) == sorted(want)
     np.testing.assert_allclose(w_, [want[k] for k in sorted(want)], rtol=1e-12)
+
+
+def test_link_loads_dense_and_sorted_pair_sums_are_the_same_floats(monkeypatch):
+    import mapper.routing as routing
+
+    net = modular_net(n_clusters=12, size=20, fanout=6)
+    chip = small_system(grid(2, 2), (2, 2, 1))
+    g = build_graph(net)
+    m = map_network(net, chip, mapper="traffic", max_per_core=12)
+    indptr, cores = m.destinations(g)
+    rates = np.random.default_rng(3).random(g.n_src) * 0.37  # sums whose order matters
+    dense = link_loads(indptr, cores, m.source_core, m.hardware, m.core_router, rates)
+    monkeypatch.setattr(routing, "DENSE_ROUTER_PAIRS", 0)
+    by_sort = link_loads(indptr, cores, m.source_core, m.hardware, m.core_router, rates)
+    assert dense.sum() > 0 and np.array_equal(dense, by_sort)
