@@ -167,7 +167,6 @@ def label_propagation(graph: MapGraph, model: ResourceModel, e: _Edges, free: np
     if e.size == 0:
         return labels
     ends_a, ends_b, wq = e.t, e.s, e.wq  # pin targets, sources, weights
-    total_w = float(e.wq.sum())
     uniform = bool(wq.min() == wq.max())  # e.g. no rates given: sums of weights are counts
     for it in range(iterations):
         active = rng.random(n_src) < 0.5
@@ -227,9 +226,20 @@ def label_propagation(graph: MapGraph, model: ResourceModel, e: _Edges, free: np
             rv, rl, w = rv[still], rl[still], w[still]
         if moved_total < max(1, n_src // 1000):
             break
-        if it == 1 and float(e.wq[labels[ends_a] == labels[ends_b]].sum()) < LP_MIN_INSIDE * total_w:
+        if it == 1 and not clusters_found(e, labels):
             break
     return labels
+
+
+def clusters_found(e: _Edges, labels: np.ndarray) -> bool:
+    """Whether the clusters ``labels`` hold at least :data:`LP_MIN_INSIDE` of the edge weight.
+
+    False for a network without cluster structure (a uniformly random one), where
+    clustering and growth packing find no locality to exploit.
+    """
+    if e.size == 0:
+        return False
+    return float(e.wq[labels[e.t] == labels[e.s]].sum()) >= LP_MIN_INSIDE * float(e.wq.sum())
 
 
 def top_by_affinity(ids: np.ndarray, affinity: np.ndarray, k: int) -> np.ndarray:

@@ -21,7 +21,10 @@ construction; fan-out is checked (and repaired for inputs) once the partition is
        connected compartments into clusters of at most 1/4 core.
     2. *Greedy growth packing* (:mod:`mapper.cluster`) builds cores from clusters, each
        core grown with the clusters of highest affinity to it, keeping the number of cores
-       at (or near) the lower bound: fewer cores never cost traffic.
+       at (or near) the lower bound: fewer cores never cost traffic.  When the clusters
+       hold under 1 % of the edge weight (:func:`~mapper.cluster.clusters_found`: no
+       locality to use, e.g. a uniformly random network), the ``sequential`` fill is the
+       starting point instead.
     3. *Refinement* (:mod:`mapper.refine`): rounds of moves and pairwise swaps with exact
        gains of the objective, under every per-core limit.
 
@@ -50,7 +53,7 @@ import numpy as np
 from chipemu.arrays import distinct_counts
 from chipemu.errors import ChipemuError, FitError
 
-from .cluster import grow_pack, label_propagation, pin_edges
+from .cluster import clusters_found, grow_pack, label_propagation, pin_edges
 from .fill import CoreFiller
 from .graph import MapGraph, segment_ids, source_rates
 from .refine import DENSE_LIMIT, refine
@@ -197,7 +200,11 @@ def partition_traffic(graph: MapGraph, model: ResourceModel, *, seed: int = 0,
         return Partition(nc, first, fixed)
     edges = pin_edges(graph, r, free)
     labels = label_propagation(graph, model, edges, free, rng)
-    nc, n_cores, reasons = grow_pack(graph, model, labels, edges, nc, first, max_cores)
+    if clusters_found(edges, labels):
+        nc, n_cores, reasons = grow_pack(graph, model, labels, edges, nc, first, max_cores)
+    else:  # no cluster structure for growth packing to use: refine the index-order fill
+        seq = partition_sequential(graph, model, pin=pin)
+        nc, n_cores, reasons = seq.neuron_core, seq.n_cores, Counter({seq.limited_by: 1})
     del edges, labels
     if n_cores > max_cores:
         seq = partition_sequential(graph, model, pin=pin)

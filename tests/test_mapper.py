@@ -766,3 +766,21 @@ def test_link_loads_dense_and_sorted_pair_sums_are_the_same_floats(monkeypatch):
     monkeypatch.setattr(routing, "DENSE_ROUTER_PAIRS", 0)
     by_sort = link_loads(indptr, cores, m.source_core, m.hardware, m.core_router, rates)
     assert dense.sum() > 0 and np.array_equal(dense, by_sort)
+
+
+@pytest.mark.parametrize("p_in, found", [(0.9, True), (0.0, False)])
+def test_label_propagation_tells_clustered_from_uniformly_random_networks(p_in, found):
+    from mapper.cluster import clusters_found, label_propagation, pin_edges
+    from mapper.resources import ResourceModel
+
+    net = modular_net(n_clusters=50, size=40, fanout=200, p_in=p_in)  # p_in 0: uniformly random
+    g = build_graph(net)
+    model = ResourceModel.for_chip(load_chip("loihi1"), max_per_core=32).for_graph(g)
+    free = np.ones(g.n, dtype=bool)
+    edges = pin_edges(g, source_rates(g, None), free)
+    labels = label_propagation(g, model, edges, free, np.random.default_rng(0))
+    assert clusters_found(edges, labels) is found
+    # the traffic mapper packs the clusters it found; without any it refines the index-order fill
+    m = map_network(net, "loihi1", mapper="traffic", max_per_core=32)
+    seq = map_network(net, "loihi1", mapper="sequential", max_per_core=32)
+    assert m.quality(g)["packets"] <= seq.quality(g)["packets"] * (0.5 if found else 1.0)
