@@ -10,15 +10,20 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["distinct", "distinct_counts", "sum_by_key"]
+__all__ = ["distinct", "distinct_counts", "run_lengths", "run_starts", "sum_by_key"]
 
 
-def _run_starts(ordered: np.ndarray) -> np.ndarray:
-    """Indices where a sorted 1-D array starts a new run of equal values (non-empty input)."""
-    first = np.empty(ordered.size, dtype=bool)
-    first[0] = True
-    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+def run_starts(grouped: np.ndarray) -> np.ndarray:
+    """Indices where a 1-D array whose equal values are adjacent (e.g. sorted) starts a new run."""
+    first = np.empty(grouped.size, dtype=bool)
+    first[:1] = True
+    np.not_equal(grouped[1:], grouped[:-1], out=first[1:])
     return np.flatnonzero(first)
+
+
+def run_lengths(starts: np.ndarray, n: int) -> np.ndarray:
+    """Lengths of the runs that start at ``starts`` (:func:`run_starts`) in an array of length n."""
+    return np.diff(np.append(starts, n))
 
 
 def distinct(values) -> np.ndarray:
@@ -26,7 +31,7 @@ def distinct(values) -> np.ndarray:
     ordered = np.sort(np.asarray(values).reshape(-1))
     if ordered.size == 0:
         return ordered
-    return ordered[_run_starts(ordered)]
+    return ordered[run_starts(ordered)]
 
 
 def distinct_counts(values) -> tuple[np.ndarray, np.ndarray]:
@@ -37,8 +42,8 @@ def distinct_counts(values) -> tuple[np.ndarray, np.ndarray]:
     ordered = np.sort(np.asarray(values).reshape(-1))
     if ordered.size == 0:
         return ordered, np.zeros(0, dtype=np.int64)
-    starts = _run_starts(ordered)
-    return ordered[starts], np.diff(np.append(starts, ordered.size))
+    starts = run_starts(ordered)
+    return ordered[starts], run_lengths(starts, ordered.size)
 
 
 def sum_by_key(keys, weights) -> tuple[np.ndarray, np.ndarray]:
@@ -56,7 +61,7 @@ def sum_by_key(keys, weights) -> tuple[np.ndarray, np.ndarray]:
         return keys.copy(), np.zeros(0)
     order = np.argsort(keys, kind="stable")
     ordered = keys[order]
-    starts = _run_starts(ordered)
+    starts = run_starts(ordered)
     group = np.empty(keys.size, dtype=np.int64)
-    group[order] = np.repeat(np.arange(starts.size), np.diff(np.append(starts, keys.size)))
+    group[order] = np.repeat(np.arange(starts.size), run_lengths(starts, keys.size))
     return ordered[starts], np.bincount(group, weights=weights, minlength=starts.size)

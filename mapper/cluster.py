@@ -41,6 +41,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from chipemu.arrays import run_lengths, run_starts
 from chipemu.errors import FitError
 
 from .fill import CoreFiller
@@ -96,10 +97,7 @@ def _grouped_weights(hi: np.ndarray, wq: np.ndarray, wb: int):
     key = (hi << wb) | wq
     key.sort()
     h = key >> wb
-    first = np.empty(key.size, dtype=bool)
-    first[0] = True
-    np.not_equal(h[1:], h[:-1], out=first[1:])
-    starts = np.flatnonzero(first)
+    starts = run_starts(h)
     sums = np.add.reduceat(key & ((1 << wb) - 1), starts)
     return h[starts], sums
 
@@ -115,12 +113,8 @@ def _grouped(hi: np.ndarray, wq: np.ndarray, wb: int, n_keys: int, uniform: bool
         return _grouped_weights(hi, wq, wb)
     key = hi.astype(np.uint32) if n_keys <= 2**32 else hi.copy()
     key.sort()
-    first = np.empty(key.size, dtype=bool)
-    first[0] = True
-    np.not_equal(key[1:], key[:-1], out=first[1:])
-    starts = np.flatnonzero(first)
-    counts = np.diff(np.append(starts, key.size))
-    return key[starts].astype(np.int64), counts * int(wq[0])
+    starts = run_starts(key)
+    return key[starts].astype(np.int64), run_lengths(starts, key.size) * int(wq[0])
 
 
 def _coarse_edges(a: np.ndarray, b: np.ndarray, wq: np.ndarray, wb: int, q: int, small: bool,

@@ -200,15 +200,15 @@ def partition_traffic(graph: MapGraph, model: ResourceModel, *, seed: int = 0,
         return Partition(nc, first, fixed)
     edges = pin_edges(graph, r, free)
     labels = label_propagation(graph, model, edges, free, rng)
-    if clusters_found(edges, labels):
+    packed = clusters_found(edges, labels)
+    if packed:
         nc, n_cores, reasons = grow_pack(graph, model, labels, edges, nc, first, max_cores)
-    else:  # no cluster structure for growth packing to use: refine the index-order fill
-        seq = partition_sequential(graph, model, pin=pin)
-        nc, n_cores, reasons = seq.neuron_core, seq.n_cores, Counter({seq.limited_by: 1})
     del edges, labels
-    if n_cores > max_cores:
+    # no cluster structure for growth packing to use, or a packing over the chip: refine
+    # the index-order fill instead (in the second case only when it needs fewer cores)
+    if not packed or n_cores > max_cores:
         seq = partition_sequential(graph, model, pin=pin)
-        if seq.n_cores < n_cores:
+        if not packed or seq.n_cores < n_cores:
             nc, n_cores, reasons = seq.neuron_core, seq.n_cores, Counter({seq.limited_by: 1})
     nc = refine(graph, model, nc, n_cores, r, movable=free, first_free=first, rng=rng)
     nc, n_cores = _drop_empty(nc, n_cores, first)

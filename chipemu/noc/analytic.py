@@ -41,6 +41,7 @@ from dataclasses import fields
 
 import numpy as np
 
+from chipemu.arrays import run_lengths, run_starts
 from chipemu.errors import ChipemuError
 from chipemu.noc.base import NocBase, TrafficCounts
 from chipemu.noc.result import _MAX_FIELDS, NocStepResult
@@ -58,19 +59,6 @@ _MAX_STEP_LINK_CELLS = 1 << 22
 _BLOCK_ENTRIES = 1 << 19
 #: largest grid of (hop class, packets before) arrival times kept or built (cells; 12-20 bytes each)
 _MAX_ARRIVAL_GRID = 1 << 23
-
-
-def _segment_starts(key: np.ndarray) -> np.ndarray:
-    """Indices where a key array (grouped: equal keys adjacent) starts a new run."""
-    new = np.empty(key.size, dtype=bool)
-    new[:1] = True
-    np.not_equal(key[1:], key[:-1], out=new[1:])
-    return np.flatnonzero(new)
-
-
-def _run_lengths(starts: np.ndarray, n: int) -> np.ndarray:
-    """Lengths of the runs that start at ``starts`` in an array of length n."""
-    return np.diff(np.append(starts, n))
 
 
 def _dense_rank(values: np.ndarray, kind: str | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -122,8 +110,8 @@ def _lindley(srv: np.ndarray, a: np.ndarray, w: np.ndarray, segment_servers: int
     closed form as ``start_k = W_k + max_{j<=k}(arrival_j - W_j)`` with ``W_k`` the work of
     the earlier jobs of the server; returns ``start - arrival`` (see :func:`fifo_waits`).
     """
-    starts = _segment_starts(srv)  # first job of each server
-    lengths = _run_lengths(starts, srv.size)
+    starts = run_starts(srv)  # first job of each server
+    lengths = run_lengths(starts, srv.size)
     if segment_servers is None:
         running = np.cumsum(w)
     else:  # np.cumsum per segment (contiguous after the sort): the sums of separate calls
@@ -343,8 +331,8 @@ class AnalyticNoc(NocBase):
         # I: nominal injection start (s) = inject_s x packets the source core injects
         # before the train in the same step (trains are in canonical order)
         before = np.cumsum(c) - c
-        starts = _segment_starts(step * n_cores + src)
-        packets_before = before - np.repeat(before[starts], _run_lengths(starts, n_trains))
+        starts = run_starts(step * n_cores + src)
+        packets_before = before - np.repeat(before[starts], run_lengths(starts, n_trains))
         ready = t.inject_s * packets_before
         own = ready + first + (c - 1) * period    # zero-load delivery of the tail, s
 
@@ -382,7 +370,7 @@ class AnalyticNoc(NocBase):
 
         # per-step figures: maxima and integer sums by segment; float sums with np.sum
         # over each step's slice (the pairwise summation of a one-step evaluation)
-        seg = _segment_starts(step)
+        seg = run_starts(step)
         at = step[seg]
         bounds = list(zip(seg.tolist(), seg[1:].tolist() + [n_trains]))
         queue = c * wait
@@ -395,7 +383,7 @@ class AnalyticNoc(NocBase):
         packets = np.add.reduceat(c, seg)
         for name in ("packets", "injected", "delivered"):
             per_step[name][at] = packets
-        per_step["trains"][at] = _run_lengths(seg, n_trains)
+        per_step["trains"][at] = run_lengths(seg, n_trains)
         per_step["chunks"][at] = np.add.reduceat(-(-c // self.chunk_packets), seg)
         per_step["hops"][:] = link.sum(axis=1)
         per_step["hops_ns"][:] = link[:, self.topology.link_is_ns[used]].sum(axis=1)
