@@ -1,6 +1,7 @@
 """The SimPy NoC model against its frozen first implementation (tests/noc_oracle.py).
 
-Every speed-up of the reference NoC model must leave its results bit-identical: every
+Every speed-up of the reference NoC model must leave its results bit-identical, in both of
+its executions (the compiled kernel and the pure-Python bookkeeping): every
 field of every step's :class:`NocStepResult` (floats compared exactly), the cumulative
 per-link and per-core counters and the totals, step after step on the same model.  The
 cases cover what changes the event order: ties (dyadic timing), back-pressure (buffers of
@@ -37,16 +38,22 @@ def placement(chip):
 
 
 def assert_same(spec, core_router, steps, **options):
-    """Run ``steps`` (src, dst, count) through both models; everything must be equal."""
-    new, old = SimpyNoc(spec, core_router, **options), OracleSimpyNoc(spec, core_router, **options)
+    """Run ``steps`` (src, dst, count) through the oracle and both executions of the
+    current model (compiled kernel, pure Python); everything must be equal.  Returns the
+    pure-Python model."""
+    old = OracleSimpyNoc(spec, core_router, **options)
+    compiled = SimpyNoc(spec, core_router, compiled=True, **options)
+    python = SimpyNoc(spec, core_router, compiled=False, **options)
     for i, step in enumerate(steps):
-        a, b = new.step(*step), old.step(*step)
-        assert repr(a) == repr(b), f"step {i}"
-    assert np.array_equal(new.link_packets, old.link_packets)
-    assert np.array_equal(new.core_packets_out, old.core_packets_out)
-    assert np.array_equal(new.core_packets_in, old.core_packets_in)
-    assert repr(new.totals) == repr(old.totals)
-    return new
+        b = repr(old.step(*step))
+        assert repr(compiled.step(*step)) == b, f"step {i} (compiled)"
+        assert repr(python.step(*step)) == b, f"step {i} (python)"
+    for new in (compiled, python):
+        assert np.array_equal(new.link_packets, old.link_packets)
+        assert np.array_equal(new.core_packets_out, old.core_packets_out)
+        assert np.array_equal(new.core_packets_in, old.core_packets_in)
+        assert repr(new.totals) == repr(old.totals)
+    return python
 
 
 def random_steps(n_cores, n_steps, trains, max_count, seed):
@@ -133,3 +140,30 @@ def test_small_caches_cleared_mid_step(monkeypatch):
     chip = load_chip("loihi1")
     noc = assert_same(chip, placement(chip), random_steps(chip.n_cores, 3, 500, 5, seed=0))
     assert 0 < len(noc._routes) <= 8 and 0 < len(noc._train_stages) <= 16
+
+
+def test_compiled_option():
+    """The kernel is installed with chipemu (a missing kernel fails here: the SimPy NoC
+    would run several times slower); ``compiled`` picks the execution and is checked."""
+    from chipemu.errors import ChipemuError
+    from chipemu.noc.simpy_model import KERNEL_AVAILABLE
+    chip = load_chip("loihi1")
+    assert KERNEL_AVAILABLE, "the compiled SimPy NoC kernel (_chipemu_noc_kernel) is not installed"
+    assert SimpyNoc(chip, placement(chip)).compiled
+    assert not SimpyNoc(chip, placement(chip), compiled=False).compiled
+    with pytest.raises(ChipemuError, match="compiled = 'yes' is invalid"):
+        SimpyNoc(chip, placement(chip), compiled="yes")
+
+
+def test_lookahead_window():
+    """The compiled execution's SimPy events cover a window of the smallest stage latency
+    (fewer events than instants on a busy step); zero injection time gives no window."""
+    chip = load_chip("loihi1")
+    noc = SimpyNoc(chip, placement(chip), compiled=True)
+    assert noc._compiled.window_s == min(chip.time.message_out, chip.noc.hop_time_ew_s, chip.noc.hop_time_ns_s)
+    d = np.load(DATA / "noc_brunel_steps.npz")
+    at = d["step"] == d["step"][0]
+    r = noc.step(d["src"][at], d["dst"][at], d["count"][at])
+    assert r.chunks > 1000 and 0 < noc._compiled.events < noc._compiled.instants
+    zero = load_chip("loihi1").with_overrides(_DYADIC)
+    assert SimpyNoc(zero, placement(zero), compiled=True)._compiled.window_s == 0.0

@@ -13,7 +13,7 @@ from chipemu.hardware import CHIP_TO_CHIP, Hardware
 from chipemu.noc.result import NocStepResult, NocTotals
 from chipemu.noc.traffic import NocTiming, Traffic, check_core_router, make_traffic
 
-__all__ = ["NocModel", "NocBase", "TrafficCounts", "zero_load"]
+__all__ = ["NocModel", "NocBase", "TrafficCounts", "step_result", "zero_load"]
 
 
 @runtime_checkable
@@ -56,6 +56,20 @@ def zero_load(tr: Traffic, timing: NocTiming) -> tuple[np.ndarray, np.ndarray]:
     hop_s = tr.hops_ew * timing.hop_ew_s + tr.hops_ns * timing.hop_ns_s + tr.hops_chip * timing.chip_hop_s
     first = timing.inject_s + hop_s + timing.eject_s
     return first, timing.period((tr.hops_ew + tr.hops_ns) > 0, tr.hops_chip > 0)
+
+
+def step_result(tr: Traffic, c: TrafficCounts, is_ns: np.ndarray, is_chip: np.ndarray,
+                **sums) -> NocStepResult:
+    """The step's result from its counters ``c`` (packets per link and core) and the
+    simulation's ``sums`` (drain_s, stalls, queue_delay_s, max_latency_s, latency_sum_s,
+    chunks, injected, delivered)."""
+    hops_ns = int(c.link[is_ns].sum())
+    hops_chip = int(c.link[is_chip].sum())
+    hops = int(c.link.sum())
+    return NocStepResult(
+        packets=tr.packets, hops=hops, hops_ew=hops - hops_ns - hops_chip, hops_ns=hops_ns,
+        hops_interchip=hops_chip, interchip_packets=int(tr.count[tr.hops_chip > 0].sum()),
+        trains=tr.n_trains, max_link_packets=int(c.link.max()), **sums)
 
 
 class NocBase:

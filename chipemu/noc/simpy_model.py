@@ -63,11 +63,24 @@ import numpy as np
 import simpy
 from simpy.events import Timeout
 
-from chipemu.noc.base import NocBase, TrafficCounts, zero_load
+from chipemu.errors import ChipemuError
+from chipemu.noc.base import NocBase, TrafficCounts, step_result, zero_load
 from chipemu.noc.result import NocStepResult
+from chipemu.noc.simpy_compiled import CompiledStep
 from chipemu.noc.traffic import Traffic
 
-__all__ = ["SimpyNoc"]
+try:  # the compiled bookkeeping (chipemu/noc/_simpy_kernel.c, built by ``pip install``)
+    from _chipemu_noc_kernel import VERSION as _KERNEL_VERSION
+    from _chipemu_noc_kernel import StepKernel
+except ImportError:  # no compiler at install time: the pure-Python bookkeeping below
+    StepKernel, _KERNEL_VERSION = None, None
+if _KERNEL_VERSION != 1:
+    StepKernel = None
+
+#: whether the compiled bookkeeping is installed (:attr:`SimpyNoc.compiled` tells per model)
+KERNEL_AVAILABLE = StepKernel is not None
+
+__all__ = ["SimpyNoc", "KERNEL_AVAILABLE"]
 
 _NEVER = float("-inf")
 _TRAINS_CACHED = 1 << 16  # (source, destination) core pairs whose stages are kept
@@ -281,16 +294,10 @@ class _StepSim:
         c.link += np.array(self.link_packets, dtype=np.int64)
         c.out += np.array(self.out_packets, dtype=np.int64)
         c.into += np.array(self.in_packets, dtype=np.int64)
-        hops_ns = int(c.link[self.is_ns].sum())
-        hops_chip = int(c.link[self.is_chip].sum())
-        hops = int(c.link.sum())
-        return NocStepResult(
-            drain_s=self.drain_s, packets=packets, hops=hops, hops_ew=hops - hops_ns - hops_chip,
-            hops_ns=hops_ns, hops_interchip=hops_chip,
-            interchip_packets=int(tr.count[tr.hops_chip > 0].sum()), stalls=self.stalls,
-            queue_delay_s=self.queue_delay_s, max_latency_s=self.max_latency_s,
-            latency_sum_s=self.latency_sum_s, trains=tr.n_trains, chunks=len(self.chunk),
-            injected=injected, delivered=delivered, max_link_packets=int(c.link.max()))
+        return step_result(tr, c, self.is_ns, self.is_chip, drain_s=self.drain_s, stalls=self.stalls,
+                           queue_delay_s=self.queue_delay_s, max_latency_s=self.max_latency_s,
+                           latency_sum_s=self.latency_sum_s, chunks=len(self.chunk), injected=injected,
+                           delivered=delivered)
 
     # ---- events -----------------------------------------------------------------------
 
@@ -430,12 +437,26 @@ class SimpyNoc(NocBase):
         core_router: ``core_router[k]`` = global router id of logical core ``k``.
         chunk_packets: packets per chunk, ``1 .. noc.buffer_depth`` (default: the
             buffer depth); 1 gives a packet-level simulation.
+        compiled: run the bookkeeping in the compiled kernel
+            (:mod:`chipemu.noc.simpy_compiled`): ``None`` (default) if it is installed,
+            ``True`` requires it, ``False`` runs it in Python.  Results are identical.
     """
 
     name = "simpy"
 
-    def __init__(self, chip, core_router, *, chunk_packets: int | None = None):
+    def __init__(self, chip, core_router, *, chunk_packets: int | None = None,
+                 compiled: bool | None = None):
         super().__init__(chip, core_router, chunk_packets=chunk_packets)
+        if compiled not in (None, True, False):
+            raise ChipemuError(f"NoC on chip {chip.name}: compiled = {compiled!r} is invalid "
+                               f"(allowed: None, True, False)")
+        if compiled and StepKernel is None:
+            raise ChipemuError("NoC: compiled = True, but the compiled SimPy NoC kernel "
+                               "(_chipemu_noc_kernel) is not installed (reinstall chipemu with a C "
+                               "compiler, or use compiled = None)")
+        #: the compiled execution, or None (the pure-Python bookkeeping)
+        self._compiled = (CompiledStep(self, StepKernel)
+                          if StepKernel is not None and compiled is not False else None)
         t, topo = self.timing, self.topology
         self.link_latency = t.link_latency_s(topo).tolist()
         self.link_period = t.link_periods_s(topo).tolist()
@@ -502,5 +523,12 @@ class SimpyNoc(NocBase):
             channel.reset()
         return channels
 
+    @property
+    def compiled(self) -> bool:
+        """Whether this model runs its bookkeeping in the compiled kernel."""
+        return self._compiled is not None
+
     def _run(self, tr: Traffic, counts: TrafficCounts) -> NocStepResult:
+        if self._compiled is not None:
+            return self._compiled.run(tr, counts)
         return _StepSim(self, tr, counts).run()
