@@ -280,14 +280,21 @@ def modelled_baseline(work: Workload, host: HostSpec | str = "cpu-45nm") -> dict
     }
 
 
-def measured_baseline(run) -> dict:
+def measured_baseline(run, reference=None) -> dict:
     """Time :func:`chipemu.reference.run` on this machine for the run's network and steps.
 
-    A measured *time* on this host (Python + numpy), never an energy.
+    A measured *time* on this host (Python + numpy), never an energy.  ``reference``: a
+    zero-argument callable returning that runner's result (its
+    :class:`~chipemu.reference.RunResult`) when it is run elsewhere -- ``chipemu run`` has
+    its helper process run it beside the chip emulation (:mod:`chipemu.sidecar`); None:
+    run here.
     """
-    from .reference import run as reference_run
+    if reference is None:
+        from .reference import run as reference_run
 
-    res = reference_run(run.network, run.steps)
+        res = reference_run(run.network, run.steps)
+    else:
+        res = reference()
     return {
         "wall_s": float(res.wall_s),
         "loop_s": float(res.info.loop_s if res.info is not None else res.wall_s),
@@ -306,11 +313,12 @@ def _ratio(a: float, b: float) -> float | None:
 
 
 def baseline_report(run, energy: dict | None = None, *, host: HostSpec | str = "cpu-45nm",
-                    measure: bool = True) -> dict:
+                    measure: bool = True, reference=None) -> dict:
     """The baseline section of report.json for a :class:`~chipemu.chip.ChipRun`.
 
     ``energy``: the chip's :func:`chipemu.energy.energy_report` (computed when None).
-    ``measure``: also time the host reference runner (cheap; set False to skip).
+    ``measure``: also time the host reference runner (cheap; set False to skip);
+    ``reference``: where its result comes from (:func:`measured_baseline`).
 
     Keys: ``energy_j``, ``dynamic_j``, ``static_j``, ``time_s``, ``edp_js``,
     ``breakdown``, ``counts``, ``time``, ``assumptions`` (modelled CPU); ``host``
@@ -325,7 +333,7 @@ def baseline_report(run, energy: dict | None = None, *, host: HostSpec | str = "
     out = modelled_baseline(workload_of(run), host)
     out["host"] = {"name": host.name, "description": host.description, "source": host.source,
                    "path": host.path, "sha256": host.sha256}
-    out["measured"] = measured_baseline(run) if measure else None
+    out["measured"] = measured_baseline(run, reference) if measure else None
     chip_e, chip_dyn = float(energy["total_j"]), float(energy["dynamic_j"])
     chip_t = float(run.chip_time_s)
     chip_edp = chip_e * chip_t

@@ -226,24 +226,31 @@ def cmd_simulate(args) -> int:
 def cmd_run(args) -> int:
     from .pipeline import run_network
     from .report import format_summary
-    from .interrupt import import_deferred
+    from .report.captions import FIGURES
     from .rundir import HTML, LEARNED_NETWORK, PROBES, REPORT, SPIKES, write_run_dir
+    from .sidecar import Sidecar
 
-    figures = import_deferred("chipemu.report.figures").FIGURES  # matplotlib loads with signals held
-    _check_out(args, (REPORT, SPIKES, HTML, LEARNED_NETWORK, PROBES, *(f"{k}.png" for k in figures)))
+    _check_out(args, (REPORT, SPIKES, HTML, LEARNED_NETWORK, PROBES, *(f"{k}.png" for k in FIGURES)))
     _parse_pins(args.pin)  # checked before the network is built
     loaded = _load_network(args)
     net, program = loaded.network, loaded.program
-    progress = Progress("run")
+    # the reference run, matplotlib and the figures in a helper process beside the emulation
+    sidecar = Sidecar.start(net, args.steps) if args.helper_process else None
     try:
-        run = run_network(net, args.chip, mapper_name(args), steps=args.steps, seed=args.seed, noc=args.noc,
-                          progress=progress, network_source=str(args.network), probes=args.probe,
-                          check=getattr(program, "check", None) if program is not None else None,
-                          imported=loaded.imported, **_map_options(args))
+        progress = Progress("run")
+        try:
+            run = run_network(net, args.chip, mapper_name(args), steps=args.steps, seed=args.seed, noc=args.noc,
+                              progress=progress, network_source=str(args.network), probes=args.probe,
+                              check=getattr(program, "check", None) if program is not None else None,
+                              imported=loaded.imported, reference=sidecar.reference if sidecar else None,
+                              **_map_options(args))
+        finally:
+            progress.close()
+        out = Path(args.out)
+        write_run_dir(run, out, draw=sidecar.draw if sidecar else None)
     finally:
-        progress.close()
-    out = Path(args.out)
-    write_run_dir(run, out)
+        if sidecar is not None:
+            sidecar.close()
     print(format_summary(run.report))
     print(f"wrote {out / 'report.json'}, {out / 'spikes.npz'}, {out / 'report.html'} and its figures"
           + (f", {out / LEARNED_NETWORK} (learned weights)" if run.weights else "")
@@ -439,18 +446,20 @@ def console_main(argv: list[str] | None = None) -> int:
     from .allocator import keep_freed_memory
 
     keep_freed_memory()
-    return main(argv)
+    return main(argv, helper_process=True)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, helper_process: bool = False) -> int:
     """Run the command line.  SIGINT and SIGTERM stop it with exit 130 / 143 and nothing
     half-written (:mod:`chipemu.interrupt`), also when a library swallowed the signal;
-    no process-wide side effect (see :func:`console_main`)."""
+    no process-wide side effect (see :func:`console_main`).  ``helper_process``: ``run``
+    may fork a helper process for the reference run and the figures (:mod:`chipemu.sidecar`;
+    the ``chipemu`` program does, :func:`main` called in process does not by default)."""
     from . import interrupt
 
     with interrupt.handle_signals():
         try:
-            rc = _main(argv)
+            rc = _main(argv, helper_process)
         except interrupt.Interrupted as exc:
             print(f"error: {exc}", file=sys.stderr)
             return exc.exit_code
@@ -469,11 +478,12 @@ def main(argv: list[str] | None = None) -> int:
         return rc
 
 
-def _main(argv: list[str] | None = None) -> int:
+def _main(argv: list[str] | None = None, helper_process: bool = False) -> int:
     import warnings
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.helper_process = helper_process
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")

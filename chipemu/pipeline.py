@@ -19,12 +19,14 @@ from .report.schema import CheckSection
 def run_network(network: Network, chip: str | ChipSpec | SystemSpec = "loihi1", mapper: str = "traffic", *,
                 steps: int | None = None, seed: int = 0, noc: str = "simpy", mapping=None,
                 progress=None, network_source: str = "", host: str = "cpu-45nm", measure_baseline: bool = True,
-                probes=None, check=None, imported=None, **map_options) -> ChipRun:
+                probes=None, check=None, imported=None, reference=None, **map_options) -> ChipRun:
     """Map ``network`` onto ``chip``, emulate it and attach ``run.report`` (a dict).
 
     ``mapping``: reuse a :class:`mapper.Mapping` instead of mapping again.
     ``host``: the von Neumann host of the baseline (preset name or TOML path, :mod:`chipemu.hosts`).
-    ``measure_baseline``: also time the host reference runner for ``report["baseline"]["measured"]``.
+    ``measure_baseline``: also time the host reference runner for ``report["baseline"]["measured"]``;
+    ``reference``: a zero-argument callable returning that runner's result when it runs
+    elsewhere (``chipemu run``'s helper process, :mod:`chipemu.sidecar`); None: run here.
     ``probes``: populations whose u and v are recorded every step (``run.probes``).
     ``check``: a program's ``check(result) -> (passed, detail)``; called with the run (its
     report attached) and recorded as ``report["check"]`` (:func:`check_run`).
@@ -40,7 +42,7 @@ def run_network(network: Network, chip: str | ChipSpec | SystemSpec = "loihi1", 
         mapping = map_network(graph, spec, mapper=mapper, seed=seed, **map_options)
     run = emulate(network, mapping, steps, noc=noc, progress=progress, probes=probes)
     energy = energy_report(run)
-    baseline = baseline_report(run, energy, host=host, measure=measure_baseline)
+    baseline = baseline_report(run, energy, host=host, measure=measure_baseline, reference=reference)
     sections = {"import": imported} if imported is not None else {}
     run.report = build_report(run, seed=seed, network_source=network_source, energy=energy, baseline=baseline,
                               graph=graph, **sections)  # the mapping's quality figures: computed there

@@ -31,19 +31,22 @@ SPIKES = "spikes.npz"
 HTML = "report.html"
 
 
-def write_run_dir(run, out) -> list[Path]:
+def write_run_dir(run, out, draw=None) -> list[Path]:
     """Write the run directory ``out`` of a :class:`~chipemu.chip.ChipRun` with its report
     attached (:func:`chipemu.pipeline.run_network`); return the paths written.
 
+    ``draw``: ``draw(report, spikes) -> {name: png bytes}`` draws the figures elsewhere
+    (``chipemu run``'s helper process, :class:`chipemu.sidecar.Sidecar`); None: drawn here
+    (:func:`chipemu.report.figures.render_figures`).
     All or nothing: a failure (an unwritable folder, a directory where a file goes, a
     full disk) leaves ``out`` as it was.  A learned network or probes left by an earlier
     run are removed when this run did not learn or probe (they would be stale).
     """
     from .interrupt import check as check_interrupt
-    from .interrupt import deferred, import_deferred
+    from .interrupt import deferred
     from .report import write_report  # here, not at import: 'simulate' writes no report
+    from .report.html import write_html
 
-    write_html = import_deferred("chipemu.report.html").write_html
     if run.report is None:
         raise ChipemuError("write_run_dir: the run has no report (make it with chipemu.pipeline.run_network)")
     out = Path(out)
@@ -57,7 +60,8 @@ def write_run_dir(run, out) -> list[Path]:
         if run.weights:
             run.network.with_weights(run.weights).save(tmp / LEARNED_NETWORK)
         try:
-            write_html(run.report, run.spikes, tmp)
+            figures = draw(run.report, run.spikes) if draw is not None else None
+            write_html(run.report, run.spikes, tmp, figures)
         except (OverflowError, FloatingPointError, ValueError) as exc:  # extreme but finite figures
             raise ChipemuError(f"cannot draw the report figures: a value in the report is too extreme "
                                f"({type(exc).__name__}: {' '.join(str(exc).split())[:200]})") from None
@@ -126,9 +130,8 @@ def read_run_dir(out) -> tuple[dict, SpikeRaster]:
 def redraw_run_dir(out) -> Path:
     """Redraw ``out/report.html`` and its figures from ``out/report.json`` and
     ``out/spikes.npz``; return the HTML path."""
-    from .interrupt import import_deferred
+    from .report.html import write_html  # draws with matplotlib, loaded with signals held back
 
-    write_html = import_deferred("chipemu.report.html").write_html
     out = Path(out)
     report, spikes = read_run_dir(out)
     try:

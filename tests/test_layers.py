@@ -71,6 +71,7 @@ LAYERS = {
     # flow: the library's whole runs (map + run + cost + report; sweeps; run directories)
     "chipemu.pipeline": "flow",
     "chipemu.rundir": "flow",
+    "chipemu.sidecar": "flow",                 # chipemu run's helper process (reference run, figures)
     "chipemu.explore": "flow",
     # cli: argument parsing and printing
     "chipemu.cli": "cli",

@@ -9,7 +9,8 @@ Drawing cost stays flat in the size of the chip: every heat map is one image
 each axes is placed at a position computed in inches (no layout engine, no tight bounding
 box: the figure is drawn once, when it is saved).
 
-:func:`render_figures` returns ``{name: png_bytes}`` for the figures in :data:`FIGURES`;
+:func:`render_figures` returns ``{name: png_bytes}`` for the figures in :data:`FIGURES`
+(names, titles and captions: :mod:`~chipemu.report.captions`, which loads no matplotlib);
 each ``fig_*`` function returns a :class:`matplotlib.figure.Figure`.  They live in
 :mod:`~chipemu.report.run_figures` (raster, latency, energy) and
 :mod:`~chipemu.report.mesh_figures` (core utilisation, link and chip traffic), with the shared
@@ -18,30 +19,13 @@ drawing helpers in :mod:`~chipemu.report.drawing`; this module re-exports them.
 
 from __future__ import annotations
 
+from .captions import FIGURES
 from .drawing import _DPI, _png  # noqa: F401  (_DPI: re-exported, bench/report.py reads it)
 from .mesh_figures import fig_chip_traffic, fig_core_utilisation, fig_link_traffic  # noqa: F401
 from .run_figures import fig_energy, fig_latency, fig_raster
 
 __all__ = ["FIGURES", "render_figures", "fig_raster", "fig_core_utilisation", "fig_link_traffic",
            "fig_energy", "fig_latency"]
-
-
-# --------------------------------------------------------------------------------------
-
-#: figure name (also the PNG file stem) -> (title, caption)
-FIGURES = {
-    "raster": ("Spike raster", "Every compartment spike (top) and the number of spikes per timestep (bottom); "
-                               "shaded bands are populations."),
-    "latency": ("Chip time per timestep", "Each step's emulated chip time, stacked: compute (the slowest core's "
-                                          "serial operations), NoC drain (until the last packet is delivered) and "
-                                          "the barrier."),
-    "energy": ("Energy", "Left: total and dynamic energy of the chip and of the modelled von Neumann CPU (log "
-                         "scale). Middle and right: where each one's energy goes."),
-    "cores": ("Core utilisation on the mesh", "Each square is a router tile with its cores; a core's colour and "
-                                              "number are the % of its capacity used (white: unused core)."),
-    "links": ("NoC link traffic", "Packets over each directed link of the mesh for the whole run (both "
-                                  "directions drawn side by side; grey: unused link)."),
-}
 
 
 def render_figures(report: dict, spikes) -> dict[str, bytes]:

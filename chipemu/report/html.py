@@ -3,7 +3,9 @@
 :func:`write_html` writes ``report.html`` (figures embedded as base64 PNG data URIs, so
 the file works alone) and the same figures as PNG files next to it (``raster.png``,
 ``latency.png``, ``energy.png``, ``cores.png``, ``links.png``).  Everything is computed
-from the report dict and the spike raster: nothing is re-run.
+from the report dict and the spike raster: nothing is re-run.  matplotlib is loaded only
+when the figures are drawn here (:func:`render_figures`), not when they come drawn
+already (``chipemu run``'s helper process, :mod:`chipemu.sidecar`).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..files import atomic_write
-from .figures import FIGURES, render_figures
+from .captions import FIGURES
 from .schema import REQUIRED_KEYS as REPORT_KEYS
 from .page import PAGE_END, esc, figure_html, page_head
 from .units import fmt_si
@@ -299,17 +301,28 @@ def render_html(report: dict, figures: dict[str, bytes]) -> str:
     return "\n".join(parts)
 
 
-def write_html(report: dict, spikes, out_dir) -> Path:
+def render_figures(report: dict, spikes) -> dict[str, bytes]:
+    """:func:`chipemu.report.figures.render_figures`, loaded on first use (matplotlib) with
+    signals held back while its C extensions initialise (:func:`chipemu.interrupt.import_deferred`)."""
+    from ..interrupt import import_deferred
+
+    return import_deferred("chipemu.report.figures").render_figures(report, spikes)
+
+
+def write_html(report: dict, spikes, out_dir, figures: dict[str, bytes] | None = None) -> Path:
     """Write ``out_dir/report.html`` and the figures as ``out_dir/<name>.png``; return the HTML path.
 
     ``report``: the report dict (``report.json``); ``spikes``: a
-    :class:`~chipemu.spikes.SpikeRaster`.  Raises ``KeyError`` naming a missing report key.
+    :class:`~chipemu.spikes.SpikeRaster`; ``figures``: the PNG bytes of every figure in
+    :data:`FIGURES` when they were drawn already (from this report and these spikes), else
+    they are drawn here.  Raises ``KeyError`` naming a missing report key.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     for key in REQUIRED_KEYS:
         _get(report, key)
-    figures = render_figures(report, spikes)
+    if figures is None:
+        figures = render_figures(report, spikes)
     text = render_html(report, figures)
     from ..interrupt import check, deferred
     check()  # an interrupt swallowed while drawing: write nothing

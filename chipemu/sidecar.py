@@ -1,0 +1,236 @@
+"""``chipemu run``'s helper process: the measured baseline and the report's figures, done
+beside the chip emulation.
+
+Besides mapping and emulating, ``chipemu run`` does work that needs none of their results
+until the end: it times the host reference runner for ``report["baseline"]["measured"]``
+(:func:`chipemu.baseline.measured_baseline`), it loads matplotlib and it draws the report's
+figures.  On Linux with two or more usable CPUs the command line forks one helper process
+once the network is built (:meth:`Sidecar.start`); the helper loads matplotlib and runs the
+reference while the main process maps and emulates, then draws the figures from the
+finished report::
+
+    main process    build network | map, emulate, energy, report | (waits) | write files
+    helper process                | load matplotlib, reference run | draw figures
+
+The outputs are those of a single process: the reference runner is the same code on the
+same network and steps, timed the same way (its wall time is a measurement, as before);
+the figures are :func:`chipemu.report.figures.render_figures` of the finished report and
+spikes, so the PNG files are the same bytes.  What changes is the whole command's wall
+time (on programs/brunel.py about 1 s less: ``bench/main_job.py``); its CPU time is that
+of one process plus the fork and the pickled messages.  The reference shares the machine
+with the emulation while it is timed, as it shares it with whatever else runs there.
+
+Failures stay those of one process: an error in the helper (an extreme report value the
+figures cannot draw, a network the reference refuses) is raised again in the main process
+where the same work would have raised it; a helper that dies (killed, out of memory) is
+replaced by doing its work in the main process.  The helper ignores SIGINT (Ctrl-C reaches
+the whole process group: the main process handles it and ends the helper,
+:meth:`Sidecar.close`), and a helper whose main process is gone exits at its next message.
+
+The helper runs the reference only when the network's arrays take at most 1/8 of the
+memory budget (:func:`chipemu.bounded.memory_budget`); otherwise the main process runs it
+after the emulation, as before, so the two never hold large working sets at once.  Project
+assumption: the reference runner's working set is a small multiple of the network's arrays
+(its fan-out table holds one copy of the synapses).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import warnings
+from dataclasses import replace
+
+import numpy as np
+
+__all__ = ["Sidecar"]
+
+#: the helper times the reference only for networks taking at most this share of the memory budget
+_REFERENCE_BUDGET_SHARE = 1 / 8
+
+
+def _usable_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def _flat_bytes(flat) -> int:
+    """Bytes of the flat network's arrays (its explicit synapses, registers and inputs)."""
+    return sum(v.nbytes for v in vars(flat).values() if isinstance(v, np.ndarray))
+
+
+def _warnings_of(caught) -> list[tuple[str, type]]:
+    return [(str(w.message), w.category) for w in caught]
+
+
+def _helper(conn, network, steps, measure: bool) -> None:
+    """The helper process: load the figure code, run and time the reference (``measure``),
+    then draw the figures of the report it is sent.  Every answer is ``(kind, value,
+    warnings)``, kind ``"ok"`` or ``"error"`` (then value is the exception)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C: the main process handles it and ends this one
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _SIGNALS)  # blocked by the main process around the fork
+
+    def answer(work) -> None:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                value, kind = work(), "ok"
+            except BaseException as exc:  # noqa: BLE001 - raised again in the main process
+                value, kind = exc, "error"
+        try:
+            conn.send((kind, value, _warnings_of(caught)))
+        except Exception:  # noqa: BLE001 - e.g. an exception that does not pickle: say what it was
+            conn.send(("error", RuntimeError(f"{type(value).__name__}: {value}"), _warnings_of(caught)))
+
+    try:
+        try:
+            from .report import figures
+        except BaseException as exc:  # noqa: BLE001 - reported when the figures are asked for
+            figures, failed = None, exc
+        if measure:
+            def reference():
+                from .reference import run
+
+                res = run(network, steps)
+                return replace(res, network=None, weights={}, probes={}, u_trace=None, v_trace=None)
+            answer(reference)
+        report, spikes = conn.recv()
+
+        def draw():
+            if figures is None:
+                raise failed
+            return figures.render_figures(report, spikes)
+        answer(draw)
+    except BaseException:  # noqa: BLE001 - the main process is gone or gave up; it draws itself if it must
+        pass
+
+
+#: the signals held back while the helper is forked (it installs its own handlers first)
+_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
+class Sidecar:
+    """The helper process of one ``chipemu run`` (see the module docstring).
+
+    ``Sidecar.start(network, steps)`` returns None where no helper is used (not Linux, one
+    CPU, fork not available); then the caller does the work itself.  Use as a context
+    manager, or call :meth:`close`, so the helper never outlives the command.
+    """
+
+    def __init__(self, process, conn, network, steps: int | None, measures: bool):
+        self._process, self._conn = process, conn
+        self._network, self._steps = network, steps
+        #: whether the helper runs and times the reference runner
+        self.measures = measures
+        self._reference = None
+        self._alive = True
+
+    @classmethod
+    def start(cls, network, steps: int | None = None, measure: bool = True) -> Sidecar | None:
+        """Fork the helper for ``network`` run for ``steps`` steps (None: the network's own);
+        ``measure``: have it run and time the reference runner too."""
+        import multiprocessing
+
+        if not sys.platform.startswith("linux") or _usable_cpus() < 2 \
+                or "fork" not in multiprocessing.get_all_start_methods():
+            return None
+        from .bounded import memory_budget
+
+        flat = network.flat()  # built before the fork: both processes share its arrays
+        measure = measure and _flat_bytes(flat) <= memory_budget() * _REFERENCE_BUDGET_SHARE
+        ctx = multiprocessing.get_context("fork")
+        ours, theirs = ctx.Pipe()
+        process = ctx.Process(target=_helper, args=(theirs, network, steps, measure), daemon=True,
+                              name="chipemu-sidecar")
+        old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
+        try:
+            with warnings.catch_warnings():  # Python >= 3.12 warns about a fork beside native (BLAS) threads
+                warnings.simplefilter("ignore", DeprecationWarning)
+                process.start()
+        except OSError:  # no process to spare: the caller does the work
+            ours.close()
+            return None
+        finally:
+            theirs.close()
+            signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
+        return cls(process, ours, network, steps, measure)
+
+    def _receive(self):
+        """The helper's next answer, its warnings issued again here (an error is raised);
+        None if the helper is gone."""
+        if not self._alive:
+            return None
+        try:
+            kind, value, caught = self._conn.recv()
+        except (EOFError, OSError):
+            self.close()
+            return None
+        for message, category in caught:
+            warnings.warn(message, category, stacklevel=3)
+        if kind == "error":
+            raise value
+        return value
+
+    def reference(self):
+        """The reference runner's result for the network and steps (a
+        :class:`~chipemu.reference.RunResult` without network, weights and traces), run and
+        timed in the helper; run here when the helper does not measure or is gone."""
+        if self._reference is None and self.measures:
+            self._reference = self._receive()
+        if self._reference is None:
+            from .reference import run
+
+            self._reference = run(self._network, self._steps)
+        return self._reference
+
+    def draw(self, report: dict, spikes) -> dict[str, bytes]:
+        """``{name: png bytes}`` of the report's figures, drawn in the helper from ``report``
+        and ``spikes`` (:func:`chipemu.report.figures.render_figures`); drawn here when the
+        helper is gone.  The helper's last task: it exits after it."""
+        figures = None
+        try:
+            if self.measures and self._reference is None:
+                with warnings.catch_warnings():  # its answer comes first on the pipe; nothing asked for it
+                    warnings.simplefilter("ignore")
+                    try:
+                        self._reference = self._receive()
+                    except Exception:  # noqa: BLE001 - an error nobody asked about
+                        pass
+            if self._alive:
+                try:
+                    self._conn.send((report, spikes))
+                except OSError:  # it died: draw here
+                    self.close()
+                else:
+                    figures = self._receive()
+        finally:
+            self.close(wait=True)
+        if figures is None:
+            from .report.html import render_figures
+
+            figures = render_figures(report, spikes)
+        return figures
+
+    def close(self, wait: bool = False) -> None:
+        """End the helper and reap it (``wait``: it has finished its work; let it exit)."""
+        if not self._alive and self._process is None:
+            return
+        self._alive = False
+        self._conn.close()
+        if self._process is not None:
+            if wait:
+                self._process.join(timeout=10)  # it exits after its last answer
+            if self._process.is_alive():
+                self._process.kill()
+            self._process.join()
+            self._process = None
+
+    def __enter__(self) -> Sidecar:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

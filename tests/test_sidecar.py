@@ -1,0 +1,152 @@
+"""`chipemu run`'s helper process (chipemu.sidecar): same files as one process, errors
+raised where one process raises them, a dead helper replaced, nothing left behind."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from chipemu.cli import main
+from chipemu.reference import run as reference_run
+from chipemu.sidecar import Sidecar
+
+from conftest import DATA
+
+ROOT = Path(__file__).resolve().parent.parent
+FORKS = sys.platform.startswith("linux") and len(os.sched_getaffinity(0)) >= 2
+needs_fork = pytest.mark.skipif(not FORKS, reason="the helper process runs on Linux with >= 2 CPUs")
+SMALL = ["run", "programs/synfire.py", "--param", "groups=3", "--chip", "tiny", "--noc", "analytic"]
+#: report.json keys that are measured wall times (they differ between any two runs)
+TIMINGS = (("time", "wall_s"), ("baseline", "measured", "wall_s"), ("baseline", "measured", "loop_s"),
+           ("baseline", "ratios", "measured_time"))
+
+
+def _env():
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+
+
+def _without_timings(report: dict) -> dict:
+    for path in TIMINGS:
+        d = report
+        for key in path[:-1]:
+            d = d[key]
+        d.pop(path[-1])
+    return report
+
+
+@needs_fork
+def test_program_with_helper_writes_the_same_files(tmp_path, capsys):
+    """`chipemu` (console_main: with the helper) and main() in process (without) write the
+    same PNG and spike bytes and the same report but for its measured wall times; the
+    main process of `chipemu` never loads matplotlib."""
+    code = ("import sys; from chipemu.cli import console_main; rc = console_main(sys.argv[1:]); "
+            "print('matplotlib' in sys.modules); sys.exit(rc)")
+    p = subprocess.run([sys.executable, "-c", code, *SMALL, "--out", str(tmp_path / "helper")], cwd=ROOT,
+                       env=_env(), capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert p.stdout.strip().splitlines()[-1] == "False"
+    assert main([*SMALL, "--out", str(tmp_path / "alone")]) == 0
+    capsys.readouterr()
+    helper, alone = tmp_path / "helper", tmp_path / "alone"
+    names = sorted(f.name for f in alone.iterdir())
+    assert sorted(f.name for f in helper.iterdir()) == names
+    for name in names:
+        if name.endswith((".png", ".npz")):
+            assert (helper / name).read_bytes() == (alone / name).read_bytes(), name
+    reports = [json.loads((d / "report.json").read_text()) for d in (helper, alone)]
+    measured = reports[0]["baseline"]["measured"]
+    assert measured["wall_s"] > 0 and measured["spikes_match_chip"] is True
+    assert _without_timings(reports[0]) == _without_timings(reports[1])
+
+
+def _net():
+    from chipemu import Network
+    return Network.load(DATA / "ei_1k.net.npz")
+
+
+@needs_fork
+def test_reference_from_the_helper_is_the_runner_s_result():
+    net = _net()
+    with Sidecar.start(net, 30) as sidecar:
+        assert sidecar is not None and sidecar.measures
+        got = sidecar.reference()
+        assert sidecar.reference() is got  # asked twice, run once
+    want = reference_run(net, 30)
+    assert got.spikes == want.spikes and got.steps == 30 and got.network is None
+    assert got.synaptic_events == want.synaptic_events and got.wall_s > 0
+
+
+@needs_fork
+def test_drawing_errors_are_raised_in_the_main_process():
+    """A report the figures cannot draw raises in the caller what drawing it here raises."""
+    from chipemu.report.figures import render_figures
+
+    net = _net()
+    with Sidecar.start(net, 10, measure=False) as sidecar:
+        with pytest.raises(Exception) as here:
+            render_figures({}, None)
+        with pytest.raises(type(here.value), match=str(here.value)[:40] or None):
+            sidecar.draw({}, None)
+
+
+@needs_fork
+def test_a_dead_helper_is_replaced_by_this_process(tmp_path):
+    from chipemu.report.figures import render_figures
+    from chipemu.rundir import read_run_dir
+
+    assert main([*SMALL, "--out", str(tmp_path / "o")]) == 0
+    report, spikes = read_run_dir(tmp_path / "o")
+    net = _net()
+    sidecar = Sidecar.start(net, 20)
+    try:
+        os.kill(sidecar._process.pid, signal.SIGKILL)
+        sidecar._process.join()
+        assert sidecar.reference().spikes == reference_run(net, 20).spikes
+        assert sidecar.draw(report, spikes) == render_figures(report, spikes)
+    finally:
+        sidecar.close()
+
+
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(x) for x in path.read_text().split()] if path.exists() else []
+
+
+def _gone(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return True
+    return state in ("Z", "X")
+
+
+@needs_fork
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs /proc")
+def test_signal_ends_the_helper_too(tmp_path):
+    """SIGTERM to `chipemu run` while the helper lives: exit 143, nothing written, the
+    helper gone as well."""
+    out = tmp_path / "o"
+    out.mkdir()
+    code = "import sys; from chipemu.cli import console_main; sys.exit(console_main())"
+    proc = subprocess.Popen([sys.executable, "-c", code, "run", "synfire", "--steps", "1000000", "--noc", "simpy",
+                             "--out", str(out)], cwd=ROOT, env=_env(), stderr=subprocess.PIPE, text=True)
+    helpers, t0 = [], time.time()
+    while not helpers and time.time() - t0 < 120 and proc.poll() is None:
+        time.sleep(0.1)
+        helpers = _children(proc.pid)
+    assert helpers, proc.stderr.read() if proc.poll() is not None else "no helper process started"
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert "Traceback" not in err and "interrupted" in err
+    assert list(out.iterdir()) == []
+    t0 = time.time()
+    while not all(_gone(h) for h in helpers) and time.time() - t0 < 10:
+        time.sleep(0.1)
+    assert all(_gone(h) for h in helpers)
