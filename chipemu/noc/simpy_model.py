@@ -52,6 +52,11 @@ on ``programs/brunel.py``.  Work scales with chunks x hops, not packets.
 
 Ties are broken by the scheduling order and FIFO queues, so equal inputs give identical
 results.
+
+**Two executions.**  :class:`SimpyNoc` runs this module's bookkeeping in Python, or the same
+rules compiled (:mod:`chipemu.noc.simpy_compiled`, the C extension ``_chipemu_noc_kernel``),
+where SimPy holds one event per lookahead window instead of one per instant.  Both are
+bit-identical to the first model; the compiled one is used when it is installed.
 """
 
 from __future__ import annotations
