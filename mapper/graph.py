@@ -33,17 +33,25 @@ def segment_ids(ptr: np.ndarray) -> np.ndarray:
     return np.repeat(np.arange(ptr.size - 1, dtype=np.int64), np.diff(ptr))
 
 
-def gather_rows(ptr: np.ndarray, data: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Entries of CSR rows ``rows`` concatenated, and the position (in ``rows``) of each entry."""
+def row_positions(ptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions (int64) of the entries of CSR rows ``rows`` in the CSR's data, concatenated
+    row after row, and the position (in ``rows``) of the row of each entry."""
     rows = np.asarray(rows, dtype=np.int64)
     lo = ptr[rows]
     deg = ptr[rows + 1] - lo
     total = int(deg.sum())
     if total == 0:
-        return data[:0], np.zeros(0, dtype=np.int64)
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     owner = np.repeat(np.arange(rows.size, dtype=np.int64), deg)
-    starts = np.cumsum(deg) - deg
-    idx = np.arange(total, dtype=np.int64) - starts[owner] + lo[owner]
+    # entry i of the output is data position i - (output start of its row) + (row's start)
+    idx = np.repeat(lo - (np.cumsum(deg) - deg), deg)
+    idx += np.arange(total, dtype=np.int64)
+    return idx, owner
+
+
+def gather_rows(ptr: np.ndarray, data: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Entries of CSR rows ``rows`` concatenated, and the position (in ``rows``) of each entry."""
+    idx, owner = row_positions(ptr, rows)
     return data[idx], owner
 
 

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .graph import MapGraph, gather_rows, segment_ids
+from .graph import MapGraph, gather_rows, row_positions, segment_ids
 from .resources import ResourceModel, distinct_pair_counts
 
 #: largest (sources x cores) table refinement keeps in memory (entries)
@@ -49,6 +49,52 @@ def group_cumsum(group: np.ndarray, x: np.ndarray) -> np.ndarray:
     np.not_equal(group[1:], group[:-1], out=first[1:])
     base = (c - x)[first]
     return c - base[np.cumsum(first) - 1]
+
+
+def _partners(graph: MapGraph, r: np.ndarray | None
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Synapse partners of every compartment among the compartments, as a CSR ``(ptr,
+    partner, weight)``: row ``v`` lists v's sources (``s < n``, ``s != v``, in ``in_src``
+    order, weight ``r[s]``), then v's targets (``t != v``, in ``out_dst`` order, weight
+    ``r[v]``): the pins that pull v towards a core.  Built once per refinement, so that a
+    round gathers one row per active compartment instead of filtering both pin lists.
+    ``r`` None: no weights (None); partners are int32 when the ids fit.
+    """
+    n = graph.n
+    t_in = segment_ids(graph.in_ptr)
+    s_in = graph.in_src
+    keep = (s_in < n) & (s_in != t_in)
+    t_in, s_in = t_in[keep], s_in[keep]
+    hi = int(graph.out_ptr[n])
+    s_out = segment_ids(graph.out_ptr[:n + 1])
+    t_out = graph.out_dst[:hi]
+    keep = t_out != s_out
+    s_out, t_out = s_out[keep], t_out[keep]
+    del keep
+    n_in = np.bincount(t_in, minlength=n)
+    n_out = np.bincount(s_out, minlength=n)
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(n_in + n_out, out=ptr[1:])
+    # row v: its n_in[v] sources at ptr[v].., then its n_out[v] targets
+    in_before = np.cumsum(n_in) - n_in     # sources of rows < v
+    out_before = np.cumsum(n_out) - n_out  # targets of rows < v
+    at_in = np.arange(t_in.size, dtype=np.int64) + out_before[t_in]
+    at_out = np.arange(s_out.size, dtype=np.int64) + (in_before + n_in)[s_out]
+    partner = np.empty(int(ptr[-1]), dtype=np.int32 if n < 2**31 else np.int64)
+    partner[at_in], partner[at_out] = s_in, t_out
+    if r is None:
+        return ptr, partner, None
+    weight = np.empty(int(ptr[-1]), dtype=np.float64)
+    weight[at_in], weight[at_out] = r[s_in], r[s_out]
+    return ptr, partner, weight
+
+
+def _row_sums(x: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """Sums of ``x`` over the runs ``bounds[i]:bounds[i + 1]`` (by one cumulative sum: exact
+    for integers, and for floats holding integers whose partial sums stay below 2**53)."""
+    c = np.zeros(x.size + 1, dtype=np.float64 if x.dtype.kind == "f" else np.int64)
+    np.cumsum(x, out=c[1:])
+    return c[bounds[1:]] - c[bounds[:-1]]
 
 
 def _run_rank(key: np.ndarray) -> np.ndarray:
@@ -80,7 +126,7 @@ class _Tables:
         phi[np.arange(n, dtype=np.int64) * K + part] += (1 - has_self).astype(np.int32)
         self.psi, self.phi = psi, phi
         self.lam = np.count_nonzero(phi.reshape(n_src, K), axis=1).astype(np.int64)
-        self.obj = float(np.dot(r, np.maximum(self.lam - 1, 0)))
+        self.obj = self._objective()
         self.fanin = np.count_nonzero(psi.reshape(n_src, K), axis=0).astype(np.int64)
 
     def apply(self, mv: np.ndarray, A: np.ndarray, B: np.ndarray) -> None:
@@ -97,7 +143,11 @@ class _Tables:
         dl = _scatter(self.phi, np.concatenate([kA[traffic], mv * K + A]),
                       np.concatenate([kB[traffic], mv * K + B]), K, by_row=True)
         self.lam += dl
-        self.obj = float(np.dot(self.r, np.maximum(self.lam - 1, 0)))
+        self.obj = self._objective()
+
+    def _objective(self) -> float:
+        # numpy's own sum (not BLAS's dot): its rounding does not depend on the host's threads
+        return float((self.r * np.maximum(self.lam - 1, 0)).sum())
 
 
 def _scatter(table: np.ndarray, minus: np.ndarray, plus: np.ndarray, K: int, by_row: bool) -> np.ndarray:
@@ -138,9 +188,20 @@ def refine(graph: MapGraph, model: ResourceModel, nc: np.ndarray, n_cores: int, 
     del selfpin
     dest_ok = np.zeros(K, dtype=bool)
     dest_ok[first_free:] = True
+    any_self = bool(has_self.any())
     insyn = model.compartment_bits(graph)  # synaptic-memory bits per compartment
     tab = _Tables(graph, ps, pin_t, has_self, r, nc, K)
     del ps, pin_s, pin_t
+    # every rate the same and positive (e.g. none given): the most-connected core is the
+    # one with the most partners (equal counts give equal sums, more partners a larger
+    # sum), so partners are counted instead of their rates summed: same choice, no weights
+    uniform = bool(r.min() == r.max() > 0)
+    nb_ptr, nb, nb_w = _partners(graph, None if uniform else r)
+    # whole-number rates (e.g. none given: all 1): every partial sum of gains is an exact
+    # integer, so a candidate's gain is summed over its pins in any order (one cumulative
+    # sum) with the same result as the rate-weighted count (np.bincount) of the general case
+    unit = uniform and r[0] == 1.0
+    whole = bool(np.all(r == np.rint(r))) and float(r.max()) * max(graph.n_pins, 1) < 2.0**53
     failures = 0
     for _ in range(rounds):
         count = np.bincount(nc, minlength=K).astype(np.int64)
@@ -150,20 +211,14 @@ def refine(graph: MapGraph, model: ResourceModel, nc: np.ndarray, n_cores: int, 
         na = act.size
         if na == 0:
             break
-        # pins of the active compartments: as target (its sources) and as source (its targets)
-        s_in, o_in = gather_rows(graph.in_ptr, graph.in_src, act)
-        s_in = s_in.astype(np.int64)
-        t_out, o_out = gather_rows(graph.out_ptr, graph.out_dst, act)
         # most-connected other core of each (its synapse partners' cores, weighted by rate)
-        ci = (s_in < n) & (s_in != act[o_in])
-        co = t_out != act[o_out]
-        keys = np.concatenate([o_in[ci] * K + nc[s_in[ci]], o_out[co] * K + nc[t_out[co]]])
-        wts = np.concatenate([r[s_in[ci]], r[act[o_out[co]]]])
-        del ci, co, t_out, o_out
-        conn = np.bincount(keys, weights=wts, minlength=na * K).astype(np.float64).reshape(na, K)
-        del keys, wts
-        conn[np.arange(na), nc[act]] = -1.0
-        conn[:, ~dest_ok] = -1.0
+        at, owner = row_positions(nb_ptr, act)
+        keys = nc[nb[at].astype(np.int64)]
+        keys += owner * K
+        conn = np.bincount(keys, weights=None if uniform else nb_w[at], minlength=na * K).reshape(na, K)
+        del at, owner, keys
+        conn[np.arange(na), nc[act]] = -1
+        conn[:, ~dest_ok] = -1
         bcol = np.argmax(conn, axis=1)
         ok = conn[np.arange(na), bcol] > 0
         del conn
@@ -171,23 +226,32 @@ def refine(graph: MapGraph, model: ResourceModel, nc: np.ndarray, n_cores: int, 
         if cand.size == 0:
             break
         A = nc[cand]
-        # exact gain of each candidate move A -> B, over its in-pins (sources' nets) and own net
-        ci = np.flatnonzero(ok)  # active position -> candidate position
-        cpos = np.full(na, -1, dtype=np.int64)
-        cpos[ci] = np.arange(ci.size)
-        own_pin = cpos[o_in]
-        keep = own_pin >= 0
-        sc, oc = s_in[keep], own_pin[keep]  # in-pins of candidates (incl. self pins)
-        del s_in, o_in, own_pin, keep
-        traffic = sc != cand[oc]
-        st, ot = sc[traffic], oc[traffic]
-        d = ((tab.phi[st * K + A[ot]] == 1).astype(np.float64) - (tab.phi[st * K + B[ot]] == 0))
-        gain = np.bincount(ot, weights=r[st] * d, minlength=cand.size).astype(np.float64)
+        # exact gain of each candidate move A -> B, over its in-pins (sources' nets, self pins
+        # excepted: they count as its own net) and its own net
+        at, oc = row_positions(graph.in_ptr, cand)
+        sc = graph.in_src[at].astype(np.int64)
+        del at
+        deg = graph.in_ptr[cand + 1] - graph.in_ptr[cand]
+        bounds = np.zeros(cand.size + 1, dtype=np.int64)
+        np.cumsum(deg, out=bounds[1:])
+        at_b = sc * K
+        at_a = at_b + np.repeat(A, deg)
+        at_b += np.repeat(B, deg)
+        d = (tab.phi[at_a] == 1).view(np.int8) - (tab.phi[at_b] == 0).view(np.int8)
+        del at_a
+        if any_self:
+            d[sc == cand[oc]] = 0
+        if unit:
+            gain = _row_sums(d, bounds).astype(np.float64)
+        elif whole:
+            gain = _row_sums(r[sc] * d, bounds)
+        else:
+            gain = np.bincount(oc, weights=r[sc] * d, minlength=cand.size).astype(np.float64, copy=False)
         gain += r[cand] * ((tab.phi[cand * K + A] == 1).astype(np.float64) - (tab.phi[cand * K + B] == 0))
-        del st, ot, d, traffic
+        del d
         # conservative new fan-in on the destination: sources not yet there
-        newf = np.bincount(oc, weights=(tab.psi[sc * K + B[oc]] == 0), minlength=cand.size).astype(np.int64)
-        del sc, oc
+        newf = _row_sums((tab.psi[at_b] == 0).view(np.int8), bounds)
+        del sc, oc, at_b
         moved_v, moved_to = [], []
         # 1. single moves into cores with room, best first
         pos = np.flatnonzero(gain > 1e-12)
