@@ -7,10 +7,12 @@ until the end: it times the host reference runner for ``report["baseline"]["meas
 figures.  On Linux with two or more usable CPUs the command line forks one helper process
 once the network is built (:meth:`Sidecar.start`); the helper loads matplotlib and runs the
 reference while the main process maps and emulates, then draws the figures from the
-finished report::
+finished report, split over as many processes forked from it as there are CPUs (up to one
+per figure; matplotlib is loaded already, so each fork costs milliseconds)::
 
-    main process    build network | map, emulate, energy, report | (waits) | write files
-    helper process                | load matplotlib, reference run | draw figures
+    main process    build network | map, emulate, energy, report | (waits)       | write files
+    helper process                | load matplotlib, reference run | draw figures 1
+    forked from it                                                 | draw figures 2 ...
 
 The outputs are those of a single process: the reference runner is the same code on the
 same network and steps, timed the same way (its wall time is a measurement, as before);
@@ -43,6 +45,8 @@ import warnings
 from dataclasses import replace
 
 import numpy as np
+
+from .report.captions import FIGURES
 
 __all__ = ["Sidecar"]
 
@@ -103,10 +107,84 @@ def _helper(conn, network, steps, measure: bool) -> None:
         def draw():
             if figures is None:
                 raise failed
-            return figures.render_figures(report, spikes)
+            return _draw_split(figures.render_figures, report, spikes, min(_usable_cpus(), len(FIGURES)))
         answer(draw)
     except BaseException:  # noqa: BLE001 - the main process is gone or gave up; it draws itself if it must
         pass
+
+
+#: rough drawing time of each figure (s, measured on programs/brunel.py): only to balance the groups
+_DRAW_COST = {"raster": 0.26, "energy": 0.27, "cores": 0.19, "links": 0.19, "latency": 0.18}
+
+
+def _deal(names: list[str], ways: int) -> list[list[str]]:
+    """``names`` in ``ways`` groups of about equal drawing cost (longest first, each to the
+    group with the least so far); no empty group."""
+    groups: list[list[str]] = [[] for _ in range(max(1, min(ways, len(names))))]
+    load = [0.0] * len(groups)
+    for name in sorted(names, key=lambda k: -_DRAW_COST.get(k, 0.2)):
+        i = load.index(min(load))
+        groups[i].append(name)
+        load[i] += _DRAW_COST.get(name, 0.2)
+    return groups
+
+
+def _draw_split(render, report: dict, spikes, ways: int) -> dict[str, bytes]:
+    """``render(report, spikes, names)`` for every figure, the figures dealt into ``ways``
+    groups drawn at once: every group but the first in a process forked from this one
+    (matplotlib is loaded already, so a fork costs milliseconds).  Their warnings are
+    issued again here, their errors raised here; the figures come in :data:`FIGURES` order."""
+    import pickle
+
+    groups = _deal(list(FIGURES), ways)
+    forks = []
+    try:
+        for names in groups[1:]:
+            rfd, wfd = os.pipe()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)  # Python >= 3.12: fork beside threads
+                pid = os.fork()
+            if pid == 0:  # the forked process: draw, send, leave without running anything else
+                try:
+                    os.close(rfd)
+                    with warnings.catch_warnings(record=True) as caught:
+                        warnings.simplefilter("always")
+                        try:
+                            result = ("ok", render(report, spikes, names))
+                        except BaseException as exc:  # noqa: BLE001 - raised again by the helper
+                            result = ("error", exc)
+                    with os.fdopen(wfd, "wb") as fh:
+                        try:
+                            data = pickle.dumps((*result, _warnings_of(caught)))
+                        except Exception:  # noqa: BLE001 - an exception that does not pickle
+                            data = pickle.dumps(("error", RuntimeError(f"{result[1]!r}"), []))
+                        fh.write(data)
+                finally:
+                    os._exit(0)
+            os.close(wfd)
+            forks.append((pid, rfd))
+        figures = render(report, spikes, groups[0])
+        while forks:
+            pid, rfd = forks.pop(0)
+            try:
+                with os.fdopen(rfd, "rb") as fh:
+                    data = fh.read()
+            finally:
+                os.waitpid(pid, 0)  # it exits once it has written
+            if not data:
+                raise RuntimeError("a figure-drawing process ended without an answer")
+            kind, value, caught = pickle.loads(data)
+            for message, category in caught:
+                warnings.warn(message, category, stacklevel=2)
+            if kind == "error":
+                raise value
+            figures.update(value)
+    finally:
+        for pid, rfd in forks:  # after an error: end the processes not yet reaped
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            os.close(rfd)
+    return {name: figures[name] for name in FIGURES}
 
 
 #: the signals held back while the helper is forked (it installs its own handlers first)

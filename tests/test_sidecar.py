@@ -150,3 +150,35 @@ def test_signal_ends_the_helper_too(tmp_path):
     while not all(_gone(h) for h in helpers) and time.time() - t0 < 10:
         time.sleep(0.1)
     assert all(_gone(h) for h in helpers)
+
+
+def test_deal_balances_and_keeps_every_figure():
+    from chipemu.report.captions import FIGURES
+    from chipemu.sidecar import _deal
+
+    for ways in (1, 2, 3, 5, 9):
+        groups = _deal(list(FIGURES), ways)
+        assert len(groups) == min(ways, len(FIGURES)) and all(groups)
+        assert sorted(n for g in groups for n in g) == sorted(FIGURES)
+
+
+@needs_fork
+def test_figures_drawn_in_forked_groups_are_the_same_bytes(tmp_path, capsys):
+    from chipemu.report.figures import render_figures
+    from chipemu.rundir import read_run_dir
+    from chipemu.sidecar import _draw_split
+
+    assert main([*SMALL, "--out", str(tmp_path / "o")]) == 0
+    capsys.readouterr()
+    report, spikes = read_run_dir(tmp_path / "o")
+    want = render_figures(report, spikes)
+    for ways in (2, 5):
+        got = _draw_split(render_figures, report, spikes, ways)
+        assert list(got) == list(want) and got == want
+
+    def failing(report, spikes, names):
+        if "links" in names:
+            raise OverflowError("too extreme to draw")
+        return render_figures(report, spikes, names)
+    with pytest.raises(OverflowError, match="too extreme"):
+        _draw_split(failing, report, spikes, 5)

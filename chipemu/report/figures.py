@@ -28,8 +28,9 @@ __all__ = ["FIGURES", "render_figures", "fig_raster", "fig_core_utilisation", "f
            "fig_energy", "fig_latency"]
 
 
-def render_figures(report: dict, spikes) -> dict[str, bytes]:
-    """PNG bytes of every figure in :data:`FIGURES`, drawn from ``report`` and ``spikes``."""
+def render_figures(report: dict, spikes, names=None) -> dict[str, bytes]:
+    """PNG bytes of every figure in :data:`FIGURES` (or of those in ``names``), drawn from
+    ``report`` and ``spikes``; in the order of :data:`FIGURES`."""
     makers = {
         "raster": lambda: fig_raster(report, spikes),
         "latency": lambda: fig_latency(report),
@@ -37,4 +38,4 @@ def render_figures(report: dict, spikes) -> dict[str, bytes]:
         "cores": lambda: fig_core_utilisation(report),
         "links": lambda: fig_link_traffic(report),
     }
-    return {name: _png(makers[name]()) for name in FIGURES}
+    return {name: _png(makers[name]()) for name in FIGURES if names is None or name in names}
