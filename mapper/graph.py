@@ -20,6 +20,7 @@ from typing import Union
 
 import numpy as np
 
+from chipemu.arrays import run_starts
 from chipemu.errors import ChipemuError
 from chipemu.network import FlatNetwork, Network
 
@@ -193,46 +194,45 @@ def build_graph(network: NetworkLike) -> MapGraph:
     n, in_n = flat.n, int(flat.in_n)
     n_src = n + in_n
     ex = flat.expanded()  # shared-weight projections as explicit synapses (transient)
-    src = np.concatenate([ex.src.astype(np.int64), ex.in_src.astype(np.int64) + n])
-    dst = np.concatenate([ex.dst.astype(np.int64), ex.in_dst.astype(np.int64)])
-    delay = np.concatenate([ex.delay.astype(np.int64), ex.in_delay.astype(np.int64)])
+    k = int(ex.src.size)
+    m = k + int(ex.in_src.size)
+    src = np.empty(m, dtype=np.int64)
+    src[:k] = ex.src
+    np.add(ex.in_src, n, out=src[k:], casting="unsafe")
+    dst = np.concatenate([ex.dst, ex.in_dst], dtype=np.int64)
+    delay = np.concatenate([ex.delay, ex.in_delay], dtype=np.int64)
     del ex
-    m = int(src.size)
     insyn = np.bincount(dst, minlength=n).astype(np.int64) if n else np.zeros(0, np.int64)
-    code = np.concatenate(synapse_codes(flat, projections)).astype(np.int64)
-    insyn_enc = np.bincount(dst * 3 + code, minlength=3 * n).reshape(n, 3).astype(np.int64)
-    del code
-    # pins by (target, source), with the largest delay of each pin in the low 6 bits
-    key = (dst * max(n_src, 1) + src) * 64 + delay
-    del src, delay
+    by_enc = dst * 3
+    by_enc += np.concatenate(synapse_codes(flat, projections))
+    insyn_enc = np.bincount(by_enc, minlength=3 * n).reshape(n, 3).astype(np.int64)
+    del by_enc
+    in_delay_max = _largest_per_row(dst, delay, n)
+    del delay
+    # pins: the distinct (target, source) pairs, by one sort of packed keys (32-bit ones
+    # when they fit: about twice as fast)
+    key = dst * max(n_src, 1)
+    key += src
+    del src, dst
+    if n * n_src <= 2**32:
+        key = key.astype(np.uint32)
     key.sort()
-    if m:
-        last = np.empty(m, dtype=bool)
-        last[-1] = True
-        np.not_equal(key[1:] >> 6, key[:-1] >> 6, out=last[:-1])
-        pk = key[last]
-    else:
-        pk = key
+    pin = key[run_starts(key)].astype(np.int64, copy=False)
     del key
-    pin_delay = pk & 63
-    pin = pk >> 6
-    del pk
     pin_t = pin // max(n_src, 1)
-    pin_s = pin - pin_t * max(n_src, 1)
-    del pin
+    pin_s = pin
+    pin_s -= pin_t * max(n_src, 1)
     idx_dtype = np.int32 if n_src < 2**31 - 1 else np.int64
     in_ptr = np.zeros(n + 1, dtype=np.int64)
     if n:
         np.cumsum(np.bincount(pin_t, minlength=n), out=in_ptr[1:])
-    in_delay_max = np.full(n, -1, dtype=np.int64)
-    nonempty = np.flatnonzero(np.diff(in_ptr) > 0)
-    if nonempty.size:
-        in_delay_max[nonempty] = np.maximum.reduceat(pin_delay, in_ptr[nonempty])
-    del pin_delay
     in_src = pin_s.astype(idx_dtype)
     # the same pins by (source, target)
-    okey = pin_s * max(n, 1) + pin_t
-    del pin_s, pin_t
+    okey = pin_s * max(n, 1)
+    okey += pin_t
+    del pin_s, pin_t, pin
+    if n * n_src <= 2**32:
+        okey = okey.astype(np.uint32)
     okey.sort()
     o_s = okey // max(n, 1)
     out_dst = (okey - o_s * max(n, 1)).astype(idx_dtype)
@@ -245,6 +245,22 @@ def build_graph(network: NetworkLike) -> MapGraph:
                     in_ptr=in_ptr, in_src=in_src, out_ptr=out_ptr, out_dst=out_dst,
                     pop_names=pop_names, pop_starts=pop_starts, projections=projections,
                     in_names=in_names, in_starts=in_starts, name=name)
+
+
+def _largest_per_row(row: np.ndarray, value: np.ndarray, n: int) -> np.ndarray:
+    """(n,) the largest of the ``value`` s (small integers >= 0, e.g. delays) of each row, -1
+    for a row without any: one count per (row, value) pair, then the last value counted."""
+    out = np.full(n, -1, dtype=np.int64)
+    if row.size == 0 or n == 0:
+        return out
+    top = int(value.max()) + 1
+    if n * top > 2**26:  # a large range of values: a per-row maximum instead of counts
+        np.maximum.at(out, row, value)
+        return out
+    seen = np.bincount(row * top + value, minlength=n * top).reshape(n, top) > 0
+    has = seen.any(axis=1)
+    out[has] = top - 1 - np.argmax(seen[has, ::-1], axis=1)
+    return out
 
 
 def _block_infos(flat: FlatNetwork) -> tuple[ProjectionInfo, ...]:
