@@ -3,11 +3,15 @@
 
     python bench/main_job.py [--program programs/brunel.py | --ei-local N] [--param NAME=VALUE ...]
                              [--chip loihi1] [--mapper traffic] [--noc simpy] [--repeat 1] [--phases]
+                             [--one-process]
 
 Runs ``chipemu simulate PROGRAM`` and ``chipemu run PROGRAM`` as separate processes (what a
 user waits for: interpreter start, imports, building the network, mapping, emulation,
 energy and baseline, report.json, spikes.npz, report.html and its figures) and prints
-both wall times and their ratio.  Target: run <= 5x simulate on programs/brunel.py.
+both wall and CPU times and the wall-time ratio.  Target: run <= 5x simulate on
+programs/brunel.py.  ``chipemu run`` forks a helper process on a machine with two or more
+CPUs (chipemu.sidecar); ``--one-process`` also times the same run without it
+(``chipemu.cli.main``), to show what it saves in the same run.
 
 ``--phases`` also times the phases of ``run`` in this process (build, map, reference
 runner, emulate, energy + baseline, report files), to show where the time goes, and prints
@@ -24,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -37,14 +42,22 @@ sys.path.insert(0, str(ROOT))
 CLI = "import sys; from chipemu.cli import console_main; sys.exit(console_main())"
 
 
-def whole_process(argv: list[str]) -> float:
+#: ``chipemu`` run in one process: cli.main, which forks no helper (chipemu.sidecar)
+CLI_ONE_PROCESS = "import sys; from chipemu.cli import main; sys.exit(main())"
+
+
+def whole_process(argv: list[str], cli: str = CLI) -> tuple[float, float]:
+    """(wall s, CPU s) of ``chipemu ARGV`` as its own process (CPU: user + system of it and
+    of the processes it forked and waited for)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", CLI, *argv], capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-c", cli, *argv], capture_output=True, text=True,
                           env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
     wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode not in (0, 1):  # 1: a program's check failed, the run itself worked
         raise SystemExit(f"chipemu {argv[0]} failed: {proc.stderr.strip()[-500:]}")
-    return wall
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def phases(program: str, params: list[str], noc: str, out: Path, chip: str = "loihi1",
@@ -96,6 +109,8 @@ def main(argv=None) -> int:
     ap.add_argument("--noc", default="simpy", choices=["simpy", "analytic"])
     ap.add_argument("--repeat", type=int, default=1, help="best of N processes for each command")
     ap.add_argument("--phases", action="store_true", help="also time the phases of run in this process")
+    ap.add_argument("--one-process", action="store_true",
+                    help="also time the run in one process, without its helper process (chipemu.sidecar)")
     ap.add_argument("--sana-fe-s", type=float, default=None, metavar="SECONDS",
                     help="SANA-FE's whole-process time on the same network and mapping, measured separately")
     args = ap.parse_args(argv)
@@ -111,16 +126,22 @@ def main(argv=None) -> int:
             random_ei(args.ei_local, window=min(1000, args.ei_local // 4)).save(program)
             title = f"ring-local random E/I, {args.ei_local:,} compartments (flat file)"
         chip_args = ["--chip", args.chip, "--mapper", args.mapper, "--noc", args.noc]
-        sim = min(whole_process(["simulate", program, *extra, "--out", f"{tmp}/sim"]) for _ in range(args.repeat))
-        run = min(whole_process(["run", program, *extra, *chip_args, "--out", f"{tmp}/run"])
-                  for _ in range(args.repeat))
+        sim, sim_cpu = min(whole_process(["simulate", program, *extra, "--out", f"{tmp}/sim"])
+                           for _ in range(args.repeat))
+        run, run_cpu = min(whole_process(["run", program, *extra, *chip_args, "--out", f"{tmp}/run"])
+                           for _ in range(args.repeat))
         print(f"{title}; chip {args.chip}, mapper {args.mapper}")
-        print(f"  chipemu simulate, whole process   {sim:8.2f} s")
-        print(f"  chipemu run --noc {args.noc}, whole process {run:8.2f} s")
+        print(f"  chipemu simulate, whole process   {sim:8.2f} s wall {sim_cpu:8.2f} s CPU")
+        print(f"  chipemu run --noc {args.noc}, whole process {run:8.2f} s wall {run_cpu:8.2f} s CPU")
+        if args.one_process:
+            one, one_cpu = min(whole_process(["run", program, *extra, *chip_args, "--out", f"{tmp}/one"],
+                                             CLI_ONE_PROCESS) for _ in range(args.repeat))
+            print(f"  the same run in one process (no helper process) {one:8.2f} s wall {one_cpu:8.2f} s CPU; "
+                  f"the helper saves {one - run:.2f} s wall")
         if args.sana_fe_s:
             print(f"  SANA-FE (given with --sana-fe-s, not measured here) {args.sana_fe_s:8.2f} s; ratio run / SANA-FE: "
                   f"{run / args.sana_fe_s:.2f}  (target <= 0.5)")
-        print(f"  ratio run / simulate: {run / sim:.1f}x  (target <= 5x: {'met' if run <= 5 * sim else 'NOT met'})")
+        print(f"  ratio run / simulate: {run / sim:.1f}x  wall (target <= 5x: {'met' if run <= 5 * sim else 'NOT met'})")
         if args.phases:
             times = phases(program, [] if args.ei_local else args.param, args.noc, Path(tmp) / "phases",
                            args.chip, args.mapper)
