@@ -137,13 +137,24 @@ def _draw_split(render, report: dict, spikes, ways: int) -> dict[str, bytes]:
     import pickle
 
     groups = _deal(list(FIGURES), ways)
+    mine = list(groups[0])
     forks = []
     try:
         for names in groups[1:]:
-            rfd, wfd = os.pipe()
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", DeprecationWarning)  # Python >= 3.12: fork beside threads
-                pid = os.fork()
+            try:
+                rfd, wfd = os.pipe()
+            except OSError:  # no descriptors to spare: draw them here
+                mine += names
+                continue
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", DeprecationWarning)  # Python >= 3.12: fork beside threads
+                    pid = os.fork()
+            except OSError:  # no process to spare: draw them here
+                os.close(rfd)
+                os.close(wfd)
+                mine += names
+                continue
             if pid == 0:  # the forked process: draw, send, leave without running anything else
                 try:
                     os.close(rfd)
@@ -163,7 +174,7 @@ def _draw_split(render, report: dict, spikes, ways: int) -> dict[str, bytes]:
                     os._exit(0)
             os.close(wfd)
             forks.append((pid, rfd))
-        figures = render(report, spikes, groups[0])
+        figures = render(report, spikes, mine)
         while forks:
             pid, rfd = forks.pop(0)
             try:
