@@ -54,17 +54,18 @@ CLUSTER_FRACTION = 4
 #: label propagation stops after its second iteration when its clusters hold less than
 #: this fraction of the edge weight (no cluster structure to find)
 LP_MIN_INSIDE = 0.01
-#: label propagation works on int64 copies of the edge ends when these take at most this
-#: many bytes (gathers by int32 indices are ~2x slower: numpy converts the indices each time)
-LP_INT64_BYTES = 2**28
+#: the pin edges' ends are int64 while both take at most this many bytes, else int32
+#: (numpy gathers by int32 indices ~2x slower: it converts the indices each time)
+EDGES_INT64_BYTES = 2**27
 
 
 @dataclass(frozen=True, eq=False)
 class _Edges:
     """Undirected pin edges between LP vertices (compartments and inputs), each pin once.
 
-    ``t``/``s``: target and source id of every pin (int32 when the ids fit); ``wq``: its
-    quantised weight, to go in the ``wb`` low bits of packed keys.
+    ``t``/``s``: target and source id of every pin (int64 up to :data:`EDGES_INT64_BYTES`,
+    else int32 when the ids fit); ``wq``: its quantised weight, to go in the ``wb`` low bits
+    of packed keys.
     """
 
     t: np.ndarray
@@ -84,9 +85,10 @@ def pin_edges(graph: MapGraph, r: np.ndarray, free: np.ndarray) -> _Edges:
     pin_s, pin_t = graph.pin_arrays()
     src_free = np.concatenate([free, np.ones(graph.in_n, dtype=bool)])
     keep = (pin_s != pin_t) & src_free[pin_s] & free[pin_t] & (r[pin_s] > 0)
-    idx = np.int32 if n_src < 2**31 else np.int64
+    narrow = n_src < 2**31 and 2 * 8 * int(np.count_nonzero(keep)) > EDGES_INT64_BYTES
+    idx = np.int32 if narrow else np.int64
     s = pin_s[keep].astype(idx)
-    t = pin_t[keep].astype(idx)
+    t = pin_t[keep].astype(idx, copy=False)
     w = r[s]
     hi_bits = max(1, int(np.ceil(np.log2(max(n_src, 2)))) * 2)
     wb = max(1, min(16, 62 - hi_bits))
@@ -164,14 +166,12 @@ def label_propagation(graph: MapGraph, model: ResourceModel, e: _Edges, free: np
     if e.size == 0:
         return labels
     ends_a, ends_b, wq = e.t, e.s, e.wq  # pin targets, sources, weights
-    if 2 * e.size * 8 <= LP_INT64_BYTES:  # numpy gathers by int64 indices without converting them
-        ends_a, ends_b = ends_a.astype(np.int64), ends_b.astype(np.int64)
     uniform = bool(wq.min() == wq.max())  # e.g. no rates given: sums of weights are counts
     for it in range(iterations):
         active = rng.random(n_src) < 0.5
         act_a, act_b = active[ends_a], active[ends_b]
-        i_a = np.flatnonzero(act_a & ~act_b)  # pins whose a end looks at its b end
-        i_b = np.flatnonzero(act_b & ~act_a)
+        i_a = np.flatnonzero(act_a > act_b)  # pins whose a end looks at its b end
+        i_b = np.flatnonzero(act_b > act_a)
         del act_a, act_b
         if i_a.size + i_b.size == 0:
             continue

@@ -16,7 +16,7 @@ import numpy as np
 
 from chipemu.arrays import distinct
 
-from .graph import MapGraph, gather_rows
+from .graph import MapGraph, gather_rows, row_positions
 from .refine import group_cumsum
 from .resources import ResourceModel
 
@@ -102,6 +102,8 @@ class CoreFiller:
                 fs, fo = srcs[fresh].astype(np.int64), owner[fresh]
                 if fs.size:
                     key = fs * b + fo
+                    if b * self.g.n_src <= 2**32:  # a 32-bit sort where the keys fit
+                        key = key.astype(np.uint32)
                     key.sort()
                     first = np.empty(key.size, dtype=bool)
                     first[0] = True
@@ -186,9 +188,13 @@ class CoreFiller:
     def _within(self, members: np.ndarray, gid: np.ndarray, n_groups: int) -> np.ndarray:
         """Per group ``gid``: fan-in and synaptic memory within the limits with ``members`` added."""
         m = self.model
-        srcs, owner = gather_rows(self.g.in_ptr, self.g.in_src, members)
+        at, owner = row_positions(self.g.in_ptr, members)
+        srcs = self.g.in_src[at].astype(np.int64)
         fresh = ~self.present[srcs]
-        new = distinct(gid[owner[fresh]] * self.g.n_src + srcs[fresh]) // self.g.n_src
+        key = gid[owner[fresh]] * self.g.n_src + srcs[fresh]
+        if n_groups * self.g.n_src <= 2**32:  # a 32-bit sort where the keys fit
+            key = key.astype(np.uint32)
+        new = distinct(key) // self.g.n_src
         fanin = self.fanin + np.bincount(new, minlength=n_groups)
         syn = self.syn + np.bincount(gid, weights=self.bits[members], minlength=n_groups).astype(np.int64)
         return (fanin <= m.fanin) & (m.memory(syn, fanin) <= m.memory_bits)
