@@ -8,7 +8,7 @@ Records every step's trains of ``chipemu run PROGRAM`` (the chip runner's calls 
 model; the NoC is not simulated while recording), then replays them through the first
 SimPy model (``tests/noc_oracle.py``: one SimPy process per chunk) and through the current
 one (``chipemu.noc.SimpyNoc``) in both its executions (pure-Python bookkeeping, one SimPy
-event per instant; compiled kernel, one SimPy event per lookahead window), alternating
+event per instant; compiled kernel, one SimPy event per NoC cycle), alternating
 ``--repeat`` times, each on a fresh model.
 Prints the CPU time (and wall time) of each replay, the SimPy events each model processes
 (counted in one more, untimed replay, so the counting costs no time in the figures), and

@@ -155,15 +155,21 @@ def test_compiled_option():
         SimpyNoc(chip, placement(chip), compiled="yes")
 
 
-def test_lookahead_window():
-    """The compiled execution's SimPy events cover a window of the smallest stage latency
-    (fewer events than instants on a busy step); zero injection time gives no window."""
+def test_noc_cycle_events():
+    """The compiled execution's SimPy events each cover one NoC cycle (the link period):
+    fewer events than instants on a busy step, and the same results as one SimPy event per
+    instant (a window of 0)."""
     chip = load_chip("loihi1")
     noc = SimpyNoc(chip, placement(chip), compiled=True)
-    assert noc._compiled.window_s == min(chip.time.message_out, chip.noc.hop_time_ew_s, chip.noc.hop_time_ns_s)
+    assert noc._compiled.window_s == 1.0 / chip.noc.link_bandwidth_pps
     d = np.load(DATA / "noc_brunel_steps.npz")
-    at = d["step"] == d["step"][0]
-    r = noc.step(d["src"][at], d["dst"][at], d["count"][at])
-    assert r.chunks > 1000 and 0 < noc._compiled.events < noc._compiled.instants
-    zero = load_chip("loihi1").with_overrides(_DYADIC)
-    assert SimpyNoc(zero, placement(zero), compiled=True)._compiled.window_s == 0.0
+    per_instant = SimpyNoc(chip, d["core_router"], compiled=True)
+    per_instant._compiled.window_s = 0.0
+    cycles = SimpyNoc(chip, d["core_router"], compiled=True)
+    for step in np.unique(d["step"])[:3]:
+        at = d["step"] == step
+        trains = d["src"][at], d["dst"][at], d["count"][at]
+        r = cycles.step(*trains)
+        assert repr(per_instant.step(*trains)) == repr(r)
+        assert per_instant._compiled.events == per_instant._compiled.instants
+        assert r.chunks > 1000 and 0 < cycles._compiled.events < cycles._compiled.instants / 2

@@ -7,8 +7,8 @@
  * file is built with -ffp-contract=off, so a * b + c is never fused), the same order of
  * instants (by time) and of the items of an instant (the order they were scheduled).
  * tests/test_noc_equivalence.py checks every step result and counter against the first
- * SimPy model bit for bit.  SimPy stays the engine: it holds one event per lookahead
- * window and calls StepKernel.advance, which processes the instants of that window here.
+ * SimPy model bit for bit.  SimPy stays the engine: it holds one event per NoC cycle
+ * and calls StepKernel.advance, which processes the instants of that cycle here.
  *
  * One StepKernel per NoC model.  Channels are numbered by the caller (injection port of
  * core k, link l, ejection port of core k); their period (s) and buffer depth (packets,

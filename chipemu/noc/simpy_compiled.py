@@ -7,15 +7,15 @@ where the channel and chunk rules of ``simpy_model`` run in a small C extension
 install``).  Both give bit-identical results (``tests/test_noc_equivalence.py`` checks
 both against the first SimPy model, step by step).
 
-**Events.**  SimPy is the engine: its calendar holds one event per *lookahead window*.
-The window is the smallest latency of any stage, ``W = min(time.message_out, link hop
-latencies, time.message_in if > 0)``: every event moves a chunk's head to the next stage,
-at least one stage latency later, so an instant processed in ``[t, t + W)`` schedules no
-new instant inside that window (floats aside; the kernel keeps time order regardless).  At
-each SimPy event the kernel processes the earliest pending instant and every other instant
-before ``t + W``, in time order and, within an instant, in scheduling order; then the next
-SimPy event is scheduled at the next pending instant.  With ``W = 0`` (e.g. zero injection
-time) every instant is its own SimPy event, as in the pure-Python execution.
+**Events.**  SimPy is the engine: its calendar holds one event per *NoC cycle* in which
+something happens.  The cycle is the on-chip link period ``W = 1 / noc.link_bandwidth_pps``
+(6.5 ns on Loihi 1), the time a link takes to forward one packet.  At each SimPy event
+(time ``t``, the earliest pending instant) the kernel processes every instant before
+``t + W`` in time order, including instants that processing creates inside the cycle, and,
+within an instant, items in scheduling order; then the next SimPy event is scheduled at the
+next pending instant, so idle cycles cost nothing.  The kernel keeps the model's time order
+whatever the cycle, so ``W`` changes the cost, never the results (``W = 0`` would give one
+SimPy event per instant, as in the pure-Python execution; a test checks both agree).
 
 Per step the trains' stages are built with numpy (routes of router pairs kept across
 steps in a :class:`~chipemu.noc.routetable.RouteTable`) and handed to the kernel as flat
@@ -59,11 +59,8 @@ class CompiledStep:
         #: routes of the router pairs that carry traffic, kept across steps
         self.routes = RouteTable(topo, t, noc.core_router)
         self.kernel = kernel_type(periods, depths, t.inject_s, not t.eject_s > 0, L, K)
-        latencies = [t.inject_s, *np.unique(self.link_latency[topo.link_exists]).tolist()]
-        if t.eject_s > 0:
-            latencies.append(t.eject_s)
-        #: the lookahead window (s): the smallest stage latency, 0 if any is not positive
-        self.window_s = max(0.0, min(latencies))
+        #: the NoC cycle (s): one SimPy event covers the instants of one cycle
+        self.window_s = t.link_period_s
         #: SimPy events and instants (distinct event times) of the last step
         self.events = self.instants = 0
 

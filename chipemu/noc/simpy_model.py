@@ -55,7 +55,7 @@ results.
 
 **Two executions.**  :class:`SimpyNoc` runs this module's bookkeeping in Python, or the same
 rules compiled (:mod:`chipemu.noc.simpy_compiled`, the C extension ``_chipemu_noc_kernel``),
-where SimPy holds one event per lookahead window instead of one per instant.  Both are
+where SimPy holds one event per NoC cycle (link period) instead of one per instant.  Both are
 bit-identical to the first model; the compiled one is used when it is installed.
 """
 
