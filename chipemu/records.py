@@ -229,6 +229,10 @@ def _type_name(tp) -> str:
     return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
 
 
+#: element types whose exact instances :func:`_check` returns unchanged (a bool is not an int here)
+_EXACT = (int, float, str, bool)
+
+
 def _check(value, tp, key: str):
     """``value`` checked against annotation ``tp`` (returned, possibly normalised: an int
     for a float field becomes a float); a mismatch raises naming ``key``."""
@@ -257,6 +261,8 @@ def _check(value, tp, key: str):
                 raise FileFormatError(f"key {key} must be a list, got {type(value).__name__}")
         (arg,) = typing.get_args(tp) or (Any,)
         if arg is Any:
+            return value
+        if arg in _EXACT and all(type(v) is arg for v in value):  # the common case, in one pass
             return value
         out = [_check(v, arg, f"{key[:-1]}[{i}]'") for i, v in enumerate(value)]
         return value if all(a is b for a, b in zip(out, value)) else out
