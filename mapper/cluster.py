@@ -45,7 +45,7 @@ from chipemu.arrays import run_lengths, run_starts
 from chipemu.errors import FitError
 
 from .fill import CoreFiller
-from .graph import MapGraph
+from .graph import INT64_IDS_BYTES, MapGraph
 from .refine import group_cumsum as _group_cumsum
 from .resources import ResourceModel
 
@@ -54,18 +54,15 @@ CLUSTER_FRACTION = 4
 #: label propagation stops after its second iteration when its clusters hold less than
 #: this fraction of the edge weight (no cluster structure to find)
 LP_MIN_INSIDE = 0.01
-#: the pin edges' ends are int64 while both take at most this many bytes, else int32
-#: (numpy gathers by int32 indices ~2x slower: it converts the indices each time)
-EDGES_INT64_BYTES = 2**27
 
 
 @dataclass(frozen=True, eq=False)
 class _Edges:
     """Undirected pin edges between LP vertices (compartments and inputs), each pin once.
 
-    ``t``/``s``: target and source id of every pin (int64 up to :data:`EDGES_INT64_BYTES`,
-    else int32 when the ids fit); ``wq``: its quantised weight, to go in the ``wb`` low bits
-    of packed keys.
+    ``t``/``s``: target and source id of every pin (int64 up to
+    :data:`~mapper.graph.INT64_IDS_BYTES` for both, else int32 when the ids fit);
+    ``wq``: its quantised weight, to go in the ``wb`` low bits of packed keys.
     """
 
     t: np.ndarray
@@ -83,17 +80,22 @@ def pin_edges(graph: MapGraph, r: np.ndarray, free: np.ndarray) -> _Edges:
     dropped), weights quantised to ``wb`` bits relative to the largest rate."""
     n_src = graph.n_src
     pin_s, pin_t = graph.pin_arrays()
-    src_free = np.concatenate([free, np.ones(graph.in_n, dtype=bool)])
-    keep = (pin_s != pin_t) & src_free[pin_s] & free[pin_t] & (r[pin_s] > 0)
-    narrow = n_src < 2**31 and 2 * 8 * int(np.count_nonzero(keep)) > EDGES_INT64_BYTES
+    src_ok = np.concatenate([free, np.ones(graph.in_n, dtype=bool)]) & (r > 0)
+    keep = (pin_s != pin_t) & src_ok[pin_s] & free[pin_t]
+    narrow = n_src < 2**31 and 2 * 8 * int(np.count_nonzero(keep)) > INT64_IDS_BYTES
     idx = np.int32 if narrow else np.int64
     s = pin_s[keep].astype(idx)
     t = pin_t[keep].astype(idx, copy=False)
-    w = r[s]
     hi_bits = max(1, int(np.ceil(np.log2(max(n_src, 2)))) * 2)
     wb = max(1, min(16, 62 - hi_bits))
-    wmax = float(w.max()) if w.size else 1.0
-    wq = np.maximum(1, np.rint(w / wmax * (2 ** wb - 1))).astype(np.int32)  # wb <= 16 bits
+    used = np.zeros(n_src, dtype=bool)
+    used[s] = True
+    ru = r[used]
+    wmax = float(ru.max()) if ru.size else 1.0
+    # quantised per source, then read per pin (a pin's weight is its source's rate)
+    q = np.zeros(n_src, dtype=np.int32)
+    q[used] = np.maximum(1, np.rint(ru / wmax * (2 ** wb - 1)))  # wb <= 16 bits
+    wq = q[s]
     return _Edges(t=t, s=s, wq=wq, wb=wb)
 
 

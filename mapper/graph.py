@@ -29,6 +29,12 @@ from .encoding import conv_geometry, kernel_share, projection_encoding, synapse_
 NetworkLike = Union[Network, FlatNetwork]
 
 
+#: the mapper keeps a large array of source/compartment ids in int64 while it takes at most
+#: this many bytes, else in int32 when the ids fit: numpy gathers by int32 indices ~2x
+#: slower (it converts the indices each time), int64 ids take twice the memory
+INT64_IDS_BYTES = 2**27
+
+
 def segment_ids(ptr: np.ndarray) -> np.ndarray:
     """Row index of every entry of a CSR with row pointer ``ptr`` (length ``ptr[-1]``)."""
     return np.repeat(np.arange(ptr.size - 1, dtype=np.int64), np.diff(ptr))

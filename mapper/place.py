@@ -300,7 +300,7 @@ def place_anneal(T: np.ndarray, chip: ChipSpec, *, seed: int = 0,
     occ = np.full(chip.n_cores, -1, dtype=np.int64)
     occ[slots] = np.arange(K)
     rc = slots // cpr
-    C = W @ D[:, rc].T  # (K, R)
+    C = np.ascontiguousarray(W @ D[:, rc].T)  # (K, R)
     rng = np.random.default_rng(seed)
     if moves is None:
         moves = max(MIN_MOVES, int(effort * min(150_000, max(20_000, 400 * movable.size))))
@@ -310,16 +310,18 @@ def place_anneal(T: np.ndarray, chip: ChipSpec, *, seed: int = 0,
     u = rng.random(n_moves)
     slot_l, occ_l, rc_l = slots.tolist(), occ.tolist(), rc.tolist()
     Dl = D.tolist()
+    R = C.shape[1]
+    c_at, w_at = C.reshape(-1).item, W.item  # C.reshape(-1) is a view: it follows C += ...
 
     def delta(a: int, p: int) -> tuple[float, int, int, int]:
         b = occ_l[p]
         ra, rp = rc_l[a], p // cpr
         if ra == rp:
             return 0.0, b, ra, rp
-        d = C[a, rp] - C[a, ra]
+        d = c_at(a * R + rp) - c_at(a * R + ra)
         if b >= 0:
-            d += C[b, ra] - C[b, rp] + 2.0 * W[a, b] * Dl[ra][rp]
-        return float(d), b, ra, rp
+            d += c_at(b * R + ra) - c_at(b * R + rp) + 2.0 * w_at(a, b) * Dl[ra][rp]
+        return d, b, ra, rp
 
     # initial temperature: mean uphill change of a sample of moves
     sample = [delta(int(a), int(p))[0] for a, p in zip(pa[:200], pp[:200])]

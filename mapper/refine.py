@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .graph import MapGraph, gather_rows, row_positions, segment_ids
+from .graph import INT64_IDS_BYTES, MapGraph, gather_rows, row_positions, segment_ids
 from .resources import ResourceModel, distinct_pair_counts
 
 #: largest (sources x cores) table refinement keeps in memory (entries)
@@ -58,7 +58,8 @@ def _partners(graph: MapGraph, r: np.ndarray | None
     order, weight ``r[s]``), then v's targets (``t != v``, in ``out_dst`` order, weight
     ``r[v]``): the pins that pull v towards a core.  Built once per refinement, so that a
     round gathers one row per active compartment instead of filtering both pin lists.
-    ``r`` None: no weights (None); partners are int32 when the ids fit.
+    ``r`` None: no weights (None).  Partners are int64 up to
+    :data:`~mapper.graph.INT64_IDS_BYTES`, else int32 when the ids fit.
     """
     n = graph.n
     t_in = segment_ids(graph.in_ptr)
@@ -80,7 +81,8 @@ def _partners(graph: MapGraph, r: np.ndarray | None
     out_before = np.cumsum(n_out) - n_out  # targets of rows < v
     at_in = np.arange(t_in.size, dtype=np.int64) + out_before[t_in]
     at_out = np.arange(s_out.size, dtype=np.int64) + (in_before + n_in)[s_out]
-    partner = np.empty(int(ptr[-1]), dtype=np.int32 if n < 2**31 else np.int64)
+    narrow = n < 2**31 and 8 * int(ptr[-1]) > INT64_IDS_BYTES
+    partner = np.empty(int(ptr[-1]), dtype=np.int32 if narrow else np.int64)
     partner[at_in], partner[at_out] = s_in, t_out
     if r is None:
         return ptr, partner, None
@@ -213,7 +215,7 @@ def refine(graph: MapGraph, model: ResourceModel, nc: np.ndarray, n_cores: int, 
             break
         # most-connected other core of each (its synapse partners' cores, weighted by rate)
         at, owner = row_positions(nb_ptr, act)
-        keys = nc[nb[at].astype(np.int64)]
+        keys = nc[nb[at].astype(np.int64, copy=False)]
         keys += owner * K
         conn = np.bincount(keys, weights=None if uniform else nb_w[at], minlength=na * K).reshape(na, K)
         del at, owner, keys
