@@ -47,7 +47,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .arrays import distinct
+from .arrays import distinct, stable_order
 from .learning import canonical_position
 from .network import FlatNetwork
 from .neurons import payload_bytes
@@ -191,7 +191,7 @@ class CoreArray:
         self._flat = f  # for the per-axon layout of view(), built on first use
         self._by_axon = None
         pre, dst_pos, dst_core = self._canonical_synapses()
-        order = np.argsort(pre, kind="stable")  # = FanoutTable.storage_order(f)
+        order = stable_order(pre, n_src)  # = FanoutTable.storage_order(f)
         #: canonical synapse id stored at each synapse-memory position (int32 when it fits: 4 B/synapse)
         self.syn_order = order.astype(np.int32) if order.size < 2**31 else order
         akey, self.axon_nsyn = _count_keys(pre * K + dst_core, n_src * K)
@@ -204,6 +204,8 @@ class CoreArray:
                 self.axon_nsyn_enc[:, j] = np.bincount(where[codes == code], minlength=akey.size)
             del where
         self._syn_codes = None
+        #: whether any axon has dense / conv synapses (else counts() skips their columns)
+        self._enc_used = self.axon_nsyn_enc.any(axis=0).tolist()
         self.axon_source = akey // K
         self.axon_core = akey - self.axon_source * K
         #: synapses of axon a in the per-axon layout of :meth:`view`: ``axon_syn_ptr[a] ..
@@ -362,6 +364,8 @@ class CoreArray:
         per_core[:, :, C["synaptic_ops"]] = np.bincount(cell, weights=self.axon_nsyn[axons],
                                                         minlength=n * K).reshape(n, K)
         for j, name in enumerate(("synaptic_ops_dense", "synaptic_ops_conv")):
+            if not self._enc_used[j]:
+                continue
             enc = self.axon_nsyn_enc[axons, j]
             if enc.any():
                 per_core[:, :, C[name]] = np.bincount(cell, weights=enc, minlength=n * K).reshape(n, K)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from chipemu.arrays import distinct, distinct_counts, sum_by_key
+from chipemu.arrays import distinct, distinct_counts, stable_order, sum_by_key
 
 keys_st = st.lists(st.integers(-5, 40), max_size=200)
 
@@ -40,3 +40,16 @@ def test_edge_cases():
     assert k.size == 0 and s.size == 0
     with pytest.raises(ValueError, match="3 keys but 2 weights"):
         sum_by_key([1, 2, 3], [1.0, 2.0])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from([1, 7, 2**16, 2**16 + 1, 2**20, 2**32, 2**40]), st.lists(st.integers(0, 2**40), max_size=300),
+       st.sampled_from([np.int64, np.int32, np.uint32]))
+def test_stable_order_is_numpy_s_stable_argsort(key_range, raw, dtype):
+    keys = (np.asarray(raw, dtype=np.int64) % key_range)
+    if np.iinfo(dtype).max < key_range - 1:
+        keys %= np.iinfo(dtype).max
+    keys = keys.astype(dtype)
+    assert np.array_equal(stable_order(keys, key_range), np.argsort(keys, kind="stable"))
+    few = np.repeat(keys[:5], 7)  # many equal keys: their order must be kept
+    assert np.array_equal(stable_order(few, key_range), np.argsort(few, kind="stable"))
