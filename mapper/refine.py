@@ -91,6 +91,50 @@ def _partners(graph: MapGraph, r: np.ndarray | None
     return ptr, partner, weight
 
 
+class _Connections:
+    """Summed rate of each compartment's synapse partners (:func:`_partners`) on each core.
+
+    Exact case (``weight`` None: every rate the same, partners counted; or whole-number
+    rates): an ``(n, K)`` integer table built once and updated as compartments move (a
+    move touches the rows of the mover's partners only), when it takes at most
+    :data:`~mapper.graph.INT64_IDS_BYTES`.  Otherwise each round sums the active
+    compartments' rows afresh (float sums in partner order).  Both give the same numbers.
+    """
+
+    def __init__(self, ptr: np.ndarray, partner: np.ndarray, weight: np.ndarray | None,
+                 nc: np.ndarray, K: int, exact: bool):
+        self.ptr, self.partner, self.weight, self.K = ptr, partner, weight, K
+        n = ptr.size - 1
+        dtype = np.int32 if weight is None else np.int64
+        self.table = None
+        if exact and n * K * np.dtype(dtype).itemsize <= INT64_IDS_BYTES:
+            self.wint = None if weight is None else weight.astype(np.int64)
+            keys = segment_ids(ptr) * K + nc[partner]
+            self.table = np.bincount(keys, weights=weight, minlength=n * K).astype(dtype)
+
+    def of(self, act: np.ndarray, nc: np.ndarray) -> np.ndarray:
+        """``(act.size, K)``: row i is compartment ``act[i]``'s summed partners per core."""
+        K = self.K
+        if self.table is not None:
+            return self.table.reshape(-1, K)[act]
+        at, owner = row_positions(self.ptr, act)
+        keys = nc[self.partner[at].astype(np.int64, copy=False)]
+        keys += owner * K
+        w = None if self.weight is None else self.weight[at]
+        return np.bincount(keys, weights=w, minlength=act.size * K).reshape(act.size, K)
+
+    def move(self, mv: np.ndarray, A: np.ndarray, B: np.ndarray) -> None:
+        """Compartments ``mv`` moved from cores ``A`` to ``B`` (``move(mv, B, A)`` undoes it)."""
+        if self.table is None or mv.size == 0:
+            return
+        at, owner = row_positions(self.ptr, mv)
+        # the partner relation is symmetric, with the same weight in both rows
+        row = self.partner[at].astype(np.int64) * self.K
+        w = 1 if self.wint is None else self.wint[at]
+        np.subtract.at(self.table, row + A[owner], w)
+        np.add.at(self.table, row + B[owner], w)
+
+
 def _row_sums(x: np.ndarray, bounds: np.ndarray) -> np.ndarray:
     """Sums of ``x`` over the runs ``bounds[i]:bounds[i + 1]`` (by one cumulative sum: exact
     for integers, and for floats holding integers whose partial sums stay below 2**53)."""
@@ -204,6 +248,8 @@ def refine(graph: MapGraph, model: ResourceModel, nc: np.ndarray, n_cores: int, 
     # sum) with the same result as the rate-weighted count (np.bincount) of the general case
     unit = uniform and r[0] == 1.0
     whole = bool(np.all(r == np.rint(r))) and float(r.max()) * max(graph.n_pins, 1) < 2.0**53
+    conns = _Connections(nb_ptr, nb, nb_w, nc, K, exact=uniform or whole)
+    del nb_ptr, nb, nb_w
     failures = 0
     for _ in range(rounds):
         count = np.bincount(nc, minlength=K).astype(np.int64)
@@ -214,11 +260,7 @@ def refine(graph: MapGraph, model: ResourceModel, nc: np.ndarray, n_cores: int, 
         if na == 0:
             break
         # most-connected other core of each (its synapse partners' cores, weighted by rate)
-        at, owner = row_positions(nb_ptr, act)
-        keys = nc[nb[at].astype(np.int64, copy=False)]
-        keys += owner * K
-        conn = np.bincount(keys, weights=None if uniform else nb_w[at], minlength=na * K).reshape(na, K)
-        del at, owner, keys
+        conn = conns.of(act, nc)
         conn[np.arange(na), nc[act]] = -1
         conn[:, ~dest_ok] = -1
         bcol = np.argmax(conn, axis=1)
@@ -305,6 +347,7 @@ def refine(graph: MapGraph, model: ResourceModel, nc: np.ndarray, n_cores: int, 
             continue
         old_obj = tab.obj
         tab.apply(mv, nc[mv], to)
+        conns.move(mv, nc[mv], to)
         if debug:
             print(f"refine: {single.size} moves + {(mv.size - single.size) // 2} swaps, "
                   f"objective {old_obj:.0f} -> {tab.obj:.0f}")
@@ -316,6 +359,7 @@ def refine(graph: MapGraph, model: ResourceModel, nc: np.ndarray, n_cores: int, 
                 break
         else:
             tab.apply(mv, to, nc[mv])
+            conns.move(mv, to, nc[mv])
             failures += 1
             if failures >= 2:
                 break
