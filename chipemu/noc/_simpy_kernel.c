@@ -20,22 +20,30 @@
 #include <Python.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
-typedef struct { int64_t chunk; int64_t stage; double head, tail; int stalled; } Item; /* stalled -1: an arrival */
+/* something that happens at an instant: a chunk's head reaching a stage (stalled -1) or a
+ * channel granting a queued chunk its stage (stalled 0 or 1) */
+typedef struct { double head, tail; int64_t chunk; int32_t stage, stalled; } Item;
+/* a pending item: its instant (s) and the order it was scheduled in */
+typedef struct { double time; uint64_t seq; Item item; } Entry;
+/* a chunk: packets, train, first packet, its train's first stage and last stage index */
+typedef struct { int64_t n, train, i0, off, last; } Chunk;
+/* one stage of a train: its channel, its link (-1: a port) and its latency (s) */
+typedef struct { int64_t chan, link; double latency; } Stage;
 typedef struct { int64_t chunk, stage, n; double arrival, tail; } Wait;                  /* a queued chunk */
 typedef struct { double last, t; } Late;
 
 typedef struct {
-    double period, free_at;
-    int64_t depth, unknown;
+    /* the fields every visit reads, in the first 64 bytes */
     int64_t stamp;                                     /* the step that last used it */
-    double *lv; int64_t lv_head, lv_len, lv_cap;     /* sorted leave times lv[lv_head .. +lv_len) */
+    double free_at, period;
+    int64_t depth, unknown, lv_head, lv_len, q_len;
+    double *lv; int64_t lv_cap;                        /* sorted leave times lv[lv_head .. +lv_len) */
+    Wait *q; int64_t q_head, q_cap;                    /* FIFO q[q_head .. +q_len) */
     Late *late; int64_t late_len, late_cap;
-    Wait *q; int64_t q_head, q_len, q_cap;             /* FIFO q[q_head .. +q_len) */
 } Chan;
-
-typedef struct { double time; Item *items; int64_t len, cap; } Instant;
 
 typedef struct {
     PyObject_HEAD
@@ -48,13 +56,15 @@ typedef struct {
     int64_t *chunk_n, *chunk_train, *chunk_i0;
     int64_t *train_off, *stage_chan, *stage_link, *train_src, *train_dst;
     double *stage_lat, *first_s, *period_s, *nominal_s;
+    Stage *stage; int64_t stage_cap;                   /* the three stage arrays, packed */
+    Chunk *chunk; int64_t chunk_cap;                   /* the chunk arrays, packed */
     int64_t step;                                        /* steps started */
     int64_t *used; int64_t n_used, used_cap;             /* channels used in this step */
-    /* instants: a pool, a min-heap by time, a hash map time -> instant */
-    Instant *inst; int64_t inst_len, inst_cap;
-    int64_t *heap; int64_t heap_len, heap_cap;
-    int64_t *map_idx; uint32_t *map_gen; uint32_t gen; int64_t map_cap, map_used;
-    int64_t current;
+    /* pending items: a 4-ary min-heap by (time, seq) */
+    Entry *heap; int64_t heap_len, heap_cap;
+    uint64_t seq;
+    int64_t instants;  /* distinct times processed in this step */
+    double last_time;
     /* results */
     int64_t *link_packets, *out_packets, *in_packets;
     int64_t stalls, injected, delivered;
@@ -72,93 +82,47 @@ static void *grow(void *p, int64_t *cap, int64_t need, size_t size, Kernel *k) {
     return q;
 }
 
-/* ---- instants --------------------------------------------------------------------- */
+/* ---- pending items ------------------------------------------------------------------
+ * The model processes instants in time order and the items of an instant in the order they
+ * were scheduled, including items scheduled for the current instant while it runs.  A heap
+ * ordered by (time, scheduling sequence number) gives exactly that order. */
 
-static uint64_t time_bits(double t) { uint64_t b; t += 0.0; memcpy(&b, &t, 8); return b; }
-
-static int64_t *map_slot(Kernel *k, double t, int *found) {
-    uint64_t b = time_bits(t);
-    uint64_t h = (b * 0x9E3779B97F4A7C15ULL) >> 20;
-    int64_t mask = k->map_cap - 1, i = (int64_t)(h & (uint64_t)mask);
-    for (;;) {
-        if (k->map_gen[i] != k->gen) { *found = 0; return &k->map_idx[i]; }
-        if (k->inst[k->map_idx[i]].time == t) { *found = 1; return &k->map_idx[i]; }
-        i = (i + 1) & mask;
-    }
+static int before(const Entry *a, const Entry *b) {
+    return a->time < b->time || (a->time == b->time && a->seq < b->seq);
 }
 
-static int map_grow(Kernel *k) {
-    int64_t old_cap = k->map_cap;
-    int64_t *old_idx = k->map_idx; uint32_t *old_gen = k->map_gen; uint32_t old = k->gen;
-    int64_t cap = old_cap ? old_cap * 2 : 1024;
-    int64_t *idx = malloc((size_t)cap * sizeof(int64_t));
-    uint32_t *gen = calloc((size_t)cap, sizeof(uint32_t));
-    if (!idx || !gen) { free(idx); free(gen); k->failed = 1; return -1; }
-    k->map_idx = idx; k->map_gen = gen; k->map_cap = cap; k->gen = 1;
-    for (int64_t i = 0; i < old_cap; i++) {
-        if (old_gen[i] == old) {
-            int found;
-            int64_t *slot = map_slot(k, k->inst[old_idx[i]].time, &found);
-            *slot = old_idx[i];
-            k->map_gen[slot - k->map_idx] = k->gen;
-        }
-    }
-    free(old_idx); free(old_gen);
-    return 0;
-}
-
-static void heap_push(Kernel *k, int64_t idx) {
-    k->heap = grow(k->heap, &k->heap_cap, k->heap_len + 1, sizeof(int64_t), k);
+static void schedule(Kernel *k, double time, int64_t c, int64_t s, double head, double tail, int stalled) {
+    k->heap = grow(k->heap, &k->heap_cap, k->heap_len + 1, sizeof(Entry), k);
     if (k->failed) return;
+    Entry e;
+    e.time = time; e.seq = k->seq++;
+    e.item.head = head; e.item.tail = tail; e.item.chunk = c;
+    e.item.stage = (int32_t)s; e.item.stalled = (int32_t)stalled;
     int64_t i = k->heap_len++;
-    double t = k->inst[idx].time;
     while (i > 0) {
-        int64_t p = (i - 1) / 2;
-        if (k->inst[k->heap[p]].time <= t) break;
+        int64_t p = (i - 1) / 4;
+        if (!before(&e, &k->heap[p])) break;
         k->heap[i] = k->heap[p];
         i = p;
     }
-    k->heap[i] = idx;
+    k->heap[i] = e;
 }
 
-static int64_t heap_pop(Kernel *k) {
-    int64_t top = k->heap[0], last = k->heap[--k->heap_len], n = k->heap_len, i = 0;
-    double t = k->inst[last].time;
+static Entry unschedule(Kernel *k) {
+    Entry top = k->heap[0], last = k->heap[--k->heap_len];
+    int64_t n = k->heap_len, i = 0;
     for (;;) {
-        int64_t c = 2 * i + 1;
+        int64_t c = 4 * i + 1;
         if (c >= n) break;
-        if (c + 1 < n && k->inst[k->heap[c + 1]].time < k->inst[k->heap[c]].time) c++;
-        if (k->inst[k->heap[c]].time >= t) break;
-        k->heap[i] = k->heap[c];
-        i = c;
+        int64_t best = c, end = c + 4 < n ? c + 4 : n;
+        for (int64_t j = c + 1; j < end; j++)
+            if (before(&k->heap[j], &k->heap[best])) best = j;
+        if (!before(&k->heap[best], &last)) break;
+        k->heap[i] = k->heap[best];
+        i = best;
     }
     if (n) k->heap[i] = last;
     return top;
-}
-
-/* the instant at time ``at`` (created, with its place in the heap, if new) */
-static int64_t instant_at(Kernel *k, double at) {
-    if (2 * (k->map_used + 1) > k->map_cap && map_grow(k)) return -1;
-    int found;
-    int64_t *slot = map_slot(k, at, &found);
-    if (found) return *slot;
-    int64_t pos = slot - k->map_idx;
-    k->inst = grow(k->inst, &k->inst_cap, k->inst_len + 1, sizeof(Instant), k);
-    if (k->failed) return -1;
-    int64_t idx = k->inst_len++;
-    Instant *in = &k->inst[idx];
-    in->time = at; in->items = NULL; in->len = in->cap = 0;
-    k->map_idx[pos] = idx; k->map_gen[pos] = k->gen; k->map_used++;
-    heap_push(k, idx);
-    return idx;
-}
-
-static void add_item(Kernel *k, int64_t inst, int64_t c, int64_t s, double head, double tail, int stalled) {
-    Instant *in = &k->inst[inst];
-    in->items = grow(in->items, &in->cap, in->len + 1, sizeof(Item), k);
-    if (k->failed) return;
-    Item *it = &in->items[in->len++];
-    it->chunk = c; it->stage = s; it->head = head; it->tail = tail; it->stalled = stalled;
 }
 
 /* ---- channels (simpy_model._Channel) ------------------------------------------------ */
@@ -265,8 +229,9 @@ static int chan_try(Chan *ch, double now, double arrival, int64_t n, double tail
     return 1;
 }
 
-/* _Channel.release: n packets leave the buffer from first to last; grants go to ``ready`` */
-static void chan_release(Kernel *k, Chan *ch, double now, int64_t n, double first, double last, int64_t ready) {
+/* _Channel.release: n packets leave the buffer from first to last; queued chunks it can
+ * now serve are granted the stage in the current instant */
+static void chan_release(Kernel *k, Chan *ch, double now, int64_t n, double first, double last) {
     ch->unknown -= n;
     if (n == 1) {
         lv_insert(k, ch, last);
@@ -305,7 +270,7 @@ static void chan_release(Kernel *k, Chan *ch, double now, int64_t n, double firs
         double h, t; int st;
         chan_try(ch, now, w.arrival, w.n, w.tail, &h, &t, &st);
         ch->q_head++; ch->q_len--;
-        add_item(k, ready, w.chunk, w.stage, h, t, st);
+        schedule(k, now, w.chunk, w.stage, h, t, st);  /* in the current instant */
         if (k->failed) return;
     }
 }
@@ -332,8 +297,8 @@ static void deliver(Kernel *k, int64_t t, int64_t i0, int64_t n, double head_don
 }
 
 static void carry(Kernel *k, int64_t c, int64_t s, double now, double head, double tail, int stalled) {
-    int64_t n = k->chunk_n[c], tc = k->chunk_train[c], off = k->train_off[tc];
-    int64_t last = k->train_off[tc + 1] - off - 1, ready = k->current;
+    const Chunk *ck = &k->chunk[c];
+    int64_t n = ck->n, tc = ck->train, off = ck->off, last = ck->last;
     for (;;) {
         if (stalled) k->stalls++;
         if (s == 0) {
@@ -341,57 +306,43 @@ static void carry(Kernel *k, int64_t c, int64_t s, double now, double head, doub
             k->out_packets[k->train_src[tc]] += n;
             head = head + k->inject_s; tail = tail + k->inject_s;
         } else {
-            chan_release(k, chan_of(k, k->stage_chan[off + s - 1]), now, n, head, tail, ready);
+            chan_release(k, chan_of(k, k->stage[off + s - 1].chan), now, n, head, tail);
             if (k->failed) return;
-            int64_t link = k->stage_link[off + s];
+            const Stage *st = &k->stage[off + s];
+            int64_t link = st->link;
             if (link >= 0) k->link_packets[link] += n;
-            double latency = k->stage_lat[off + s];
+            double latency = st->latency;
             head = head + latency; tail = tail + latency;
         }
         if (s == last) break;
         s++;
         double delay = head - now;
         if (delay > 0) {
-            double at = now + delay;
-            int64_t inst = at == now ? ready : instant_at(k, at);
-            if (inst < 0) return;
-            add_item(k, inst, c, s, head, tail, -1);
+            schedule(k, now + delay, c, s, head, tail, -1);  /* (the time SimPy gives a timeout of delay) */
             return;
         }
-        Chan *ch = chan_of(k, k->stage_chan[off + s]);
+        Chan *ch = chan_of(k, k->stage[off + s].chan);
         if (ch->q_len || !chan_try(ch, now, head, n, tail, &head, &tail, &stalled)) {
             enqueue(k, ch, c, s, head, n, tail);
             return;
         }
     }
     if (k->release_last)
-        chan_release(k, chan_of(k, k->stage_chan[off + last]), now, n, head, tail, ready);
-    deliver(k, tc, k->chunk_i0[c], n, head, tail);
+        chan_release(k, chan_of(k, k->stage[off + last].chan), now, n, head, tail);
+    deliver(k, tc, k->chunk[c].i0, n, head, tail);
 }
 
 /* a chunk's head reaches stage s (its tail at ``tail``): ask the stage, carry it on if granted */
 static void arrive(Kernel *k, int64_t c, int64_t s, double now, double head, double tail) {
-    int64_t n = k->chunk_n[c], tc = k->chunk_train[c];
-    Chan *ch = chan_of(k, k->stage_chan[k->train_off[tc] + s]);
+    const Chunk *ck = &k->chunk[c];
+    int64_t n = ck->n;
+    Chan *ch = chan_of(k, k->stage[ck->off + s].chan);
     double h, t; int st;
     if (ch->q_len || !chan_try(ch, now, head, n, tail, &h, &t, &st)) {
         enqueue(k, ch, c, s, head, n, tail);
         return;
     }
     carry(k, c, s, now, h, t, st);
-}
-
-static void process_instant(Kernel *k, int64_t idx) {
-    double now = k->inst[idx].time;
-    k->current = idx;
-    for (int64_t i = 0; i < k->inst[idx].len && !k->failed; i++) {
-        Item it = k->inst[idx].items[i];  /* (the list may grow, and move, while it runs) */
-        if (it.stalled < 0) arrive(k, it.chunk, it.stage, now, it.head, it.tail);
-        else carry(k, it.chunk, it.stage, now, it.head, it.tail, it.stalled);
-    }
-    free(k->inst[idx].items);
-    k->inst[idx].items = NULL;
-    k->inst[idx].len = k->inst[idx].cap = 0;
 }
 
 /* ---- Python interface ----------------------------------------------------------------- */
@@ -427,16 +378,6 @@ static int64_t array_len(PyObject *obj) {
     return n;
 }
 
-static void free_instants(Kernel *k) {
-    for (int64_t i = 0; i < k->inst_len; i++) free(k->inst[i].items);
-    k->inst_len = 0; k->heap_len = 0; k->map_used = 0;
-    k->gen++;
-    if (k->gen == 0) {  /* wrapped: clear the map */
-        if (k->map_gen) memset(k->map_gen, 0, (size_t)k->map_cap * sizeof(uint32_t));
-        k->gen = 1;
-    }
-}
-
 static void Kernel_dealloc(Kernel *k) {
     if (k->chan) {
         for (int64_t i = 0; i < k->n_chan; i++) {
@@ -446,9 +387,8 @@ static void Kernel_dealloc(Kernel *k) {
     free(k->chan);
     free(k->chunk_n); free(k->chunk_train); free(k->chunk_i0); free(k->train_off);
     free(k->stage_chan); free(k->stage_link); free(k->train_src); free(k->train_dst);
-    free(k->stage_lat); free(k->first_s); free(k->period_s); free(k->nominal_s); free(k->used);
-    free_instants(k);
-    free(k->inst); free(k->heap); free(k->map_idx); free(k->map_gen);
+    free(k->stage); free(k->chunk); free(k->stage_lat); free(k->first_s); free(k->period_s); free(k->nominal_s); free(k->used);
+    free(k->heap);
     free(k->link_packets); free(k->out_packets); free(k->in_packets);
     Py_TYPE(k)->tp_free((PyObject *)k);
 }
@@ -464,7 +404,11 @@ static int Kernel_init(Kernel *k, PyObject *args, PyObject *kw) {
     int64_t n = array_len(periods);
     if (n < 0 || get_array(periods, "periods", 'd', -1, (void **)&p, k) < 0 ||
         get_array(depths, "depths", 'q', n, (void **)&d, k) < 0) { free(p); free(d); return -1; }
-    k->chan = calloc((size_t)(n ? n : 1), sizeof(Chan));
+    void *chans = NULL;  /* line-aligned: a channel's hot fields share one cache line */
+    if (posix_memalign(&chans, 64, (size_t)(n ? n : 1) * sizeof(Chan)) == 0) {
+        memset(chans, 0, (size_t)(n ? n : 1) * sizeof(Chan));
+        k->chan = chans;
+    }
     k->link_packets = calloc((size_t)(n_links ? n_links : 1), 8);
     k->out_packets = calloc((size_t)(n_cores ? n_cores : 1), 8);
     k->in_packets = calloc((size_t)(n_cores ? n_cores : 1), 8);
@@ -475,7 +419,6 @@ static int Kernel_init(Kernel *k, PyObject *args, PyObject *kw) {
     free(p); free(d);
     k->n_chan = n; k->n_links = n_links; k->n_cores = n_cores;
     k->inject_s = inject_s; k->release_last = release_last;
-    k->gen = 1;
     return 0;
 }
 
@@ -523,6 +466,20 @@ static PyObject *Kernel_start(Kernel *k, PyObject *args) {
     for (int64_t c = 0; c < C; c++)
         if (k->chunk_train[c] < 0 || k->chunk_train[c] >= T || k->chunk_n[c] < 1)
             { PyErr_SetString(PyExc_ValueError, "StepKernel.start: chunk out of range"); return NULL; }
+    k->stage = grow(k->stage, &k->stage_cap, S ? S : 1, sizeof(Stage), k);
+    if (k->failed) return PyErr_NoMemory();
+    for (int64_t i = 0; i < S; i++) {
+        k->stage[i].chan = k->stage_chan[i]; k->stage[i].link = k->stage_link[i];
+        k->stage[i].latency = k->stage_lat[i];
+    }
+    k->chunk = grow(k->chunk, &k->chunk_cap, C ? C : 1, sizeof(Chunk), k);
+    if (k->failed) return PyErr_NoMemory();
+    for (int64_t c = 0; c < C; c++) {
+        int64_t t = k->chunk_train[c];
+        Chunk *ck = &k->chunk[c];
+        ck->n = k->chunk_n[c]; ck->train = t; ck->i0 = k->chunk_i0[c];
+        ck->off = k->train_off[t]; ck->last = k->train_off[t + 1] - k->train_off[t] - 1;
+    }
     k->n_chunks = C; k->n_trains = T;
     k->step++;  /* every channel is emptied when the step first uses it (chan_of) */
     k->n_used = 0;
@@ -532,8 +489,7 @@ static PyObject *Kernel_start(Kernel *k, PyObject *args) {
     k->stalls = k->injected = k->delivered = 0;
     k->drain_s = k->queue_delay_s = k->latency_sum_s = k->max_latency_s = 0.0;
     k->failed = 0;
-    free_instants(k);
-    k->current = instant_at(k, 0.0);
+    k->heap_len = 0; k->seq = 0; k->instants = 0; k->last_time = -INFINITY;
     for (int64_t c = 0; c < C && !k->failed; c++) arrive(k, c, 0, 0.0, 0.0, 0.0);
     if (k->failed) return PyErr_NoMemory();
     Py_RETURN_NONE;
@@ -548,13 +504,17 @@ static PyObject *Kernel_advance(Kernel *k, PyObject *arg) {
     double window = PyFloat_AsDouble(arg);
     if (window == -1.0 && PyErr_Occurred()) return NULL;
     if (k->heap_len) {
-        double end = k->inst[k->heap[0]].time + window;
+        double first = k->heap[0].time, end = first + window;
         do {
-            process_instant(k, heap_pop(k));
+            Entry e = unschedule(k);
+            double now = e.time;
+            if (now != k->last_time) { k->instants++; k->last_time = now; }
+            if (e.item.stalled < 0) arrive(k, e.item.chunk, e.item.stage, now, e.item.head, e.item.tail);
+            else carry(k, e.item.chunk, e.item.stage, now, e.item.head, e.item.tail, e.item.stalled);
             if (k->failed) return PyErr_NoMemory();
-        } while (k->heap_len && k->inst[k->heap[0]].time < end);
+        } while (k->heap_len && (k->heap[0].time < end || k->heap[0].time == first));
     }
-    return PyFloat_FromDouble(k->heap_len ? k->inst[k->heap[0]].time : -1.0);
+    return PyFloat_FromDouble(k->heap_len ? k->heap[0].time : -1.0);
 }
 
 PyDoc_STRVAR(finish_doc,
@@ -590,7 +550,7 @@ static PyObject *Kernel_finish(Kernel *k, PyObject *args) {
     for (int64_t i = 0; i < k->n_used; i++) blocked += k->chan[k->used[i]].q_len;
     return Py_BuildValue("dLLLdddLL", k->drain_s, (long long)k->stalls, (long long)k->injected,
                          (long long)k->delivered, k->queue_delay_s, k->latency_sum_s, k->max_latency_s,
-                         (long long)blocked, (long long)k->inst_len);
+                         (long long)blocked, (long long)k->instants);
 }
 
 static PyMethodDef Kernel_methods[] = {
