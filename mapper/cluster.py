@@ -147,6 +147,14 @@ def _coarse_edges(a: np.ndarray, b: np.ndarray, wq: np.ndarray, wb: int, q: int,
     return both[starts], np.add.reduceat(ws, starts)
 
 
+def _pick_ends(x: np.ndarray, y: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """``concatenate([x[i], y[j]])`` gathered straight into one array (indices in range)."""
+    out = np.empty(i.size + j.size, dtype=x.dtype)
+    x.take(i, out=out[:i.size], mode="clip")  # "clip": no buffered copy of out
+    y.take(j, out=out[i.size:], mode="clip")
+    return out
+
+
 def label_propagation(graph: MapGraph, model: ResourceModel, e: _Edges, free: np.ndarray,
                       rng: np.random.Generator, iterations: int = 12, tries: int = 3) -> np.ndarray:
     """Size-constrained label propagation -> a cluster label per source id (-1: pinned).
@@ -177,10 +185,10 @@ def label_propagation(graph: MapGraph, model: ResourceModel, e: _Edges, free: np
         del act_a, act_b
         if i_a.size + i_b.size == 0:
             continue
-        v = np.concatenate([ends_a.take(i_a), ends_b.take(i_b)]).astype(np.int64, copy=False)
+        v = _pick_ends(ends_a, ends_b, i_a, i_b).astype(np.int64, copy=False)
         v *= n_src
-        v += labels[np.concatenate([ends_b.take(i_a), ends_a.take(i_b)])]
-        wsel = wq[:1] if uniform else np.concatenate([wq.take(i_a), wq.take(i_b)])
+        v += labels[_pick_ends(ends_b, ends_a, i_a, i_b)]
+        wsel = wq[:1] if uniform else _pick_ends(wq, wq, i_a, i_b)
         hi, w = _grouped(v, wsel, e.wb, n_src * n_src, uniform)
         del v, i_a, i_b
         rv = hi // n_src
