@@ -137,7 +137,8 @@ def main(argv=None) -> int:
             one, one_cpu = min(whole_process(["run", program, *extra, *chip_args, "--out", f"{tmp}/one"],
                                              CLI_ONE_PROCESS) for _ in range(args.repeat))
             print(f"  the same run in one process (no helper process) {one:8.2f} s wall {one_cpu:8.2f} s CPU; "
-                  f"the helper saves {one - run:.2f} s wall")
+                  f"the helper saves {one - run:.2f} s wall (it starts only below a load average of "
+                  f"{len(os.sched_getaffinity(0))}; now {os.getloadavg()[0]:.1f})")
         if args.sana_fe_s:
             print(f"  SANA-FE (given with --sana-fe-s, not measured here) {args.sana_fe_s:8.2f} s; ratio run / SANA-FE: "
                   f"{run / args.sana_fe_s:.2f}  (target <= 0.5)")

@@ -4,8 +4,9 @@ beside the chip emulation.
 Besides mapping and emulating, ``chipemu run`` does work that needs none of their results
 until the end: it times the host reference runner for ``report["baseline"]["measured"]``
 (:func:`chipemu.baseline.measured_baseline`), it loads matplotlib and it draws the report's
-figures.  On Linux with two or more usable CPUs the command line forks one helper process
-once the network is built (:meth:`Sidecar.start`); the helper loads matplotlib and runs the
+figures.  On Linux, when a CPU is to spare (two or more usable CPUs and a 1-minute load
+average below their number), the command line forks one helper process once the network
+is built (:meth:`Sidecar.start`); the helper loads matplotlib and runs the
 reference while the main process maps and emulates, then draws the figures from the
 finished report, split over as many processes forked from it as there are CPUs (up to one
 per figure; matplotlib is loaded already, so each fork costs milliseconds)::
@@ -18,9 +19,12 @@ The outputs are those of a single process: the reference runner is the same code
 same network and steps, timed the same way (its wall time is a measurement, as before);
 the figures are :func:`chipemu.report.figures.render_figures` of the finished report and
 spikes, so the PNG files are the same bytes.  What changes is the whole command's wall
-time (on programs/brunel.py about 1 s less: ``bench/main_job.py``); its CPU time is that
-of one process plus the fork and the pickled messages.  The reference shares the machine
-with the emulation while it is timed, as it shares it with whatever else runs there.
+time: the main process no longer waits for matplotlib and the reference run, and the
+figures take about half as long on two CPUs (``bench/main_job.py --one-process`` times
+both ways in one run).  The CPU time grows by the helper's own page faults, forks and
+pickled messages (~10 % on programs/brunel.py, measured on 2 busy CPUs).  The reference
+shares the machine with the emulation while it is timed, as it shares it with whatever
+else runs there.
 
 Failures stay those of one process: an error in the helper (an extreme report value the
 figures cannot draw, a network the reference refuses) is raised again in the main process
@@ -59,6 +63,18 @@ def _usable_cpus() -> int:
         return len(os.sched_getaffinity(0))
     except (AttributeError, OSError):  # pragma: no cover - not Linux
         return os.cpu_count() or 1
+
+
+def _spare_cpu() -> bool:
+    """Whether a second process gets a CPU of its own: two or more usable CPUs and a
+    1-minute load average below their number.  On a busier machine the helper only adds
+    its cost (measured on 2 CPUs at load ~3.5: ~10 % more CPU time, no shorter wall time)."""
+    cpus = _usable_cpus()
+    try:
+        load = os.getloadavg()[0]
+    except OSError:  # pragma: no cover - no load average
+        load = 0.0
+    return cpus >= 2 and load < cpus
 
 
 def _flat_bytes(flat) -> int:
@@ -224,7 +240,7 @@ class Sidecar:
         ``measure``: have it run and time the reference runner too."""
         import multiprocessing
 
-        if not sys.platform.startswith("linux") or _usable_cpus() < 2 \
+        if not sys.platform.startswith("linux") or not _spare_cpu() \
                 or "fork" not in multiprocessing.get_all_start_methods():
             return None
         from .bounded import memory_budget

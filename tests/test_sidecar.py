@@ -26,6 +26,15 @@ TIMINGS = (("time", "wall_s"), ("baseline", "measured", "wall_s"), ("baseline", 
            ("baseline", "ratios", "measured_time"))
 
 
+#: the helper is started whatever the machine's load (tests must not depend on it)
+FORCE = "import chipemu.sidecar as _s; _s._spare_cpu = lambda: True; "
+
+
+@pytest.fixture(autouse=True)
+def _spare_cpu(monkeypatch):
+    monkeypatch.setattr("chipemu.sidecar._spare_cpu", lambda: True)
+
+
 def _env():
     return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
 
@@ -44,7 +53,7 @@ def test_program_with_helper_writes_the_same_files(tmp_path, capsys):
     """`chipemu` (console_main: with the helper) and main() in process (without) write the
     same PNG and spike bytes and the same report but for its measured wall times; the
     main process of `chipemu` never loads matplotlib."""
-    code = ("import sys; from chipemu.cli import console_main; rc = console_main(sys.argv[1:]); "
+    code = (FORCE + "import sys; from chipemu.cli import console_main; rc = console_main(sys.argv[1:]); "
             "print('matplotlib' in sys.modules); sys.exit(rc)")
     p = subprocess.run([sys.executable, "-c", code, *SMALL, "--out", str(tmp_path / "helper")], cwd=ROOT,
                        env=_env(), capture_output=True, text=True, timeout=300)
@@ -112,6 +121,20 @@ def test_a_dead_helper_is_replaced_by_this_process(tmp_path):
         sidecar.close()
 
 
+def test_no_helper_on_a_busy_machine(monkeypatch):
+    """A load average at or above the usable CPUs: no helper (it would only add its cost)."""
+    import chipemu.sidecar as sidecar
+
+    monkeypatch.undo()
+    monkeypatch.setattr(sidecar, "_usable_cpus", lambda: 2)
+    monkeypatch.setattr(sidecar.os, "getloadavg", lambda: (2.0, 0.0, 0.0))
+    assert not sidecar._spare_cpu() and Sidecar.start(_net(), 5) is None
+    monkeypatch.setattr(sidecar.os, "getloadavg", lambda: (1.2, 0.0, 0.0))
+    assert sidecar._spare_cpu()
+    monkeypatch.setattr(sidecar, "_usable_cpus", lambda: 1)
+    assert not sidecar._spare_cpu()
+
+
 def _children(pid: int) -> list[int]:
     path = Path(f"/proc/{pid}/task/{pid}/children")
     return [int(x) for x in path.read_text().split()] if path.exists() else []
@@ -132,7 +155,7 @@ def test_signal_ends_the_helper_too(tmp_path):
     helper gone as well."""
     out = tmp_path / "o"
     out.mkdir()
-    code = "import sys; from chipemu.cli import console_main; sys.exit(console_main())"
+    code = FORCE + "import sys; from chipemu.cli import console_main; sys.exit(console_main())"
     proc = subprocess.Popen([sys.executable, "-c", code, "run", "synfire", "--steps", "1000000", "--noc", "simpy",
                              "--out", str(out)], cwd=ROOT, env=_env(), stderr=subprocess.PIPE, text=True)
     helpers, t0 = [], time.time()
