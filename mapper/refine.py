@@ -109,8 +109,16 @@ class _Connections:
         self.table = None
         if exact and n * K * np.dtype(dtype).itemsize <= INT64_IDS_BYTES:
             self.wint = None if weight is None else weight.astype(np.int64)
-            keys = segment_ids(ptr) * K + nc[partner]
-            self.table = np.bincount(keys, weights=weight, minlength=n * K).astype(dtype)
+            self.table = np.zeros(n * K, dtype=dtype)
+            # rows in blocks of ~4M partners, so the keys stay small next to the table
+            step = max(1, n * 2**22 // max(int(ptr[-1]), 1))
+            for lo in range(0, n, step):
+                hi = min(n, lo + step)
+                a, b = int(ptr[lo]), int(ptr[hi])
+                keys = np.repeat(np.arange(hi - lo, dtype=np.int64) * K, np.diff(ptr[lo:hi + 1]))
+                keys += nc[partner[a:b]]
+                w = None if weight is None else weight[a:b]
+                self.table[lo * K:hi * K] = np.bincount(keys, weights=w, minlength=(hi - lo) * K)
 
     def of(self, act: np.ndarray, nc: np.ndarray) -> np.ndarray:
         """``(act.size, K)``: row i is compartment ``act[i]``'s summed partners per core."""
