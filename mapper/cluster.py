@@ -58,7 +58,8 @@ LP_MIN_INSIDE = 0.01
 
 @dataclass(frozen=True, eq=False)
 class _Edges:
-    """Undirected pin edges between LP vertices (compartments and inputs), each pin once.
+    """Undirected pin edges between LP vertices (compartments and inputs), each pin once, in
+    (target, source) order.
 
     ``t``/``s``: target and source id of every pin (int64 up to
     :data:`~mapper.graph.INT64_IDS_BYTES` for both, else int32 when the ids fit);
@@ -177,9 +178,13 @@ def label_propagation(graph: MapGraph, model: ResourceModel, e: _Edges, free: np
         return labels
     ends_a, ends_b, wq = e.t, e.s, e.wq  # pin targets, sources, weights
     uniform = bool(wq.min() == wq.max())  # e.g. no rates given: sums of weights are counts
+    # pins listed by target (as pin_edges lists them): a vertex's flag is repeated over its
+    # run of pins instead of gathered pin by pin
+    a_runs = np.bincount(ends_a, minlength=n_src) if bool(np.all(ends_a[1:] >= ends_a[:-1])) else None
     for it in range(iterations):
         active = rng.random(n_src) < 0.5
-        act_a, act_b = active[ends_a], active[ends_b]
+        act_a = active[ends_a] if a_runs is None else np.repeat(active, a_runs)
+        act_b = active[ends_b]
         i_a = np.flatnonzero(act_a > act_b)  # pins whose a end looks at its b end
         i_b = np.flatnonzero(act_b > act_a)
         del act_a, act_b
