@@ -25,9 +25,13 @@
 
 /* something that happens at an instant: a chunk's head reaching a stage (stalled -1) or a
  * channel granting a queued chunk its stage (stalled 0 or 1) */
-typedef struct { double head, tail; int64_t chunk; int32_t stage, stalled; } Item;
-/* a pending item: its instant (s) and the order it was scheduled in */
-typedef struct { double time; uint64_t seq; Item item; } Entry;
+/* A pending item: its instant ``time`` (s), the order it was scheduled in (``seq``), the
+ * chunk, the stage, the chunk's head and tail times (s); for an arrival (stalled -1) also the
+ * stage's channel and the chunk's packets, so that a chunk that must queue costs no lookup. */
+typedef struct {
+    double time, head, tail;
+    uint32_t seq; int32_t chunk, stage, stalled, chan, n;
+} Entry;
 /* a chunk: packets, train, first packet, its train's first stage and last stage index */
 typedef struct { int64_t n, train, i0, off, last; } Chunk;
 /* one stage of a train: its channel, its link (-1: a port) and its latency (s) */
@@ -69,7 +73,7 @@ typedef struct {
     int64_t *link_packets, *out_packets, *in_packets;
     int64_t stalls, injected, delivered;
     double drain_s, queue_delay_s, latency_sum_s, max_latency_s;
-    int failed;  /* out of memory */
+    int failed;  /* 1: out of memory, 2: more than 2^32 events in one step */
 } Kernel;
 
 static void *grow(void *p, int64_t *cap, int64_t need, size_t size, Kernel *k) {
@@ -87,17 +91,18 @@ static void *grow(void *p, int64_t *cap, int64_t need, size_t size, Kernel *k) {
  * were scheduled, including items scheduled for the current instant while it runs.  A heap
  * ordered by (time, scheduling sequence number) gives exactly that order. */
 
-static int before(const Entry *a, const Entry *b) {
+static inline int before(const Entry *a, const Entry *b) {
     return a->time < b->time || (a->time == b->time && a->seq < b->seq);
 }
 
-static void schedule(Kernel *k, double time, int64_t c, int64_t s, double head, double tail, int stalled) {
+static void schedule(Kernel *k, double time, int64_t c, int64_t s, double head, double tail, int stalled,
+                     int64_t chan, int64_t n) {
+    if (k->seq > UINT32_MAX) { k->failed = 2; return; }  /* (4G events in one step: not a real case) */
     k->heap = grow(k->heap, &k->heap_cap, k->heap_len + 1, sizeof(Entry), k);
     if (k->failed) return;
     Entry e;
-    e.time = time; e.seq = k->seq++;
-    e.item.head = head; e.item.tail = tail; e.item.chunk = c;
-    e.item.stage = (int32_t)s; e.item.stalled = (int32_t)stalled;
+    e.time = time; e.seq = k->seq++; e.head = head; e.tail = tail;
+    e.chunk = (int32_t)c; e.stage = (int32_t)s; e.stalled = stalled; e.chan = (int32_t)chan; e.n = (int32_t)n;
     int64_t i = k->heap_len++;
     while (i > 0) {
         int64_t p = (i - 1) / 4;
@@ -270,7 +275,7 @@ static void chan_release(Kernel *k, Chan *ch, double now, int64_t n, double firs
         double h, t; int st;
         chan_try(ch, now, w.arrival, w.n, w.tail, &h, &t, &st);
         ch->q_head++; ch->q_len--;
-        schedule(k, now, w.chunk, w.stage, h, t, st);  /* in the current instant */
+        schedule(k, now, w.chunk, w.stage, h, t, st, -1, w.n);  /* in the current instant */
         if (k->failed) return;
     }
 }
@@ -318,7 +323,8 @@ static void carry(Kernel *k, int64_t c, int64_t s, double now, double head, doub
         s++;
         double delay = head - now;
         if (delay > 0) {
-            schedule(k, now + delay, c, s, head, tail, -1);  /* (the time SimPy gives a timeout of delay) */
+            /* (now + delay: the time SimPy gives a timeout of delay) */
+            schedule(k, now + delay, c, s, head, tail, -1, k->stage[off + s].chan, n);
             return;
         }
         Chan *ch = chan_of(k, k->stage[off + s].chan);
@@ -333,16 +339,23 @@ static void carry(Kernel *k, int64_t c, int64_t s, double now, double head, doub
 }
 
 /* a chunk's head reaches stage s (its tail at ``tail``): ask the stage, carry it on if granted */
-static void arrive(Kernel *k, int64_t c, int64_t s, double now, double head, double tail) {
-    const Chunk *ck = &k->chunk[c];
-    int64_t n = ck->n;
-    Chan *ch = chan_of(k, k->stage[ck->off + s].chan);
+static void arrive(Kernel *k, int64_t c, int64_t s, int64_t chan, int64_t n, double now, double head,
+                   double tail) {
+    Chan *ch = chan_of(k, chan);
     double h, t; int st;
     if (ch->q_len || !chan_try(ch, now, head, n, tail, &h, &t, &st)) {
         enqueue(k, ch, c, s, head, n, tail);
         return;
     }
     carry(k, c, s, now, h, t, st);
+}
+
+static PyObject *failure(Kernel *k) {
+    if (k->failed == 2)
+        PyErr_SetString(PyExc_RuntimeError, "NoC kernel: more than 2^32 events in one step");
+    else
+        PyErr_NoMemory();
+    return NULL;
 }
 
 /* ---- Python interface ----------------------------------------------------------------- */
@@ -463,8 +476,10 @@ static PyObject *Kernel_start(Kernel *k, PyObject *args) {
         if (k->train_off[t + 1] <= k->train_off[t] || k->train_src[t] < 0 || k->train_src[t] >= k->n_cores ||
             k->train_dst[t] < 0 || k->train_dst[t] >= k->n_cores)
             { PyErr_SetString(PyExc_ValueError, "StepKernel.start: train out of range"); return NULL; }
+    if (C > INT32_MAX / 2 || k->n_chan > INT32_MAX || S > INT32_MAX)
+        { PyErr_SetString(PyExc_ValueError, "StepKernel.start: too many chunks, stages or channels"); return NULL; }
     for (int64_t c = 0; c < C; c++)
-        if (k->chunk_train[c] < 0 || k->chunk_train[c] >= T || k->chunk_n[c] < 1)
+        if (k->chunk_n[c] > INT32_MAX || k->chunk_train[c] < 0 || k->chunk_train[c] >= T || k->chunk_n[c] < 1)
             { PyErr_SetString(PyExc_ValueError, "StepKernel.start: chunk out of range"); return NULL; }
     k->stage = grow(k->stage, &k->stage_cap, S ? S : 1, sizeof(Stage), k);
     if (k->failed) return PyErr_NoMemory();
@@ -490,8 +505,9 @@ static PyObject *Kernel_start(Kernel *k, PyObject *args) {
     k->drain_s = k->queue_delay_s = k->latency_sum_s = k->max_latency_s = 0.0;
     k->failed = 0;
     k->heap_len = 0; k->seq = 0; k->instants = 0; k->last_time = -INFINITY;
-    for (int64_t c = 0; c < C && !k->failed; c++) arrive(k, c, 0, 0.0, 0.0, 0.0);
-    if (k->failed) return PyErr_NoMemory();
+    for (int64_t c = 0; c < C && !k->failed; c++)
+        arrive(k, c, 0, k->stage[k->chunk[c].off].chan, k->chunk[c].n, 0.0, 0.0, 0.0);
+    if (k->failed) return failure(k);
     Py_RETURN_NONE;
 }
 
@@ -509,9 +525,9 @@ static PyObject *Kernel_advance(Kernel *k, PyObject *arg) {
             Entry e = unschedule(k);
             double now = e.time;
             if (now != k->last_time) { k->instants++; k->last_time = now; }
-            if (e.item.stalled < 0) arrive(k, e.item.chunk, e.item.stage, now, e.item.head, e.item.tail);
-            else carry(k, e.item.chunk, e.item.stage, now, e.item.head, e.item.tail, e.item.stalled);
-            if (k->failed) return PyErr_NoMemory();
+            if (e.stalled < 0) arrive(k, e.chunk, e.stage, e.chan, e.n, now, e.head, e.tail);
+            else carry(k, e.chunk, e.stage, now, e.head, e.tail, e.stalled);
+            if (k->failed) return failure(k);
         } while (k->heap_len && (k->heap[0].time < end || k->heap[0].time == first));
     }
     return PyFloat_FromDouble(k->heap_len ? k->heap[0].time : -1.0);
