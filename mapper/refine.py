@@ -144,11 +144,15 @@ class _Connections:
 
 
 def _row_sums(x: np.ndarray, bounds: np.ndarray) -> np.ndarray:
-    """Sums of ``x`` over the runs ``bounds[i]:bounds[i + 1]`` (by one cumulative sum: exact
-    for integers, and for floats holding integers whose partial sums stay below 2**53)."""
-    c = np.zeros(x.size + 1, dtype=np.float64 if x.dtype.kind == "f" else np.int64)
-    np.cumsum(x, out=c[1:])
-    return c[bounds[1:]] - c[bounds[:-1]]
+    """Sums of ``x`` over the runs ``bounds[i]:bounds[i + 1]`` (int64; float64 for float
+    ``x``).  The additions within a run are not in order: exact for integers, and for
+    floats holding integers whose partial sums stay below 2**53."""
+    starts = bounds[:-1]
+    out = np.zeros(starts.size, dtype=np.float64 if x.dtype.kind == "f" else np.int64)
+    full = bounds[1:] > starts  # each non-empty run ends where the next one starts
+    if full.any():
+        out[full] = np.add.reduceat(x, starts[full], dtype=out.dtype)
+    return out
 
 
 def _run_rank(key: np.ndarray) -> np.ndarray:
@@ -163,7 +167,9 @@ def _run_rank(key: np.ndarray) -> np.ndarray:
 
 
 class _Tables:
-    """Pin counts of a partition, flat ``(n_src * K,)`` int32 arrays indexed ``s * K + core``.
+    """Pin counts of a partition, flat ``(K * n_src,)`` int32 arrays indexed
+    ``core * n_src + s`` (core-major: a compartment's sources, often neighbouring ids, read
+    neighbouring entries).
 
     ``psi``: targets of source s on the core (all pins; its non-zeros are the cores'
     fan-in); ``phi``: the same without self-synapse pins, plus the source's own pin (its
@@ -174,28 +180,28 @@ class _Tables:
     def __init__(self, graph: MapGraph, ps: np.ndarray, pt: np.ndarray, has_self: np.ndarray,
                  r: np.ndarray, part: np.ndarray, K: int):
         n, n_src = graph.n, graph.n_src
-        self.g, self.r, self.K = graph, r, K
-        psi = np.bincount(ps * K + part[pt], minlength=n_src * K).astype(np.int32)
+        self.g, self.r, self.K, self.ns = graph, r, K, n_src
+        psi = np.bincount(part[pt] * n_src + ps, minlength=n_src * K).astype(np.int32)
         phi = psi.copy()
-        phi[np.arange(n, dtype=np.int64) * K + part] += (1 - has_self).astype(np.int32)
+        phi[part * n_src + np.arange(n, dtype=np.int64)] += (1 - has_self).astype(np.int32)
         self.psi, self.phi = psi, phi
-        self.lam = np.count_nonzero(phi.reshape(n_src, K), axis=1).astype(np.int64)
+        self.lam = np.count_nonzero(phi.reshape(K, n_src), axis=0).astype(np.int64)
         self.obj = self._objective()
-        self.fanin = np.count_nonzero(psi.reshape(n_src, K), axis=0).astype(np.int64)
+        self.fanin = np.count_nonzero(psi.reshape(K, n_src), axis=1).astype(np.int64)
 
     def apply(self, mv: np.ndarray, A: np.ndarray, B: np.ndarray) -> None:
         """Update in place for compartments ``mv`` moving from cores ``A`` to ``B``.
 
         Cost proportional to the movers' pins; ``apply(mv, B, A)`` undoes it exactly.
         """
-        K = self.K
+        ns = self.ns
         srcs, owner = gather_rows(self.g.in_ptr, self.g.in_src, mv)
         s = srcs.astype(np.int64)
-        kA, kB = s * K + A[owner], s * K + B[owner]
-        self.fanin += _scatter(self.psi, kA, kB, K, by_row=False)
+        kA, kB = A[owner] * ns + s, B[owner] * ns + s
+        self.fanin += _scatter(self.psi, kA, kB, ns, per_source=False)
         traffic = s != mv[owner]
-        dl = _scatter(self.phi, np.concatenate([kA[traffic], mv * K + A]),
-                      np.concatenate([kB[traffic], mv * K + B]), K, by_row=True)
+        dl = _scatter(self.phi, np.concatenate([kA[traffic], A * ns + mv]),
+                      np.concatenate([kB[traffic], B * ns + mv]), ns, per_source=True)
         self.lam += dl
         self.obj = self._objective()
 
@@ -204,9 +210,11 @@ class _Tables:
         return float((self.r * np.maximum(self.lam - 1, 0)).sum())
 
 
-def _scatter(table: np.ndarray, minus: np.ndarray, plus: np.ndarray, K: int, by_row: bool) -> np.ndarray:
-    """``table[minus] -= 1; table[plus] += 1`` (repeats summed); returns the change in the
-    number of non-zero entries per row (``by_row``, length n_src) or per column (length K)."""
+def _scatter(table: np.ndarray, minus: np.ndarray, plus: np.ndarray, n_src: int, per_source: bool
+             ) -> np.ndarray:
+    """``table[minus] -= 1; table[plus] += 1`` (repeats summed) on a :class:`_Tables` table;
+    returns the change in the number of non-zero entries per source (``per_source``, length
+    n_src) or per core (length K)."""
     packed = np.concatenate([minus << 1, (plus << 1) | 1])  # low bit: +1 (1) or -1 (0)
     packed.sort()
     keys = packed >> 1
@@ -221,9 +229,9 @@ def _scatter(table: np.ndarray, minus: np.ndarray, plus: np.ndarray, K: int, by_
     before = table[u] > 0
     table[u] += net.astype(table.dtype)
     d = (table[u] > 0).astype(np.int64) - before
-    if by_row:
-        return np.bincount(u // K, weights=d, minlength=table.size // K).astype(np.int64)
-    return np.bincount(u % K, weights=d, minlength=K).astype(np.int64)
+    if per_source:
+        return np.bincount(u % n_src, weights=d, minlength=n_src).astype(np.int64)
+    return np.bincount(u // n_src, weights=d, minlength=table.size // n_src).astype(np.int64)
 
 
 def refine(graph: MapGraph, model: ResourceModel, nc: np.ndarray, n_cores: int, r: np.ndarray,
@@ -286,9 +294,10 @@ def refine(graph: MapGraph, model: ResourceModel, nc: np.ndarray, n_cores: int, 
         deg = graph.in_ptr[cand + 1] - graph.in_ptr[cand]
         bounds = np.zeros(cand.size + 1, dtype=np.int64)
         np.cumsum(deg, out=bounds[1:])
-        at_b = sc * K
-        at_a = at_b + np.repeat(A, deg)
-        at_b += np.repeat(B, deg)
+        at_a = np.repeat(A * n_src, deg)
+        at_a += sc
+        at_b = np.repeat(B * n_src, deg)
+        at_b += sc
         d = (tab.phi[at_a] == 1).view(np.int8) - (tab.phi[at_b] == 0).view(np.int8)
         del at_a
         if any_self:
@@ -299,7 +308,7 @@ def refine(graph: MapGraph, model: ResourceModel, nc: np.ndarray, n_cores: int, 
             gain = _row_sums(r[sc] * d, bounds)
         else:
             gain = np.bincount(oc, weights=r[sc] * d, minlength=cand.size).astype(np.float64, copy=False)
-        gain += r[cand] * ((tab.phi[cand * K + A] == 1).astype(np.float64) - (tab.phi[cand * K + B] == 0))
+        gain += r[cand] * ((tab.phi[A * n_src + cand] == 1).astype(np.float64) - (tab.phi[B * n_src + cand] == 0))
         del d
         # conservative new fan-in on the destination: sources not yet there
         newf = _row_sums((tab.psi[at_b] == 0).view(np.int8), bounds)
