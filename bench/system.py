@@ -10,7 +10,10 @@ targets each (5M input synapses), ~0.5 % of compartments firing per step.  It ne
 about 3,000 of Loihi 1's cores (fan-in axon slots run out first), ~24 chips.
 
 Measured, each in a fresh process (wall time and peak resident memory of that process;
-for ``run`` also its CPU time and the load average, since the machine may be shared):
+for ``run`` also its CPU time and the load average, since the machine may be shared).
+``chipemu run`` may fork helper processes (``chipemu.sidecar``): their CPU time is added to
+the run's, and the peak memory is the process's peak plus its largest helper's (an upper
+bound of what they held at once):
 
 * ``map``: loading the network file and :func:`mapper.map_network` onto ``nahuku32``
   (target: < 20 s for the mapping itself; wall and CPU time and the load average), and the
@@ -86,8 +89,10 @@ else:
     out["rc"] = rc
 out["wall_s"] = time.perf_counter() - t0
 usage = resource.getrusage(resource.RUSAGE_SELF)
-out["peak_gb"] = usage.ru_maxrss / 1e6
-out["cpu_s"] = usage.ru_utime + usage.ru_stime
+kids = resource.getrusage(resource.RUSAGE_CHILDREN)  # chipemu run's helper processes (chipemu.sidecar)
+# peak: this process's plus its largest child's (an upper bound of what they held at once)
+out["peak_gb"] = (usage.ru_maxrss + kids.ru_maxrss) / 1e6
+out["cpu_s"] = usage.ru_utime + usage.ru_stime + kids.ru_utime + kids.ru_stime
 print(json.dumps(out))
 """
 
