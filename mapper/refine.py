@@ -91,34 +91,63 @@ def _partners(graph: MapGraph, r: np.ndarray | None
     return ptr, partner, weight
 
 
+def _partner_pins(graph: MapGraph, us: np.ndarray, contiguous: bool = False
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The pins between compartments ``us`` and their synapse partners (:func:`_partners`,
+    in no particular order): ``(i, v, ws)`` per pin, ``us[i]``'s partner ``v`` and the
+    source whose rate weighs the pin (``v`` for a source of ``us[i]``, ``us[i]`` itself
+    for a target).  ``contiguous``: ``us`` is a range of ids (rows read as slices)."""
+    n = graph.n
+
+    def rows(ptr: np.ndarray, data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if contiguous and us.size:
+            lo, hi = int(us[0]), int(us[-1]) + 1
+            owner = np.repeat(np.arange(us.size, dtype=np.int64), np.diff(ptr[lo:hi + 1]))
+            return owner, data[ptr[lo]:ptr[hi]].astype(np.int64)
+        at, owner = row_positions(ptr, us)
+        return owner, data[at].astype(np.int64)
+
+    i_in, v_in = rows(graph.in_ptr, graph.in_src)
+    keep = (v_in < n) & (v_in != us[i_in])
+    i_in, v_in = i_in[keep], v_in[keep]
+    i_out, v_out = rows(graph.out_ptr, graph.out_dst)
+    keep = v_out != us[i_out]
+    i_out, v_out = i_out[keep], v_out[keep]
+    return (np.concatenate([i_in, i_out]), np.concatenate([v_in, v_out]),
+            np.concatenate([v_in, us[i_out]]))
+
+
 class _Connections:
     """Summed rate of each compartment's synapse partners (:func:`_partners`) on each core.
 
-    Exact case (``weight`` None: every rate the same, partners counted; or whole-number
-    rates): an ``(n, K)`` integer table built once and updated as compartments move (a
-    move touches the rows of the mover's partners only), when it takes at most
+    Exact case (every rate the same: partners counted; or whole-number rates): an
+    ``(n, K)`` integer table built once from the graph's pins and updated as compartments
+    move (a move touches the rows of the mover's partners only), when it takes at most
     :data:`~mapper.graph.INT64_IDS_BYTES`.  Otherwise each round sums the active
-    compartments' rows afresh (float sums in partner order).  Both give the same numbers.
+    compartments' partner rows (:func:`_partners`) afresh, as float sums in partner order.
+    Both give the same numbers.
     """
 
-    def __init__(self, ptr: np.ndarray, partner: np.ndarray, weight: np.ndarray | None,
-                 nc: np.ndarray, K: int, exact: bool):
-        self.ptr, self.partner, self.weight, self.K = ptr, partner, weight, K
-        n = ptr.size - 1
-        dtype = np.int32 if weight is None else np.int64
+    def __init__(self, graph: MapGraph, r: np.ndarray, nc: np.ndarray, K: int, uniform: bool,
+                 exact: bool):
+        self.g, self.K = graph, K
+        n = graph.n
+        dtype = np.int32 if uniform else np.int64
+        self.rate = None if uniform else (r.astype(np.int64) if exact else r)  # None: counts
         self.table = None
         if exact and n * K * np.dtype(dtype).itemsize <= INT64_IDS_BYTES:
-            self.wint = None if weight is None else weight.astype(np.int64)
             self.table = np.zeros(n * K, dtype=dtype)
-            # rows in blocks of ~4M partners, so the keys stay small next to the table
-            step = max(1, n * 2**22 // max(int(ptr[-1]), 1))
+            # rows in blocks of ~4M pins, so the keys stay small next to the table
+            pins = int(graph.in_ptr[n]) + int(graph.out_ptr[n])
+            step = max(1, n * 2**22 // max(pins, 1))
             for lo in range(0, n, step):
                 hi = min(n, lo + step)
-                a, b = int(ptr[lo]), int(ptr[hi])
-                keys = np.repeat(np.arange(hi - lo, dtype=np.int64) * K, np.diff(ptr[lo:hi + 1]))
-                keys += nc[partner[a:b]]
-                w = None if weight is None else weight[a:b]
+                i, v, ws = _partner_pins(graph, np.arange(lo, hi, dtype=np.int64), contiguous=True)
+                keys = i * K + nc[v]
+                w = None if self.rate is None else self.rate[ws]
                 self.table[lo * K:hi * K] = np.bincount(keys, weights=w, minlength=(hi - lo) * K)
+        else:
+            self.ptr, self.partner, self.weight = _partners(graph, None if uniform else r)
 
     def of(self, act: np.ndarray, nc: np.ndarray) -> np.ndarray:
         """``(act.size, K)``: row i is compartment ``act[i]``'s summed partners per core."""
@@ -135,12 +164,12 @@ class _Connections:
         """Compartments ``mv`` moved from cores ``A`` to ``B`` (``move(mv, B, A)`` undoes it)."""
         if self.table is None or mv.size == 0:
             return
-        at, owner = row_positions(self.ptr, mv)
-        # the partner relation is symmetric, with the same weight in both rows
-        row = self.partner[at].astype(np.int64) * self.K
-        w = 1 if self.wint is None else self.wint[at]
-        np.subtract.at(self.table, row + A[owner], w)
-        np.add.at(self.table, row + B[owner], w)
+        # a mover's partners v list it with the same weight as it lists them
+        i, v, ws = _partner_pins(self.g, mv)
+        row = v * self.K
+        w = 1 if self.rate is None else self.rate[ws]
+        np.subtract.at(self.table, row + A[i], w)
+        np.add.at(self.table, row + B[i], w)
 
 
 def _row_sums(x: np.ndarray, bounds: np.ndarray) -> np.ndarray:
@@ -258,14 +287,12 @@ def refine(graph: MapGraph, model: ResourceModel, nc: np.ndarray, n_cores: int, 
     # one with the most partners (equal counts give equal sums, more partners a larger
     # sum), so partners are counted instead of their rates summed: same choice, no weights
     uniform = bool(r.min() == r.max() > 0)
-    nb_ptr, nb, nb_w = _partners(graph, None if uniform else r)
     # whole-number rates (e.g. none given: all 1): every partial sum of gains is an exact
     # integer, so a candidate's gain is summed over its pins in any order (one cumulative
     # sum) with the same result as the rate-weighted count (np.bincount) of the general case
     unit = uniform and r[0] == 1.0
     whole = bool(np.all(r == np.rint(r))) and float(r.max()) * max(graph.n_pins, 1) < 2.0**53
-    conns = _Connections(nb_ptr, nb, nb_w, nc, K, exact=uniform or whole)
-    del nb_ptr, nb, nb_w
+    conns = _Connections(graph, r, nc, K, uniform, exact=uniform or whole)
     failures = 0
     for _ in range(rounds):
         count = np.bincount(nc, minlength=K).astype(np.int64)
