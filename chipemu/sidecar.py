@@ -232,6 +232,7 @@ class Sidecar:
         #: whether the helper runs and times the reference runner
         self.measures = measures
         self._reference = None
+        self._reference_taken = False  # the helper's reference answer (or error) was read
         self._alive = True
 
     @classmethod
@@ -284,8 +285,9 @@ class Sidecar:
         """The reference runner's result for the network and steps (a
         :class:`~chipemu.reference.RunResult` without network, weights and traces), run and
         timed in the helper; run here when the helper does not measure or is gone."""
-        if self._reference is None and self.measures:
-            self._reference = self._receive()
+        if self.measures and not self._reference_taken:
+            self._reference_taken = True
+            self._reference = self._receive()  # its error, if it had one, is raised here
         if self._reference is None:
             from .reference import run
 
@@ -298,7 +300,8 @@ class Sidecar:
         helper is gone.  The helper's last task: it exits after it."""
         figures = None
         try:
-            if self.measures and self._reference is None:
+            if self.measures and not self._reference_taken:
+                self._reference_taken = True
                 with warnings.catch_warnings():  # its answer comes first on the pipe; nothing asked for it
                     warnings.simplefilter("ignore")
                     try:

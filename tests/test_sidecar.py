@@ -205,3 +205,20 @@ def test_figures_drawn_in_forked_groups_are_the_same_bytes(tmp_path, capsys):
         return render_figures(report, spikes, names)
     with pytest.raises(OverflowError, match="too extreme"):
         _draw_split(failing, report, spikes, 5)
+
+
+@needs_fork
+def test_reference_error_raised_once_then_the_figures_still_come(tmp_path, capsys):
+    """The helper's reference fails (here: steps beyond the bound): the caller gets that
+    error where it asks for the reference, and can still have the figures drawn."""
+    from chipemu.errors import ChipemuError
+    from chipemu.report.figures import render_figures
+    from chipemu.rundir import read_run_dir
+
+    assert main([*SMALL, "--out", str(tmp_path / "o")]) == 0
+    capsys.readouterr()
+    report, spikes = read_run_dir(tmp_path / "o")
+    with Sidecar.start(_net(), -1) as sidecar:
+        with pytest.raises(ChipemuError, match="steps"):
+            sidecar.reference()
+        assert sidecar.draw(report, spikes) == render_figures(report, spikes)
