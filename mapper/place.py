@@ -68,8 +68,8 @@ def core_traffic(graph: MapGraph, neuron_core: np.ndarray, input_core: np.ndarra
         return empty, empty, np.zeros(0)
     nc = np.asarray(neuron_core, np.int64)
     score = source_cores(nc, input_core)
-    o_s = np.repeat(np.arange(graph.n_src, dtype=np.int64), np.diff(graph.out_ptr))
-    keys = o_s * K + nc[graph.out_dst]
+    keys = np.repeat(np.arange(graph.n_src, dtype=np.int64) * K, np.diff(graph.out_ptr))
+    keys += nc[graph.out_dst.astype(np.int64)]
     if graph.n_src * K <= 2**32:  # sort the (source, core) keys as 32-bit ints: about twice as fast
         keys = keys.astype(np.uint32)
     keys = distinct(keys).astype(np.int64)

@@ -288,11 +288,12 @@ def core_usage(graph: MapGraph, model: ResourceModel, neuron_core: np.ndarray,
     by_enc = np.stack([np.bincount(nc, weights=graph.insyn_enc[:, e], minlength=K).astype(np.int64)
                        if graph.n else np.zeros(K, np.int64) for e in range(len(ENCODINGS))], axis=1)
     kernel = kernel_entries(nc, graph.projections, K) * model.weight_bits
-    pin_s, pin_t = graph.pin_arrays()
-    fanin = distinct_pair_counts(nc[pin_t], pin_s, K, graph.n_src)
+    # pins are listed by target (in_*) and by source (out_*): a row's core is repeated over
+    # its run of pins, not gathered pin by pin
+    fanin = distinct_pair_counts(np.repeat(nc, np.diff(graph.in_ptr)), graph.in_src, K, graph.n_src)
     score = source_cores(nc, input_core)
-    o_s = np.repeat(np.arange(graph.n_src, dtype=np.int64), np.diff(graph.out_ptr))
-    fanout = distinct_pair_counts(score[o_s], nc[graph.out_dst], K, K)
+    fanout = distinct_pair_counts(np.repeat(score, np.diff(graph.out_ptr)),
+                                  nc[graph.out_dst.astype(np.int64)], K, K)
     mdel = np.full(K, -1, dtype=np.int64)
     if graph.n:
         np.maximum.at(mdel, nc, graph.in_delay_max)
