@@ -31,7 +31,8 @@ figures cannot draw, a network the reference refuses) is raised again in the mai
 where the same work would have raised it; a helper that dies (killed, out of memory) is
 replaced by doing its work in the main process.  The helper ignores SIGINT (Ctrl-C reaches
 the whole process group: the main process handles it and ends the helper,
-:meth:`Sidecar.close`), and a helper whose main process is gone exits at its next message.
+:meth:`Sidecar.close`); a main process killed outright takes the helper with it (the
+kernel ends it: ``PR_SET_PDEATHSIG``), and so does a helper its figure processes.
 
 The helper runs the reference only when the network's arrays take at most 1/8 of the
 memory budget (:func:`chipemu.bounded.memory_budget`); otherwise the main process runs it
@@ -86,10 +87,34 @@ def _warnings_of(caught) -> list[tuple[str, type]]:
     return [(str(w.message), w.category) for w in caught]
 
 
-def _helper(conn, network, steps, measure: bool) -> None:
+def _die_with_parent(parent: int) -> None:
+    """Have the kernel kill this process when its parent ends (Linux ``prctl``
+    ``PR_SET_PDEATHSIG``), so no helper outlives a main process that was killed outright
+    while the helper was busy; if the parent is already gone, exit now."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    except (OSError, AttributeError):  # pragma: no cover - no prctl: the pipe's end still stops it
+        pass
+    if os.getppid() != parent:
+        os._exit(0)
+
+
+#: prctl option: the signal this process gets when its parent ends (linux/prctl.h)
+_PR_SET_PDEATHSIG = 1
+
+
+def _helper(conn, main_end, main_pid: int, network, steps, measure: bool) -> None:
     """The helper process: load the figure code, run and time the reference (``measure``),
     then draw the figures of the report it is sent.  Every answer is ``(kind, value,
-    warnings)``, kind ``"ok"`` or ``"error"`` (then value is the exception)."""
+    warnings)``, kind ``"ok"`` or ``"error"`` (then value is the exception).  ``main_end``:
+    the main process's end of the pipe, closed here at once, so that the pipe ends (EOF)
+    when the main process does, however it ends."""
+    main_end.close()
+    _die_with_parent(main_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C: the main process handles it and ends this one
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, _SIGNALS)  # blocked by the main process around the fork
@@ -153,7 +178,7 @@ def _draw_split(render, report: dict, spikes, ways: int) -> dict[str, bytes]:
     import pickle
 
     groups = _deal(list(FIGURES), ways)
-    mine = list(groups[0])
+    mine, helper = list(groups[0]), os.getpid()
     forks = []
     try:
         for names in groups[1:]:
@@ -174,6 +199,7 @@ def _draw_split(render, report: dict, spikes, ways: int) -> dict[str, bytes]:
             if pid == 0:  # the forked process: draw, send, leave without running anything else
                 try:
                     os.close(rfd)
+                    _die_with_parent(helper)
                     with warnings.catch_warnings(record=True) as caught:
                         warnings.simplefilter("always")
                         try:
@@ -250,7 +276,7 @@ class Sidecar:
         measure = measure and _flat_bytes(flat) <= memory_budget() * _REFERENCE_BUDGET_SHARE
         ctx = multiprocessing.get_context("fork")
         ours, theirs = ctx.Pipe()
-        process = ctx.Process(target=_helper, args=(theirs, network, steps, measure), daemon=True,
+        process = ctx.Process(target=_helper, args=(theirs, ours, os.getpid(), network, steps, measure), daemon=True,
                               name="chipemu-sidecar")
         old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
         try:

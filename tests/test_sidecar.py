@@ -222,3 +222,24 @@ def test_reference_error_raised_once_then_the_figures_still_come(tmp_path, capsy
         with pytest.raises(ChipemuError, match="steps"):
             sidecar.reference()
         assert sidecar.draw(report, spikes) == render_figures(report, spikes)
+
+
+@needs_fork
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs /proc")
+def test_helper_exits_when_the_main_process_is_killed(tmp_path):
+    """SIGKILL to `chipemu run` (no cleanup can run): the helper sees its pipe end and exits."""
+    code = FORCE + "import sys; from chipemu.cli import console_main; sys.exit(console_main())"
+    proc = subprocess.Popen([sys.executable, "-c", code, "run", "synfire", "--steps", "1000000", "--noc", "simpy",
+                             "--out", str(tmp_path / "o")], cwd=ROOT, env=_env(), stderr=subprocess.DEVNULL)
+    helpers, t0 = [], time.time()
+    while not helpers and time.time() - t0 < 120 and proc.poll() is None:
+        time.sleep(0.1)
+        helpers = _children(proc.pid)
+    assert helpers
+    time.sleep(1.0)
+    proc.kill()
+    proc.wait(timeout=30)
+    t0 = time.time()
+    while not all(_gone(h) for h in helpers) and time.time() - t0 < 60:
+        time.sleep(0.2)
+    assert all(_gone(h) for h in helpers)
