@@ -22,7 +22,7 @@ spikes, so the PNG files are the same bytes.  What changes is the whole command'
 time: the main process no longer waits for matplotlib and the reference run, and the
 figures take about half as long on two CPUs (``bench/main_job.py --one-process`` times
 both ways in one run).  The CPU time grows by the helper's own page faults, forks and
-pickled messages (~10 % on programs/brunel.py, measured on 2 busy CPUs).  The reference
+pickled messages (5-15 % on programs/brunel.py, measured on 2 busy CPUs).  The reference
 shares the machine with the emulation while it is timed, as it shares it with whatever
 else runs there.
 
@@ -69,7 +69,7 @@ def _usable_cpus() -> int:
 def _spare_cpu() -> bool:
     """Whether a second process gets a CPU of its own: two or more usable CPUs and a
     1-minute load average below their number.  On a busier machine the helper only adds
-    its cost (measured on 2 CPUs at load ~3.5: ~10 % more CPU time, no shorter wall time)."""
+    its cost (measured on 2 CPUs at load ~3.5: 5-15 % more CPU time, no shorter wall time)."""
     cpus = _usable_cpus()
     try:
         load = os.getloadavg()[0]
