@@ -173,3 +173,13 @@ def test_noc_cycle_events():
         assert repr(per_instant.step(*trains)) == repr(r)
         assert per_instant._compiled.events == per_instant._compiled.instants
         assert r.chunks > 1000 and 0 < cycles._compiled.events < cycles._compiled.instants / 2
+
+
+def test_strided_input_arrays():
+    """Trains given as columns of one table (strided views) give the same results in both
+    executions."""
+    chip = load_chip("tiny")
+    table = np.array([[0, 3, 4], [1, 4, 4], [2, 5, 4], [2, 7, 9]], dtype=np.int64)
+    a = SimpyNoc(chip, placement(chip), compiled=True).step(table[:, 0], table[:, 1], table[:, 2])
+    b = SimpyNoc(chip, placement(chip), compiled=False).step(*(table[:, j].copy() for j in range(3)))
+    assert repr(a) == repr(b) and a.packets == 21

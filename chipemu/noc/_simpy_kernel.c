@@ -447,6 +447,7 @@ static PyObject *Kernel_start(Kernel *k, PyObject *args) {
     if (!PyArg_ParseTuple(args, "OOOOOOOOOOOO", &a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6],
                           &a[7], &a[8], &a[9], &a[10], &a[11]))
         return NULL;
+    k->failed = 0;  /* (a step that ran out of memory leaves the next one unaffected) */
     int64_t C = array_len(a[0]);
     int64_t T1 = array_len(a[3]);
     if (C < 0 || T1 < 1) { if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "StepKernel.start: bad arrays"); return NULL; }

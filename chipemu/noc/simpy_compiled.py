@@ -110,7 +110,8 @@ class CompiledStep:
         first_s, period_s = zero_load(tr, self.noc.timing)
         train_off, chan, lat, link = self.stages(tr)
         train, i0, n = self.chunks(tr)
-        kernel.start(n, train, i0, train_off, chan, lat, link, tr.src, tr.dst,
+        kernel.start(n, train, i0, train_off, chan, lat, link,
+                     np.ascontiguousarray(tr.src), np.ascontiguousarray(tr.dst),  # (caller's arrays)
                      np.ascontiguousarray(first_s, dtype=np.float64),
                      np.ascontiguousarray(period_s, dtype=np.float64),
                      self.inject_s * tr.packets_before())
