@@ -213,13 +213,12 @@ def label_propagation(graph: MapGraph, model: ResourceModel, e: _Edges, free: np
             gfirst[0] = True
             np.not_equal(cv[1:], cv[:-1], out=gfirst[1:])
             gstart = np.flatnonzero(gfirst)
-            gid = np.cumsum(gfirst) - 1
-            mx = np.maximum.reduceat(cw, gstart)
-            ismax = cw == mx[gid]
+            glen = run_lengths(gstart, cv.size)
+            ismax = cw == np.repeat(np.maximum.reduceat(cw, gstart), glen)
             pr = np.where(ismax, prio[cl], n_src)
-            mn = np.minimum.reduceat(pr, gstart)
-            pick = ismax & (pr == mn[gid])
-            mv, ml, gain = cv[pick], cl[pick], cw[pick] - own_w[cv[pick]]
+            pick = ismax & (pr == np.repeat(np.minimum.reduceat(pr, gstart), glen))
+            mv, ml = cv[pick], cl[pick]
+            gain = cw[pick] - own_w[mv]
             order = np.lexsort((-gain, ml))
             mv, ml = mv[order], ml[order]
             cs = _group_cumsum(ml, vw[mv])
