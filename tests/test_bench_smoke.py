@@ -19,7 +19,7 @@ BENCH = Path(__file__).resolve().parent.parent / "bench"
     ["mapping_conv.py", "--scale", "0.25"],
     ["system.py", "--n", "8000", "--steps", "15", "--chip", "kapoho-bay", "--mapper", "sequential"],
     ["system.py", "--n", "4000", "--steps", "15", "--chip", "kapoho-bay", "--map-only"],
-    ["main_job.py", "--program", "programs/synfire.py", "--noc", "analytic", "--phases", "--one-process"],
+    ["main_job.py", "--program", "programs/synfire.py", "--noc", "analytic", "--phases", "--one-process", "--critical-path"],
     ["sana_fe.py", "--n", "600", "--steps", "10", "--noc", "analytic"],  # SANA-FE's side only where installed
 ])
 def test_benchmark_runs(argv, tmp_path):
