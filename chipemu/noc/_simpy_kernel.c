@@ -16,6 +16,9 @@
  * the stages of its trains (arrays), then advance() until it returns -1, then finish()
  * for the counters and sums.
  */
+#ifdef __FAST_MATH__
+#error "_chipemu_noc_kernel must not be built with -ffast-math / -Ofast: its results must be the Python model's, bit for bit"
+#endif
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <math.h>
@@ -74,6 +77,7 @@ typedef struct {
     int64_t stalls, injected, delivered;
     double drain_s, queue_delay_s, latency_sum_s, max_latency_s;
     int failed;  /* 1: out of memory, 2: more than 2^32 events in one step */
+    int started; /* a step was set up completely (advance and finish need one) */
 } Kernel;
 
 static void *grow(void *p, int64_t *cap, int64_t need, size_t size, Kernel *k) {
@@ -408,6 +412,7 @@ static void Kernel_dealloc(Kernel *k) {
 
 static int Kernel_init(Kernel *k, PyObject *args, PyObject *kw) {
     static char *names[] = {"periods", "depths", "inject_s", "release_last", "n_links", "n_cores", NULL};
+    if (k->chan) { PyErr_SetString(PyExc_RuntimeError, "StepKernel: already initialised"); return -1; }
     PyObject *periods, *depths;
     double inject_s; int release_last; long long n_links, n_cores;
     if (!PyArg_ParseTupleAndKeywords(args, kw, "OOdpLL", names, &periods, &depths, &inject_s,
@@ -448,6 +453,7 @@ static PyObject *Kernel_start(Kernel *k, PyObject *args) {
                           &a[7], &a[8], &a[9], &a[10], &a[11]))
         return NULL;
     k->failed = 0;  /* (a step that ran out of memory leaves the next one unaffected) */
+    k->started = 0;
     int64_t C = array_len(a[0]);
     int64_t T1 = array_len(a[3]);
     if (C < 0 || T1 < 1) { if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "StepKernel.start: bad arrays"); return NULL; }
@@ -509,6 +515,7 @@ static PyObject *Kernel_start(Kernel *k, PyObject *args) {
     for (int64_t c = 0; c < C && !k->failed; c++)
         arrive(k, c, 0, k->stage[k->chunk[c].off].chan, k->chunk[c].n, 0.0, 0.0, 0.0);
     if (k->failed) return failure(k);
+    k->started = 1;
     Py_RETURN_NONE;
 }
 
@@ -520,6 +527,7 @@ PyDoc_STRVAR(advance_doc,
 static PyObject *Kernel_advance(Kernel *k, PyObject *arg) {
     double window = PyFloat_AsDouble(arg);
     if (window == -1.0 && PyErr_Occurred()) return NULL;
+    if (!k->started) { PyErr_SetString(PyExc_RuntimeError, "StepKernel.advance: no step started"); return NULL; }
     if (k->heap_len) {
         double first = k->heap[0].time, end = first + window;
         do {
@@ -528,7 +536,7 @@ static PyObject *Kernel_advance(Kernel *k, PyObject *arg) {
             if (now != k->last_time) { k->instants++; k->last_time = now; }
             if (e.stalled < 0) arrive(k, e.chunk, e.stage, e.chan, e.n, now, e.head, e.tail);
             else carry(k, e.chunk, e.stage, now, e.head, e.tail, e.stalled);
-            if (k->failed) return failure(k);
+            if (k->failed) { k->started = 0; return failure(k); }
         } while (k->heap_len && (k->heap[0].time < end || k->heap[0].time == first));
     }
     return PyFloat_FromDouble(k->heap_len ? k->heap[0].time : -1.0);
@@ -560,6 +568,7 @@ static int add_into(PyObject *obj, const int64_t *src, int64_t n) {
 static PyObject *Kernel_finish(Kernel *k, PyObject *args) {
     PyObject *link, *out, *into;
     if (!PyArg_ParseTuple(args, "OOO", &link, &out, &into)) return NULL;
+    if (!k->started) { PyErr_SetString(PyExc_RuntimeError, "StepKernel.finish: no step started"); return NULL; }
     if (add_into(link, k->link_packets, k->n_links) < 0 || add_into(out, k->out_packets, k->n_cores) < 0 ||
         add_into(into, k->in_packets, k->n_cores) < 0)
         return NULL;
