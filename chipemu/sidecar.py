@@ -34,6 +34,13 @@ the whole process group: the main process handles it and ends the helper,
 :meth:`Sidecar.close`); a main process killed outright takes the helper with it (the
 kernel ends it: ``PR_SET_PDEATHSIG``), and so does a helper its figure processes.
 
+No helper is forked for a network whose arrays take more than 64 MiB
+(:data:`_HELPER_MAX_BYTES`): what it saves (matplotlib's import, the reference run, the
+figures: seconds) is then a small share of the run, and a second process would hold its
+own pages beside the largest working sets of the run (measured on the 100k-compartment
+system benchmark: no shorter run, an upper bound of 5.6 GB instead of 2.8 GB for the two
+processes).  Project assumption, from that measurement.
+
 The helper runs the reference only when the network's arrays take at most 1/8 of the
 memory budget (:func:`chipemu.bounded.memory_budget`); otherwise the main process runs it
 after the emulation, as before, so the two never hold large working sets at once.  Project
@@ -57,6 +64,8 @@ __all__ = ["Sidecar"]
 
 #: the helper times the reference only for networks taking at most this share of the memory budget
 _REFERENCE_BUDGET_SHARE = 1 / 8
+#: no helper for networks whose arrays take more than this (bytes; see the module doc)
+_HELPER_MAX_BYTES = 64 << 20
 
 
 def _usable_cpus() -> int:
@@ -273,6 +282,8 @@ class Sidecar:
         from .bounded import memory_budget
 
         flat = network.flat()  # built before the fork: both processes share its arrays
+        if _flat_bytes(flat) > _HELPER_MAX_BYTES:
+            return None
         measure = measure and _flat_bytes(flat) <= memory_budget() * _REFERENCE_BUDGET_SHARE
         ctx = multiprocessing.get_context("fork")
         ours, theirs = ctx.Pipe()

@@ -135,6 +135,17 @@ def test_no_helper_on_a_busy_machine(monkeypatch):
     assert not sidecar._spare_cpu()
 
 
+def test_no_helper_for_a_big_network(monkeypatch):
+    """A network whose arrays pass the size cap runs in one process (no fork)."""
+    import chipemu.sidecar as sidecar
+
+    monkeypatch.undo()
+    monkeypatch.setattr(sidecar, "_spare_cpu", lambda: True)
+    net = _net()
+    monkeypatch.setattr(sidecar, "_HELPER_MAX_BYTES", sidecar._flat_bytes(net.flat()) - 1)
+    assert Sidecar.start(net, 5) is None
+
+
 def _children(pid: int) -> list[int]:
     path = Path(f"/proc/{pid}/task/{pid}/children")
     return [int(x) for x in path.read_text().split()] if path.exists() else []
