@@ -100,12 +100,10 @@ def _die_with_parent(parent: int) -> None:
     """Have the kernel kill this process when its parent ends (Linux ``prctl``
     ``PR_SET_PDEATHSIG``), so no helper outlives a main process that was killed outright
     while the helper was busy; if the parent is already gone, exit now."""
-    import ctypes
-    import ctypes.util
+    from .allocator import libc
 
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        libc().prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
     except (OSError, AttributeError):  # pragma: no cover - no prctl: the pipe's end still stops it
         pass
     if os.getppid() != parent:
@@ -282,9 +280,10 @@ class Sidecar:
         from .bounded import memory_budget
 
         flat = network.flat()  # built before the fork: both processes share its arrays
-        if _flat_bytes(flat) > _HELPER_MAX_BYTES:
+        size = _flat_bytes(flat)
+        if size > _HELPER_MAX_BYTES:
             return None
-        measure = measure and _flat_bytes(flat) <= memory_budget() * _REFERENCE_BUDGET_SHARE
+        measure = measure and size <= memory_budget() * _REFERENCE_BUDGET_SHARE
         ctx = multiprocessing.get_context("fork")
         ours, theirs = ctx.Pipe()
         process = ctx.Process(target=_helper, args=(theirs, ours, os.getpid(), network, steps, measure), daemon=True,

@@ -19,8 +19,7 @@ SimPy event per instant, as in the pure-Python execution; a test checks both agr
 
 Per step the trains' stages are built with numpy (routes of router pairs kept across
 steps in a :class:`~chipemu.noc.routetable.RouteTable`) and handed to the kernel as flat
-arrays: cost grows with the step's trains, chunks and
-their hops, never with core pairs.
+arrays: cost grows with the step's trains, chunks and their hops, never with core pairs.
 """
 
 from __future__ import annotations
@@ -53,7 +52,6 @@ class CompiledStep:
         K, L = noc.n_cores, topo.n_links
         self.noc, self.n_cores, self.n_links = noc, K, L
         self.inject_s, self.eject_s = t.inject_s, t.eject_s
-        self.link_latency = t.link_latency_s(topo)
         periods = np.concatenate([np.full(K, t.inject_s), t.link_periods_s(topo), np.full(K, t.eject_s)])
         depths = np.concatenate([np.full(K + L, t.buffer_depth, dtype=np.int64), np.full(K, -1, dtype=np.int64)])
         #: routes of the router pairs that carry traffic, kept across steps
@@ -87,7 +85,7 @@ class CompiledStep:
             at = np.repeat(first + 1, hops) + j
             chan[at] = K + route_links
             link[at] = route_links
-            lat[at] = self.link_latency[route_links]
+            lat[at] = table.link_latency[route_links]
         if eject:
             at = first + 1 + hops
             chan[at] = K + L + tr.dst
