@@ -11,9 +11,11 @@ together but take no room).  The edge list holds every pin once (:class:`_Edges`
     has the most edge weight to, if that beats its own and the cluster has room: a cluster
     holds at most ``1/CLUSTER_FRACTION`` of a core's compartments and of the synapses a
     core's memory holds.  A cluster that fills up turns its late-comers to their next
-    choice (a few passes).  Ties go to a seeded random priority.  Each iteration is one
-    sort of packed ``(vertex, cluster, weight)`` keys (of ``(vertex, cluster)`` alone, as
-    32-bit ints where they fit, when every weight is the same).  Stops after 12
+    choice (a few passes).  Ties go to a seeded random priority.  Each iteration runs in
+    the compiled kernel (:mod:`mapper.kernel`: each active vertex walks its pins once and
+    sums weight per neighbour cluster) when it is installed, else in numpy: one sort of
+    packed ``(vertex, cluster, weight)`` keys (of ``(vertex, cluster)`` alone, as 32-bit
+    ints where they fit, when every weight is the same); same labels.  Stops after 12
     iterations, when fewer than 0.1 % of the vertices move, or after the second iteration
     when the clusters hold less than :data:`LP_MIN_INSIDE` (1 %) of the edge weight: the
     network has no cluster structure to find (a uniformly random network: the clusters
@@ -45,6 +47,7 @@ from chipemu.arrays import run_lengths, run_starts
 from chipemu.errors import FitError
 
 from .fill import CoreFiller
+from . import kernel
 from .graph import INT64_IDS_BYTES, MapGraph
 from .refine import group_cumsum as _group_cumsum
 from .resources import ResourceModel
@@ -63,13 +66,16 @@ class _Edges:
 
     ``t``/``s``: target and source id of every pin (int64 up to
     :data:`~mapper.graph.INT64_IDS_BYTES` for both, else int32 when the ids fit);
-    ``wq``: its quantised weight, to go in the ``wb`` low bits of packed keys.
+    ``wq``: its quantised weight, to go in the ``wb`` low bits of packed keys;
+    ``q``: the quantised weight of every source id (int32, 0 for sources without pins):
+    ``wq == q[s]``.
     """
 
     t: np.ndarray
     s: np.ndarray
     wq: np.ndarray
     wb: int
+    q: np.ndarray
 
     @property
     def size(self) -> int:
@@ -97,7 +103,7 @@ def pin_edges(graph: MapGraph, r: np.ndarray, free: np.ndarray) -> _Edges:
     q = np.zeros(n_src, dtype=np.int32)
     q[used] = np.maximum(1, np.rint(ru / wmax * (2 ** wb - 1)))  # wb <= 16 bits
     wq = q[s]
-    return _Edges(t=t, s=s, wq=wq, wb=wb)
+    return _Edges(t=t, s=s, wq=wq, wb=wb, q=q)
 
 
 def _grouped_weights(hi: np.ndarray, wq: np.ndarray, wb: int):
@@ -175,6 +181,17 @@ def label_propagation(graph: MapGraph, model: ResourceModel, e: _Edges, free: np
     u_syn = max(1, model.memory_bits // CLUSTER_FRACTION)
     prio = rng.permutation(n_src)
     if e.size == 0:
+        return labels
+    if kernel.in_use() and n_src < 2**31 - 1:  # the compiled iterations (mapper/kernel.py): same labels
+        steps = kernel.LabelSteps(e.t, e.s, e.q, n_src)
+        for it in range(iterations):
+            moved = steps.step(rng.random(n_src) < 0.5, labels, prio, vw, vs, size, syn, u_size, u_syn, tries)
+            if moved < 0:  # no pin with exactly one active end
+                continue
+            if moved < max(1, n_src // 1000):
+                break
+            if it == 1 and not clusters_found(e, labels):
+                break
         return labels
     ends_a, ends_b, wq = e.t, e.s, e.wq  # pin targets, sources, weights
     uniform = bool(wq.min() == wq.max())  # e.g. no rates given: sums of weights are counts

@@ -1,0 +1,172 @@
+"""The mapper's compiled loops (mapper/kernel.py, ``_chipemu_mapper_kernel``) against its
+numpy code: every mapping must be identical, array for array, whichever runs.
+
+The kernel is built by ``pip install '.[test]'`` (setup.py); these tests fail when it is
+missing, so that a silently skipped build cannot pass.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from chipemu import Network
+from chipemu.chips import load_chip
+from mapper import build_graph, kernel, map_network
+from mapper.cluster import label_propagation, pin_edges
+from mapper.graph import source_rates
+from mapper.resources import ResourceModel
+
+from test_mapper import grid, modular_net, small_case, small_system
+
+
+def test_kernel_is_built():
+    assert kernel.AVAILABLE, ("the compiled mapper kernel (_chipemu_mapper_kernel) is not built: "
+                              "pip install . (or python setup.py build_ext --inplace)")
+    assert kernel.in_use()
+    with kernel.numpy_only():
+        assert not kernel.in_use()
+    assert kernel.in_use()
+
+
+def both(net, chip, **kw):
+    """The mapping with the kernel and with the numpy code (traffic mapper)."""
+    assert kernel.in_use()
+    fast = map_network(net, chip, mapper="traffic", **kw)
+    with kernel.numpy_only():
+        slow = map_network(net, chip, mapper="traffic", **kw)
+    return fast, slow
+
+
+def assert_same_mapping(a, b):
+    assert np.array_equal(a.neuron_core, b.neuron_core)
+    assert np.array_equal(a.input_core, b.input_core)
+    assert np.array_equal(a.core_xy, b.core_xy)
+    assert a.usage.keys() == b.usage.keys()
+    for k in a.usage:
+        assert np.array_equal(a.usage[k], b.usage[k]), k
+
+
+def conv_net(side: int = 24, seed: int = 0) -> Network:
+    """Input (2 x side x side) -> conv 5x5 stride 2, 8 channels -> conv 3x3 stride 2, 8 channels."""
+    rng = np.random.default_rng(seed)
+    net = Network("conv", steps=20)
+
+    def conv(in_c, h, c_out, k, stride):
+        o = (h - k) // stride + 1
+        oc, oy, ox, ic, ky, kx = np.meshgrid(*(np.arange(x) for x in (c_out, o, o, in_c, k, k)), indexing="ij")
+        dst = ((oc * o + oy) * o + ox).ravel()
+        src = ((ic * h + oy * stride + ky) * h + ox * stride + kx).ravel()
+        return src, dst, 2 * rng.integers(-20, 40, src.size), o
+
+    inp = net.add_bernoulli_input("in", 2 * side * side, p=0.1, seed=seed)
+    s1, d1, w1, o1 = conv(2, side, 8, 5, 2)
+    c1 = net.add_population("c1", 8 * o1 * o1, vth=400)
+    net.connect(inp, c1, "explicit", src=s1, dst=d1, weight=w1)
+    s2, d2, w2, o2 = conv(8, o1, 8, 3, 2)
+    c2 = net.add_population("c2", 8 * o2 * o2, vth=800)
+    net.connect(c1, c2, "explicit", src=s2, dst=d2, weight=w2)
+    return net
+
+
+CASES = {
+    "modular": lambda: (modular_net(n_clusters=24, size=40, fanout=12), load_chip("loihi1"),
+                        {"max_per_core": 64}),
+    "modular_float_rates": lambda: (modular_net(n_clusters=16, size=30, fanout=10, seed=2), load_chip("loihi1"),
+                                    {"max_per_core": 48, "rates": np.random.default_rng(7).random(480) * 0.2}),
+    "modular_whole_rates": lambda: (modular_net(n_clusters=16, size=30, fanout=10, seed=3), load_chip("loihi1"),
+                                    {"max_per_core": 48,
+                                     "rates": np.random.default_rng(8).integers(0, 4, 480).astype(float)}),
+    "modular_pinned": lambda: (modular_net(n_clusters=12, size=24, fanout=8, seed=4), grid(4, 3),
+                               {"max_per_core": 16, "pin": {"all": [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13,
+                                                                    14, 15, 16, 17, 18, 19, 20, 21, 22, 23]}}),
+    "random": lambda: (modular_net(n_clusters=10, size=50, fanout=20, p_in=0.0, seed=5), load_chip("loihi1"),
+                       {"max_per_core": 40}),
+    "conv": lambda: (conv_net(), load_chip("loihi2"), {"max_per_core": 64}),
+    "conv_system": lambda: (conv_net(16, seed=1), small_system(grid(2, 2), (3, 3, 1)), {"max_per_core": 16}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_mappings_identical_with_and_without_kernel(name):
+    net, chip, kw = CASES[name]()
+    fast, slow = both(net, chip, seed=3, **kw)
+    assert_same_mapping(fast, slow)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(small_case())
+def test_small_random_networks_identical(case):
+    net, chip, _mapper, seed, mpc, routing, pin = case
+    try:
+        fast = map_network(net, chip, mapper="traffic", seed=seed, max_per_core=mpc, routing=routing, pin=pin)
+    except Exception as exc:  # noqa: BLE001  (the numpy code must fail the same way)
+        with kernel.numpy_only(), pytest.raises(type(exc)) as info:
+            map_network(net, chip, mapper="traffic", seed=seed, max_per_core=mpc, routing=routing, pin=pin)
+        assert str(info.value) == str(exc)
+        return
+    with kernel.numpy_only():
+        slow = map_network(net, chip, mapper="traffic", seed=seed, max_per_core=mpc, routing=routing, pin=pin)
+    assert_same_mapping(fast, slow)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(2, 60), st.integers(0, 12), st.integers(1, 400), st.integers(1, 6), st.integers(0, 2**31),
+       st.sampled_from(["none", "float", "whole", "zeros"]), st.integers(1, 4))
+def test_label_propagation_identical(n, n_in, n_pins, cap, seed, rates, tries):
+    """Label propagation alone on random graphs with tight cluster limits (so that
+    clusters fill up and late-comers take their next choice), pinned compartments and
+    sources without pins."""
+    rng = np.random.default_rng(seed)
+    net = Network("lp", steps=5)
+    pop = net.add_population("p", n, vth=100)
+    net.connect(pop, pop, "explicit", src=rng.integers(0, n, n_pins), dst=rng.integers(0, n, n_pins), weight=2)
+    if n_in:
+        inp = net.add_bernoulli_input("i", n_in, p=0.1, seed=1)
+        k = int(rng.integers(1, 4 * n_in + 1))
+        net.connect(inp, pop, "explicit", src=rng.integers(0, n_in, k), dst=rng.integers(0, n, k), weight=2)
+    g = build_graph(net)
+    model = ResourceModel.for_chip(load_chip("loihi1"), max_per_core=4 * cap).for_graph(g)
+    r = {"none": None, "float": rng.random(g.n_src), "whole": rng.integers(0, 3, g.n_src).astype(float),
+         "zeros": np.where(rng.random(g.n_src) < 0.5, 0.0, 0.3)}[rates]
+    free = rng.random(g.n) < 0.8
+    e = pin_edges(g, source_rates(g, r), free)
+    fast = label_propagation(g, model, e, free, np.random.default_rng(seed), tries=tries)
+    with kernel.numpy_only():
+        slow = label_propagation(g, model, e, free, np.random.default_rng(seed), tries=tries)
+    assert np.array_equal(fast, slow)
+
+
+def test_kernel_checks_its_arrays():
+    """Wrong dtypes, strided arrays and out-of-range ids are refused, never read."""
+    t = np.array([1, 2, 0], dtype=np.int64)
+    s = np.array([0, 1, 2], dtype=np.int64)
+    q = np.ones(3, dtype=np.int32)
+    steps = kernel.LabelSteps(t, s, q, 3)
+    assert steps.ptr.tolist() == [0, 2, 4, 6]
+    # strided and non-int ids are copied by the wrapper; the kernel itself refuses them
+    k = kernel._kernel
+    with pytest.raises((ValueError, BufferError)):
+        k.lp_adjacency(np.arange(6, dtype=np.int64)[::2], s, steps.ptr, steps.mid, steps.nbr)
+    with pytest.raises(ValueError):
+        k.lp_adjacency(t.astype(np.float64), s, steps.ptr, steps.mid, steps.nbr)
+    with pytest.raises(ValueError, match="out of range"):
+        k.lp_adjacency(np.array([1, 3, 0]), s, steps.ptr, steps.mid, steps.nbr)
+    assert kernel.LabelSteps(np.arange(6)[::2] % 3, s.astype(np.int32), q, 3).nbr.size == 6
+    labels = np.arange(3, dtype=np.int64)
+    ones = np.ones(3, dtype=np.int64)
+    size, syn = ones.copy(), ones.copy()
+    active = np.array([True, False, False])
+    with pytest.raises(ValueError):
+        steps.step(active, labels.astype(np.int32), np.arange(3), ones, ones, size, syn, 4, 4, 3)
+    with pytest.raises(ValueError):
+        steps.step(active, np.arange(6, dtype=np.int64)[::2], np.arange(3), ones, ones, size, syn, 4, 4, 3)
+    bad = labels.copy()
+    bad[1] = 7
+    with pytest.raises(ValueError, match="out of range"):
+        steps.step(active, bad, np.arange(3), ones, ones, size, syn, 4, 4, 3)
+    # vertex 0 (active) joins its inactive neighbours' label 1 or 2 (equal weight: lower prio)
+    assert steps.step(active, labels, np.array([0, 2, 1]), ones, ones, size, syn, 4, 4, 3) == 1
+    assert labels.tolist() == [2, 1, 2] and size.tolist() == [0, 1, 2]
