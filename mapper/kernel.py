@@ -31,7 +31,8 @@ AVAILABLE = _kernel is not None
 #: use them when installed (False: always the numpy code; see :func:`numpy_only`)
 enabled = True
 
-__all__ = ["AVAILABLE", "LabelSteps", "enabled", "in_use", "numpy_only"]
+__all__ = ["AVAILABLE", "LabelSteps", "enabled", "in_use", "numpy_only", "refine_apply", "refine_connections",
+           "refine_gains"]
 
 
 def in_use() -> bool:
@@ -74,10 +75,7 @@ class LabelSteps:
         self.nbr = np.empty(2 * int(t.size), dtype=np.int32)
         self.q = _i64(q)
 
-        def ids(x: np.ndarray) -> np.ndarray:
-            return np.ascontiguousarray(x, dtype=x.dtype if x.dtype in (np.int32, np.int64) else np.int64)
-
-        _kernel.lp_adjacency(ids(t), ids(s), self.ptr, self.mid, self.nbr)
+        _kernel.lp_adjacency(_ids(t), _ids(s), self.ptr, self.mid, self.nbr)
 
     def step(self, active: np.ndarray, labels: np.ndarray, prio: np.ndarray, vw: np.ndarray,
              vs: np.ndarray, size: np.ndarray, syn: np.ndarray, u_size: int, u_syn: int,
@@ -92,3 +90,54 @@ class LabelSteps:
         return int(_kernel.lp_step(self.ptr, self.mid, self.nbr, self.q,
                                    np.ascontiguousarray(active, dtype=bool), labels, _i64(prio),
                                    _i64(vw), _i64(vs), size, syn, int(u_size), int(u_syn), int(tries)))
+
+
+def _ids(x: np.ndarray) -> np.ndarray:
+    """int32/int64 ids as they are (contiguous), anything else as int64."""
+    return np.ascontiguousarray(x, dtype=x.dtype if x.dtype in (np.int32, np.int64) else np.int64)
+
+
+def _writable(x: np.ndarray, name: str, dtypes) -> np.ndarray:
+    if x.dtype not in dtypes or not x.flags.c_contiguous or not x.flags.writeable:
+        raise ValueError(f"mapper kernel: {name} must be a contiguous writable {' or '.join(map(str, dtypes))} array")
+    return x
+
+
+def refine_gains(in_ptr: np.ndarray, in_src: np.ndarray, cand: np.ndarray, A: np.ndarray, B: np.ndarray,
+                 phi: np.ndarray, psi: np.ndarray, r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Refinement's exact gain (float64) and conservative new fan-in (int64) of each move
+    ``cand[i]: A[i] -> B[i]`` from the pin-count tables ``phi``/``psi`` (int32, ``core *
+    len(r) + source``): the numbers of the numpy code in :func:`mapper.refine.refine`, the
+    gain summed over the candidate's in-pins in pin order."""
+    gain = np.empty(cand.size, dtype=np.float64)
+    newf = np.empty(cand.size, dtype=np.int64)
+    _kernel.refine_gains(_i64(in_ptr), _ids(in_src), _i64(cand), _i64(A), _i64(B),
+                         np.ascontiguousarray(phi, dtype=np.int32), np.ascontiguousarray(psi, dtype=np.int32),
+                         np.ascontiguousarray(r, dtype=np.float64), gain, newf)
+    return gain, newf
+
+
+def refine_connections(graph, table: np.ndarray, rate: np.ndarray | None, core: np.ndarray | None = None,
+                       rows: np.ndarray | None = None, A: np.ndarray | None = None,
+                       B: np.ndarray | None = None) -> None:
+    """The ``(n, K)`` partners-per-core table of :class:`mapper.refine._Connections` (flat,
+    int32 or int64, updated in place): built (``core`` given: every compartment's core) or
+    updated for compartments ``rows`` moving from cores ``A`` to ``B``.  ``rate``: int64
+    weight of every source, None to count partners."""
+    _writable(table, "table", (np.int32, np.int64))
+    none = np.zeros(0, dtype=np.int64)
+    _kernel.refine_connections(_i64(graph.in_ptr), _ids(graph.in_src), _i64(graph.out_ptr), _ids(graph.out_dst),
+                               none if rows is None else _i64(rows), none if A is None else _i64(A),
+                               none if B is None else _i64(B),
+                               np.zeros(graph.n, dtype=np.int64) if core is None else _i64(core),
+                               none if rate is None else _i64(rate), table)
+
+
+def refine_apply(in_ptr: np.ndarray, in_src: np.ndarray, mv: np.ndarray, A: np.ndarray, B: np.ndarray,
+                 psi: np.ndarray, phi: np.ndarray, fanin: np.ndarray, lam: np.ndarray) -> None:
+    """:meth:`mapper.refine._Tables.apply` in place: compartments ``mv`` move from cores
+    ``A`` to ``B``; ``psi``, ``phi`` (int32), ``fanin`` and ``lam`` (int64) are updated."""
+    for name, x, dt in (("psi", psi, np.int32), ("phi", phi, np.int32), ("fanin", fanin, np.int64),
+                        ("lam", lam, np.int64)):
+        _writable(x, name, (dt,))
+    _kernel.refine_apply(_i64(in_ptr), _ids(in_src), _i64(mv), _i64(A), _i64(B), psi, phi, fanin, lam)

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import kernel
 from .graph import INT64_IDS_BYTES, MapGraph, gather_rows, row_positions, segment_ids
 from .resources import ResourceModel, distinct_pair_counts
 
@@ -137,6 +138,9 @@ class _Connections:
         self.table = None
         if exact and n * K * np.dtype(dtype).itemsize <= INT64_IDS_BYTES:
             self.table = np.zeros(n * K, dtype=dtype)
+            if kernel.in_use():  # the compiled loop (mapper/kernel.py): same table
+                kernel.refine_connections(graph, self.table, self.rate, core=nc)
+                return
             # rows in blocks of ~4M pins, so the keys stay small next to the table
             pins = int(graph.in_ptr[n]) + int(graph.out_ptr[n])
             step = max(1, n * 2**22 // max(pins, 1))
@@ -163,6 +167,9 @@ class _Connections:
     def move(self, mv: np.ndarray, A: np.ndarray, B: np.ndarray) -> None:
         """Compartments ``mv`` moved from cores ``A`` to ``B`` (``move(mv, B, A)`` undoes it)."""
         if self.table is None or mv.size == 0:
+            return
+        if kernel.in_use():
+            kernel.refine_connections(self.g, self.table, self.rate, rows=mv, A=A, B=B)
             return
         # a mover's partners v list it with the same weight as it lists them
         i, v, ws = _partner_pins(self.g, mv)
@@ -224,6 +231,10 @@ class _Tables:
         Cost proportional to the movers' pins; ``apply(mv, B, A)`` undoes it exactly.
         """
         ns = self.ns
+        if kernel.in_use():  # the compiled loop (mapper/kernel.py): same tables
+            kernel.refine_apply(self.g.in_ptr, self.g.in_src, mv, A, B, self.psi, self.phi, self.fanin, self.lam)
+            self.obj = self._objective()
+            return
         srcs, owner = gather_rows(self.g.in_ptr, self.g.in_src, mv)
         s = srcs.astype(np.int64)
         kA, kB = A[owner] * ns + s, B[owner] * ns + s
@@ -314,32 +325,12 @@ def refine(graph: MapGraph, model: ResourceModel, nc: np.ndarray, n_cores: int, 
             break
         A = nc[cand]
         # exact gain of each candidate move A -> B, over its in-pins (sources' nets, self pins
-        # excepted: they count as its own net) and its own net
-        at, oc = row_positions(graph.in_ptr, cand)
-        sc = graph.in_src[at].astype(np.int64)
-        del at
-        deg = graph.in_ptr[cand + 1] - graph.in_ptr[cand]
-        bounds = np.zeros(cand.size + 1, dtype=np.int64)
-        np.cumsum(deg, out=bounds[1:])
-        at_a = np.repeat(A * n_src, deg)
-        at_a += sc
-        at_b = np.repeat(B * n_src, deg)
-        at_b += sc
-        d = (tab.phi[at_a] == 1).view(np.int8) - (tab.phi[at_b] == 0).view(np.int8)
-        del at_a
-        if any_self:
-            d[sc == cand[oc]] = 0
-        if unit:
-            gain = _row_sums(d, bounds).astype(np.float64)
-        elif whole:
-            gain = _row_sums(r[sc] * d, bounds)
+        # excepted: they count as its own net) and its own net; conservative new fan-in on
+        # the destination: sources not yet there
+        if kernel.in_use():  # the compiled loop (mapper/kernel.py): same numbers
+            gain, newf = kernel.refine_gains(graph.in_ptr, graph.in_src, cand, A, B, tab.phi, tab.psi, r)
         else:
-            gain = np.bincount(oc, weights=r[sc] * d, minlength=cand.size).astype(np.float64, copy=False)
-        gain += r[cand] * ((tab.phi[A * n_src + cand] == 1).astype(np.float64) - (tab.phi[B * n_src + cand] == 0))
-        del d
-        # conservative new fan-in on the destination: sources not yet there
-        newf = _row_sums((tab.psi[at_b] == 0).view(np.int8), bounds)
-        del sc, oc, at_b
+            gain, newf = _gains(graph, tab, r, cand, A, B, any_self, unit, whole)
         moved_v, moved_to = [], []
         # 1. single moves into cores with room, best first
         pos = np.flatnonzero(gain > 1e-12)
@@ -408,6 +399,38 @@ def refine(graph: MapGraph, model: ResourceModel, nc: np.ndarray, n_cores: int, 
             if failures >= 2:
                 break
     return nc
+
+
+def _gains(graph: MapGraph, tab: _Tables, r: np.ndarray, cand: np.ndarray, A: np.ndarray, B: np.ndarray,
+           any_self: bool, unit: bool, whole: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Exact gain (float64) and conservative new fan-in (int64) of each move ``cand: A -> B``
+    (see :func:`refine`), summed over the candidates' in-pins with numpy."""
+    n_src = graph.n_src
+    at, oc = row_positions(graph.in_ptr, cand)
+    sc = graph.in_src[at].astype(np.int64)
+    del at
+    deg = graph.in_ptr[cand + 1] - graph.in_ptr[cand]
+    bounds = np.zeros(cand.size + 1, dtype=np.int64)
+    np.cumsum(deg, out=bounds[1:])
+    at_a = np.repeat(A * n_src, deg)
+    at_a += sc
+    at_b = np.repeat(B * n_src, deg)
+    at_b += sc
+    d = (tab.phi[at_a] == 1).view(np.int8) - (tab.phi[at_b] == 0).view(np.int8)
+    del at_a
+    if any_self:
+        d[sc == cand[oc]] = 0
+    if unit:
+        gain = _row_sums(d, bounds).astype(np.float64)
+    elif whole:
+        gain = _row_sums(r[sc] * d, bounds)
+    else:
+        gain = np.bincount(oc, weights=r[sc] * d, minlength=cand.size).astype(np.float64, copy=False)
+    gain += r[cand] * ((tab.phi[A * n_src + cand] == 1).astype(np.float64) - (tab.phi[B * n_src + cand] == 0))
+    del d
+    # conservative new fan-in on the destination: sources not yet there
+    newf = _row_sums((tab.psi[at_b] == 0).view(np.int8), bounds)
+    return gain, newf
 
 
 def _pair_swaps(idx: np.ndarray, A: np.ndarray, B: np.ndarray, gain: np.ndarray, K: int) -> np.ndarray:

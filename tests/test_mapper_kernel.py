@@ -170,3 +170,54 @@ def test_kernel_checks_its_arrays():
     # vertex 0 (active) joins its inactive neighbours' label 1 or 2 (equal weight: lower prio)
     assert steps.step(active, labels, np.array([0, 2, 1]), ones, ones, size, syn, 4, 4, 3) == 1
     assert labels.tolist() == [2, 1, 2] and size.tolist() == [0, 1, 2]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(2, 50), st.integers(0, 8), st.integers(1, 300), st.integers(2, 7), st.integers(0, 2**31),
+       st.sampled_from(["none", "float", "whole"]))
+def test_refinement_steps_identical(n, n_in, n_pins, K, seed, rates):
+    """Refinement's pin loops (partners per core, gains, table updates) against the numpy
+    code on random graphs (self pins, inputs, random cores and moves)."""
+    from mapper.refine import _Connections, _gains, _Tables
+
+    rng = np.random.default_rng(seed)
+    net = Network("rf", steps=5)
+    pop = net.add_population("p", n, vth=100)
+    net.connect(pop, pop, "explicit", src=rng.integers(0, n, n_pins), dst=rng.integers(0, n, n_pins), weight=2)
+    if n_in:
+        inp = net.add_bernoulli_input("i", n_in, p=0.1, seed=1)
+        k = int(rng.integers(1, 4 * n_in + 1))
+        net.connect(inp, pop, "explicit", src=rng.integers(0, n_in, k), dst=rng.integers(0, n, k), weight=2)
+    g = build_graph(net)
+    r = {"none": np.ones(g.n_src), "float": rng.random(g.n_src),
+         "whole": rng.integers(0, 4, g.n_src).astype(float)}[rates]
+    nc = rng.integers(0, K, g.n)
+    ps, pt = g.pin_arrays()
+    ps = ps.astype(np.int64)
+    has_self = np.zeros(g.n, dtype=np.int64)
+    has_self[ps[ps == pt]] = 1
+    mv = rng.permutation(g.n)[:int(rng.integers(1, g.n + 1))]
+    to = (nc[mv] + rng.integers(1, K, mv.size)) % K
+    uniform = rates == "none"
+    tables, conns, gains = [], [], []
+    for compiled in (True, False):
+        kernel.enabled = compiled
+        try:
+            tab = _Tables(g, ps, pt, has_self, r, nc, K)
+            conn = _Connections(g, r, nc, K, uniform=uniform, exact=rates != "float")
+            if rates != "float":
+                conn.move(mv, nc[mv], to)
+                conns.append(conn.table.copy())
+            if compiled:
+                gains.append(kernel.refine_gains(g.in_ptr, g.in_src, mv, nc[mv], to, tab.phi, tab.psi, r))
+            else:
+                gains.append(_gains(g, tab, r, mv, nc[mv], to, bool(has_self.any()), rates == "none", rates != "float"))
+            tab.apply(mv, nc[mv], to)
+            tables.append((tab.psi.copy(), tab.phi.copy(), tab.lam.copy(), tab.fanin.copy(), tab.obj))
+        finally:
+            kernel.enabled = True
+    assert np.array_equal(gains[0][0], gains[1][0]) and np.array_equal(gains[0][1], gains[1][1])
+    for a, b in zip(*tables):
+        assert np.array_equal(a, b)
+    if conns:
+        assert np.array_equal(conns[0], conns[1])
