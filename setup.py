@@ -1,21 +1,27 @@
 """Build hook for the compiled parts of chipemu (everything else is in pyproject.toml).
 
-Two C extensions, both optional: if one cannot be built (no C compiler), the install still
+Three C extensions, all optional: if one cannot be built (no C compiler), the install still
 succeeds and chipemu runs the pure Python/numpy code instead, with identical results,
 several times slower.
 
 * ``_chipemu_noc_kernel``: the bookkeeping of the SimPy NoC model
   (``chipemu/noc/_simpy_kernel.c``).
+* ``_chipemu_analytic_kernel``: the contention pass of the analytic NoC model
+  (``chipemu/noc/_analytic_kernel.c``).
 * ``_chipemu_mapper_kernel``: the hot loops of the traffic mapper (``mapper/_mapper_kernel.c``,
   used through ``mapper/kernel.py``): label propagation's iterations.
 
 ``-ffp-contract=off`` keeps every float operation as written (no fused multiply-add), which
-the bit-identity with the Python code needs; both sources refuse ``-ffast-math``.
+the bit-identity with the Python code needs; the sources refuse ``-ffast-math``.
 """
 
 from setuptools import Extension, setup
 
-setup(ext_modules=[Extension("_chipemu_noc_kernel", ["chipemu/noc/_simpy_kernel.c"],
-                             extra_compile_args=["-O2", "-ffp-contract=off"], optional=True),
-                   Extension("_chipemu_mapper_kernel", ["mapper/_mapper_kernel.c"],
-                             extra_compile_args=["-O2", "-ffp-contract=off"], optional=True)])
+_FLAGS = ["-O2", "-ffp-contract=off"]
+
+setup(ext_modules=[
+    Extension("_chipemu_noc_kernel", ["chipemu/noc/_simpy_kernel.c"], extra_compile_args=_FLAGS, optional=True),
+    Extension("_chipemu_analytic_kernel", ["chipemu/noc/_analytic_kernel.c"], extra_compile_args=_FLAGS,
+              optional=True),
+    Extension("_chipemu_mapper_kernel", ["mapper/_mapper_kernel.c"], extra_compile_args=_FLAGS, optional=True),
+])

@@ -486,18 +486,24 @@ def test_route_table_columns_grow_at_most_to_the_bound(monkeypatch):
     assert col.a.size == 4000 and np.array_equal(col.a[:col.n], np.arange(4000))
 
 
-@pytest.mark.parametrize("limits", [
+_EVALUATION_LIMITS = [
     {"routetable._DENSE_INDEX_CELLS": 0},                   # pairs found in sorted keys, not a dense index
     {"routetable.MAX_CACHED_ENTRIES": 64},                  # the route table starts afresh when full
     {"analytic._MAX_ARRIVAL_GRID": 1 << 15},                # arrival times ranked per pass, not on a kept grid
     {"analytic._MAX_ARRIVAL_GRID": 1},                      # ... and per entry
     {"analytic._BLOCK_ENTRIES": 64},                        # many small passes
-])
-def test_analytic_evaluation_paths_give_identical_results(limits, monkeypatch):
+]
+
+
+# the compiled contention pass keeps no arrival-time grid: its limits apply to numpy only
+@pytest.mark.parametrize("limits, compiled", [(lim, False) for lim in _EVALUATION_LIMITS]
+                         + [(lim, True) for lim in _EVALUATION_LIMITS if "analytic._MAX_ARRIVAL_GRID" not in lim])
+def test_analytic_evaluation_paths_give_identical_results(limits, compiled, monkeypatch):
     """The analytic model's bounded caches and fallbacks (route table index and size,
     arrival-time grid, pass size) change how it computes, never what: every per-step
     result and counter is bit-identical to the default evaluation, trains of many
-    packets and self-addressed ones included, on a system of chips."""
+    packets and self-addressed ones included, on a system of chips; with the contention
+    pass in numpy and in the compiled kernel (which has no arrival-time grid)."""
     import chipemu.noc.analytic as analytic
     import chipemu.noc.routetable as routetable
     from chipemu.chips import load_hardware
@@ -512,7 +518,7 @@ def test_analytic_evaluation_paths_give_identical_results(limits, monkeypatch):
     c = np.where(rng.random(st.size) < 0.8, 1, rng.integers(0, 30, st.size))
 
     def run():
-        noc = AnalyticNoc(system, core_router)
+        noc = AnalyticNoc(system, core_router, compiled=compiled)
         first = noc.run_steps(st, s, d, c, n_steps=n_steps)
         second = noc.run_steps(st, s, d, c, n_steps=n_steps)  # warm route table and grid
         return first, second, noc

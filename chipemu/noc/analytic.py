@@ -48,7 +48,18 @@ from chipemu.noc.result import _MAX_FIELDS, NocStepResult
 from chipemu.noc.routetable import RouteTable
 from chipemu.noc.traffic import Traffic, _int_array
 
-__all__ = ["AnalyticNoc", "fifo_waits", "step_results"]
+try:  # the compiled contention pass (chipemu/noc/_analytic_kernel.c, built by ``pip install``)
+    from _chipemu_analytic_kernel import VERSION as _KERNEL_VERSION
+    from _chipemu_analytic_kernel import train_waits as _train_waits
+except ImportError:  # no C compiler at install time: numpy does the same work
+    _train_waits, _KERNEL_VERSION = None, None
+if _KERNEL_VERSION != 1:  # a kernel built from other sources than these
+    _train_waits = None
+
+#: whether the compiled contention pass is installed (:attr:`AnalyticNoc.compiled` tells per model)
+KERNEL_AVAILABLE = _train_waits is not None
+
+__all__ = ["AnalyticNoc", "KERNEL_AVAILABLE", "fifo_waits", "step_results"]
 
 #: NocStepResult fields that are floats (seconds); all others are integer counts
 _FLOAT_FIELDS = tuple(f.name for f in fields(NocStepResult) if f.type in (float, "float"))
@@ -179,12 +190,30 @@ def step_results(per_step: dict) -> list[NocStepResult]:
 
 class AnalyticNoc(NocBase):
     """Closed-form NoC model (see the module doc); same interface as :class:`SimpyNoc`,
-    plus :meth:`run_steps` for many steps at once."""
+    plus :meth:`run_steps` for many steps at once.
+
+    Args:
+        chip, core_router, chunk_packets: as :class:`~chipemu.noc.base.NocBase`.
+        compiled: run the contention pass (every route hop's first-come-first-served
+            wait) in the compiled kernel (``chipemu/noc/_analytic_kernel.c``): ``None``
+            (default) if it is installed, ``True`` (an error if it is not), ``False``
+            (numpy).  Both give bit-identical results; the kernel is several times faster
+            and needs no per-hop arrays.
+    """
 
     name = "analytic"
 
-    def __init__(self, chip, core_router, *, chunk_packets: int | None = None):
+    def __init__(self, chip, core_router, *, chunk_packets: int | None = None, compiled: bool | None = None):
+        if compiled not in (None, True, False):
+            raise ChipemuError(f"NoC on chip {chip.name}: compiled = {compiled!r} is invalid "
+                               "(allowed: None, True, False)")
+        if compiled and _train_waits is None:
+            raise ChipemuError("NoC: compiled = True, but the compiled analytic NoC kernel "
+                               "(_chipemu_analytic_kernel) is not installed (reinstall chipemu with a C "
+                               "compiler, or use compiled = None)")
         super().__init__(chip, core_router, chunk_packets=chunk_packets)
+        #: the compiled contention pass, or None (numpy)
+        self._kernel = _train_waits if compiled is not False else None
         #: routes and per-hop figures of the router pairs that carried traffic
         self.routes = RouteTable(self.topology, self.timing, self.core_router)
         self._grid = None  # ranked arrival times of all (class, P) (see _arrival_ranks)
@@ -235,7 +264,11 @@ class AnalyticNoc(NocBase):
         self._add_totals(per_step)
         return per_step
 
-    # ------------------------------------------------------------------ helpers
+    @property
+    def compiled(self) -> bool:
+        """Whether this model runs its contention pass in the compiled kernel."""
+        return self._kernel is not None
+
     # ------------------------------------------------------------------ helpers
     def _steps_traffic(self, step, src_core, dst_core, count, n_steps: int):
         """Check the trains of many steps, as :func:`~chipemu.noc.traffic.make_traffic`
@@ -310,23 +343,7 @@ class AnalyticNoc(NocBase):
         n_steps = per_step["drain_s"].size
         used = rt.used_links  # the links on cached routes, increasing: servers keep the link order
         n_trains, n_links, n_cores = c.size, used.size, self.n_cores
-        n_hops = rt.n_hops[pair]
         first, period = rt.first_s[pair], rt.period_s[pair]
-
-        # every (train, hop) -- an *entry* -- train by train, in route order: entry k of
-        # train i is hop ptr[pair[i]] + k of the route table
-        hop_end = np.cumsum(n_hops)
-        n_entries = int(hop_end[-1]) if n_trains else 0
-        hop = np.repeat(rt.ptr[pair] - (hop_end - n_hops), n_hops) + np.arange(n_entries)
-        cls = rt.cls[hop]  # hop class of each entry
-        server = np.repeat(step * n_links, n_hops) + rt.used_rank[rt.link[hop]]  # (step, used link) of each entry
-        del hop
-        single = n_trains == 0 or int(c.max()) == 1  # every train one packet (sparse firing)
-        c_entry = None if single else np.repeat(c, n_hops)
-
-        # packets per (step, link) (float weights: exact for counts below 2**53)
-        link = np.bincount(server, weights=c_entry, minlength=n_steps * n_links)
-        link = link.astype(np.int64, copy=False).reshape(n_steps, n_links)
 
         # I: nominal injection start (s) = inject_s x packets the source core injects
         # before the train in the same step (trains are in canonical order)
@@ -336,27 +353,22 @@ class AnalyticNoc(NocBase):
         ready = t.inject_s * packets_before
         own = ready + first + (c - 1) * period    # zero-load delivery of the tail, s
 
-        # one FIFO server per (step, link): the head of a train reaches the link of entry
-        # at its free-flow time and holds it for link_work seconds (its packets stream
-        # through); waits are >= 0, so a train's largest wait over its route is the
-        # maximum over its hops, and 0 without hops
-        wait = np.zeros(n_trains)
-        if n_entries:
-            rank, arrival_of_rank = self._arrival_ranks(np.repeat(packets_before, n_hops), cls)
-            train = np.repeat(np.arange(n_trains), n_hops)  # train of each entry
-            if single:
-                # a route never uses a link twice, so at one server the entries' input
-                # order is their trains' order: the sort key needs the train, not the entry
-                train, srv, rank = _fifo_order(server, rank, arrival_of_rank.size, train, n_trains)
-                work = rt.link_period[used][srv % n_links]  # (1 - 1) * upstream period + link period, exactly
-            else:
-                order, srv, rank = _fifo_order(server, rank, arrival_of_rank.size)
-                up = np.maximum(t.inject_s, rt.class_up_period_s)  # upstream period, by class
-                work = ((c_entry - 1) * up[cls] + rt.class_link_period_s[cls])[order]
-                train = train[order]
-            del server
-            waits = _lindley(srv, arrival_of_rank[rank], work, n_links)
-            np.maximum.at(wait, train, waits)
+        # one FIFO server per (step, link): the head of a train reaches the link of each
+        # route hop at its free-flow time and holds it for the hop's work (its packets
+        # stream through); waits are >= 0, so a train's largest wait over its route is
+        # the maximum over its hops, and 0 without hops.  Also the packets per (step, link).
+        single = n_trains == 0 or int(c.max()) == 1  # every train one packet (sparse firing)
+        if self._kernel is not None:
+            wait = np.zeros(n_trains)
+            link = np.zeros((n_steps, n_links), dtype=np.int64)
+            if n_trains:
+                as64 = np.ascontiguousarray
+                self._kernel(as64(step, dtype=np.int64), as64(pair, dtype=np.int64),
+                             None if single else as64(c, dtype=np.int64), as64(packets_before, dtype=np.int64),
+                             n_steps, n_links, rt.ptr, rt.n_hops, rt.link, rt.cls, rt.used_rank, rt.link_period,
+                             rt.classes, float(t.inject_s), wait, link)
+        else:
+            link, wait = self._contention(step, pair, c, packets_before, n_steps, single)
         if t.eject_s > 0:
             eject_arrive = ready + first - t.eject_s
             eject_work = (c - 1) * period + t.eject_s
@@ -392,6 +404,52 @@ class AnalyticNoc(NocBase):
         per_step["interchip_packets"][at] = np.add.reduceat(np.where(rt.crosses_chip[pair], c, 0), seg)
         per_step["max_link_packets"][:] = link.max(axis=1) if n_links else 0
         return link
+
+    def _contention(self, step: np.ndarray, pair: np.ndarray, c: np.ndarray, packets_before: np.ndarray,
+                    n_steps: int, single: bool) -> tuple[np.ndarray, np.ndarray]:
+        """The contention pass of :meth:`_evaluate` in numpy (the compiled kernel,
+        ``chipemu/noc/_analytic_kernel.c``, does the same, bit for bit): ``(packets per
+        step and used link (n_steps, n_used) int64, wait of every train (s))``.
+
+        ``single``: every train has one packet (so the work of an entry is its link's
+        period).  Per-entry arrays: a few dozen bytes per route hop of the pass's trains.
+        """
+        t, rt = self.timing, self.routes
+        used = rt.used_links
+        n_trains, n_links = c.size, used.size
+        n_hops = rt.n_hops[pair]
+        # every (train, hop) -- an *entry* -- train by train, in route order: entry k of
+        # train i is hop ptr[pair[i]] + k of the route table
+        hop_end = np.cumsum(n_hops)
+        n_entries = int(hop_end[-1]) if n_trains else 0
+        hop = np.repeat(rt.ptr[pair] - (hop_end - n_hops), n_hops) + np.arange(n_entries)
+        cls = rt.cls[hop]  # hop class of each entry
+        server = np.repeat(step * n_links, n_hops) + rt.used_rank[rt.link[hop]]  # (step, used link) of each entry
+        del hop
+        c_entry = None if single else np.repeat(c, n_hops)
+
+        # packets per (step, link) (float weights: exact for counts below 2**53)
+        link = np.bincount(server, weights=c_entry, minlength=n_steps * n_links)
+        link = link.astype(np.int64, copy=False).reshape(n_steps, n_links)
+
+        wait = np.zeros(n_trains)
+        if n_entries:
+            rank, arrival_of_rank = self._arrival_ranks(np.repeat(packets_before, n_hops), cls)
+            train = np.repeat(np.arange(n_trains), n_hops)  # train of each entry
+            if single:
+                # a route never uses a link twice, so at one server the entries' input
+                # order is their trains' order: the sort key needs the train, not the entry
+                train, srv, rank = _fifo_order(server, rank, arrival_of_rank.size, train, n_trains)
+                work = rt.link_period[used][srv % n_links]  # (1 - 1) * upstream period + link period, exactly
+            else:
+                order, srv, rank = _fifo_order(server, rank, arrival_of_rank.size)
+                up = np.maximum(t.inject_s, rt.class_up_period_s)  # upstream period, by class
+                work = ((c_entry - 1) * up[cls] + rt.class_link_period_s[cls])[order]
+                train = train[order]
+            del server
+            waits = _lindley(srv, arrival_of_rank[rank], work, n_links)
+            np.maximum.at(wait, train, waits)
+        return link, wait
 
     def _arrival_ranks(self, packets_before: np.ndarray, cls: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Free-flow arrival time of the head of a train at route entries, as ``(rank,

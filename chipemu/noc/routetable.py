@@ -134,6 +134,8 @@ class RouteTable:
     class_hop_s = property(lambda self: self._classes.a[1:4 * self.n_classes:4])
     class_link_period_s = property(lambda self: self._classes.a[2:4 * self.n_classes:4])
     class_up_period_s = property(lambda self: self._classes.a[3:4 * self.n_classes:4])
+    #: the four floats of every class, packed: ``classes[4 * c : 4 * c + 4]`` (contiguous)
+    classes = property(lambda self: self._classes.a[:4 * self.n_classes])
 
     # ------------------------------------------------------------------ building
     def _clear(self) -> None:

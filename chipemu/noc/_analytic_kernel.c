@@ -1,0 +1,279 @@
+/*
+ * _chipemu_analytic_kernel: the contention pass of chipemu's analytic NoC model
+ * (chipemu/noc/analytic.py, AnalyticNoc._evaluate), compiled.
+ *
+ * The model is the one of analytic.py, operation for operation.  Every (train, route hop)
+ * -- an *entry* -- is a job at a first-come-first-served server, the link of the hop in
+ * the train's step.  Per step and link, jobs are served in the order of their head's
+ * free-flow arrival time, ties in train order (a route never uses a link twice, so this is
+ * also the order of entries), and the wait of each job follows from the Lindley recursion
+ * in the closed form of analytic._lindley:
+ *
+ *   running_k = running_{k-1} + work_k      (over the step's jobs in (link, arrival, train)
+ *                                             order, restarting at every step: np.cumsum)
+ *   before_k  = (running_k - work_k) - (running_f - work_f)   (f: the link's first job)
+ *   best_k    = (max_{f<=j<=k} (arrival_j - before_j) + before_k) - arrival_k
+ *
+ * and a train's wait is the largest of 0 and its jobs' best_k.  The head's arrival at an
+ * entry is ``((inject_s * P + inject_s) + done_s) - hop_s`` (P: packets the source core
+ * injects before the train in its step; done_s, hop_s: the hop's class), its work
+ * ``period of the link`` for one-packet trains, else ``(c - 1) * max(inject_s, up_s) +
+ * link_period_s`` of its class (c: the train's packets).  The same float operations in
+ * the same order as numpy's: this file is built with -ffp-contract=off (no fused
+ * multiply-add) and refuses -ffast-math.  Arrival times are finite and never -0.0 (the
+ * timing is validated finite and non-negative), so comparing doubles orders them exactly
+ * as numpy's ranking of the distinct values does.
+ *
+ * tests/test_noc_analytic_kernel.py runs both executions on random and recorded traffic
+ * and requires identical results, bit for bit.
+ *
+ * Cost: per step, one pass over the entries to count them per link, one to place them in
+ * their link's bucket (in train order), a stable sort of each bucket by arrival and one
+ * pass for the recursion: O(entries log(entries per link)) time and O(entries + links)
+ * memory, never a table over core or router pairs.
+ */
+#ifdef __FAST_MATH__
+#error "_chipemu_analytic_kernel must not be built with -ffast-math / -Ofast: its results must be numpy's, bit for bit"
+#endif
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* a job: the head's arrival (s), the work (s) and the train */
+typedef struct { double a, w; int64_t train; } Job;
+
+/* stable sort of x[0..n) by arrival: insertion sort of runs of RUN, then merges */
+#define RUN 16
+static void insertion(Job *x, int64_t n) {
+    for (int64_t i = 1; i < n; i++) {
+        Job v = x[i];
+        int64_t j = i;
+        while (j > 0 && x[j - 1].a > v.a) { x[j] = x[j - 1]; j--; }
+        x[j] = v;
+    }
+}
+
+/* returns the buffer holding the sorted jobs (x or tmp) */
+static Job *sort_jobs(Job *x, int64_t n, Job *tmp) {
+    if (n <= RUN) { insertion(x, n); return x; }
+    for (int64_t i = 0; i < n; i += RUN) insertion(x + i, n - i < RUN ? n - i : RUN);
+    Job *src = x, *dst = tmp;
+    for (int64_t width = RUN; width < n; width *= 2) {
+        for (int64_t lo = 0; lo < n; lo += 2 * width) {
+            int64_t mid = lo + width < n ? lo + width : n, hi = lo + 2 * width < n ? lo + 2 * width : n;
+            int64_t i = lo, j = mid, k = lo;
+            if (mid >= hi || !(src[mid - 1].a > src[mid].a)) {  /* already in order */
+                memcpy(dst + lo, src + lo, (size_t)(hi - lo) * sizeof(Job));
+                continue;
+            }
+            while (i < mid && j < hi) dst[k++] = (src[j].a < src[i].a) ? src[j++] : src[i++];
+            while (i < mid) dst[k++] = src[i++];
+            while (j < hi) dst[k++] = src[j++];
+        }
+        Job *s = src; src = dst; dst = s;
+    }
+    return src;
+}
+
+/* ---- Python interface ----------------------------------------------------------------- */
+
+typedef struct { Py_buffer view; int held; } Arr;
+
+/* a C-contiguous array of the given kind ('q' int64, 'i' int32, 'd' float64) and length
+ * (n < 0: any); writable if asked */
+static int get(Arr *arr, PyObject *obj, const char *name, char kind, int64_t n, int writable) {
+    int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
+    if (PyObject_GetBuffer(obj, &arr->view, flags) < 0) {
+        PyErr_Clear();
+        PyErr_Format(PyExc_ValueError, "analytic kernel: %s must be a C-contiguous%s array", name,
+                     writable ? " writable" : "");
+        return -1;
+    }
+    arr->held = 1;
+    const char *f = arr->view.format ? arr->view.format : "B";
+    if (*f == '<' || *f == '=' || *f == '@') f++;
+    int size = kind == 'i' ? 4 : 8;
+    int ok = arr->view.itemsize == size && f[1] == 0 &&
+             (kind == 'd' ? f[0] == 'd' : kind == 'i' ? f[0] == 'i' : (f[0] == 'q' || f[0] == 'l'));
+    if (!ok || (n >= 0 && arr->view.len / size != n)) {
+        PyErr_Format(PyExc_ValueError, "analytic kernel: %s must be a contiguous %s array%s", name,
+                     kind == 'd' ? "float64" : kind == 'i' ? "int32" : "int64", ok ? " of the right length" : "");
+        return -1;
+    }
+    return 0;
+}
+
+static int64_t len_of(const Arr *a, int size) { return a->view.len / size; }
+
+PyDoc_STRVAR(train_waits_doc,
+"train_waits(step, pair, count, packets_before, n_steps, n_links, ptr, n_hops, link, cls,\n"
+"            used_rank, link_period, classes, inject_s, wait, link_packets) -> entries\n\n"
+"The contention pass of AnalyticNoc._evaluate on canonical trains (ordered by step): train i\n"
+"of step step[i] takes route row pair[i] (hops ptr[r] .. ptr[r] + n_hops[r] - 1 of the\n"
+"route table's link (int32) and cls (int32) columns) with count[i] packets (count None: one\n"
+"packet each), its source core having injected packets_before[i] packets before it.\n"
+"used_rank maps a link id to its server column (0 .. n_links - 1), link_period is the\n"
+"period (s) of every link id, classes the route table's 4 floats per hop class (done_s,\n"
+"hop_s, link_period_s, up_period_s).  Writes every train's wait (s, >= 0) into wait\n"
+"(float64, zeros on entry) and adds its packets to link_packets[step, used_rank[link]]\n"
+"(int64, n_steps x n_links); returns the number of entries.  Raises ValueError on bad\n"
+"input (then wait and link_packets may be partly written).");
+
+static PyObject *train_waits(PyObject *self, PyObject *args) {
+    PyObject *o[16];
+    long long n_steps_ll, n_links_ll;
+    double inject;
+    if (!PyArg_ParseTuple(args, "OOOOLLOOOOOOOdOO", &o[0], &o[1], &o[2], &o[3], &n_steps_ll, &n_links_ll,
+                          &o[6], &o[7], &o[8], &o[9], &o[10], &o[11], &o[12], &inject, &o[14], &o[15]))
+        return NULL;
+    (void)self;
+    Arr step = {0}, pair = {0}, count = {0}, pb = {0}, ptr = {0}, nh = {0}, link = {0}, cls = {0};
+    Arr rank = {0}, period = {0}, classes = {0}, wait = {0}, packets = {0};
+    Arr *all[] = {&step, &pair, &count, &pb, &ptr, &nh, &link, &cls, &rank, &period, &classes, &wait, &packets};
+    int64_t *cnt = NULL;
+    Job *jobs = NULL, *tmp = NULL;
+    PyObject *result = NULL;
+    const int64_t n_steps = n_steps_ll, n_links = n_links_ll;
+    int single = o[2] == Py_None;
+    if (get(&step, o[0], "step", 'q', -1, 0) < 0) goto done;
+    const int64_t n = len_of(&step, 8);
+    if (get(&pair, o[1], "pair", 'q', n, 0) < 0 || (!single && get(&count, o[2], "count", 'q', n, 0) < 0) ||
+        get(&pb, o[3], "packets_before", 'q', n, 0) < 0 || get(&ptr, o[6], "ptr", 'q', -1, 0) < 0 ||
+        get(&nh, o[7], "n_hops", 'q', len_of(&ptr, 8), 0) < 0 || get(&link, o[8], "link", 'i', -1, 0) < 0 ||
+        get(&cls, o[9], "cls", 'i', len_of(&link, 4), 0) < 0 || get(&rank, o[10], "used_rank", 'q', -1, 0) < 0 ||
+        get(&period, o[11], "link_period", 'd', len_of(&rank, 8), 0) < 0 ||
+        get(&classes, o[12], "classes", 'd', -1, 0) < 0 || get(&wait, o[14], "wait", 'd', n, 1) < 0)
+        goto done;
+    if (n_steps < 0 || n_links < 0 || (n_steps && n_links > INT64_MAX / n_steps)) {
+        PyErr_SetString(PyExc_ValueError, "analytic kernel: bad n_steps or n_links");
+        goto done;
+    }
+    if (get(&packets, o[15], "link_packets", 'q', n_steps * n_links, 1) < 0) goto done;
+
+    const int64_t *st = step.view.buf, *pr = pair.view.buf, *ct = single ? NULL : count.view.buf;
+    const int64_t *before = pb.view.buf, *rptr = ptr.view.buf, *rnh = nh.view.buf, *urank = rank.view.buf;
+    const int32_t *rlink = link.view.buf, *rcls = cls.view.buf;
+    const double *lper = period.view.buf, *cl = classes.view.buf;
+    double *w_out = wait.view.buf;
+    int64_t *lp_out = packets.view.buf;
+    const int64_t n_rows = len_of(&ptr, 8), n_table = len_of(&link, 4), n_sys_links = len_of(&rank, 8);
+    const int64_t n_classes = len_of(&classes, 8) / 4;
+
+    /* check the trains before any work (route hops are checked as they are met: on a bad
+     * one, wait and link_packets are left partly written) */
+    int64_t most = 0;  /* largest step, in entries */
+    for (int64_t i = 0, run = 0; i < n; i++) {
+        int64_t r = pr[i];
+        if (st[i] < 0 || st[i] >= n_steps || (i && st[i] < st[i - 1]) || r < 0 || r >= n_rows || before[i] < 0 ||
+            (ct && ct[i] < 1) || rnh[r] < 0 || rptr[r] < 0 || rptr[r] > n_table - rnh[r]) {
+            PyErr_Format(PyExc_ValueError, "analytic kernel: train %lld is invalid (step, route row, count or "
+                         "packets before out of range, or steps not in order)", (long long)i);
+            goto done;
+        }
+        run = (i && st[i] == st[i - 1]) ? run + rnh[r] : rnh[r];
+        if (run > most) most = run;
+    }
+    cnt = malloc((size_t)(n_links + 1) * sizeof(int64_t));
+    jobs = malloc((size_t)(most ? most : 1) * sizeof(Job));
+    tmp = malloc((size_t)(most ? most : 1) * sizeof(Job));
+    if (!cnt || !jobs || !tmp) { PyErr_NoMemory(); goto done; }
+
+    int64_t entries = 0;
+    for (int64_t i = 0; i < n;) {
+        const int64_t s = st[i];
+        int64_t j = i;
+        while (j < n && st[j] == s) j++;
+        /* entries per link, and packets per (step, link) */
+        memset(cnt, 0, (size_t)(n_links + 1) * sizeof(int64_t));
+        int64_t *row = lp_out + s * n_links;
+        for (int64_t t = i; t < j; t++) {
+            const int64_t c = ct ? ct[t] : 1;
+            for (int64_t h = rptr[pr[t]], e = h + rnh[pr[t]]; h < e; h++) {
+                /* the route table's hops are checked where they are used */
+                if (rlink[h] < 0 || rlink[h] >= n_sys_links || urank[rlink[h]] < 0 || urank[rlink[h]] >= n_links ||
+                    rcls[h] < 0 || rcls[h] >= n_classes) {
+                    PyErr_Format(PyExc_ValueError, "analytic kernel: route hop %lld has a bad link or class",
+                                 (long long)h);
+                    goto done;
+                }
+                const int64_t l = urank[rlink[h]];
+                cnt[l + 1]++;
+                row[l] += c;
+            }
+        }
+        for (int64_t l = 0; l < n_links; l++) cnt[l + 1] += cnt[l];  /* cnt[l]: first job of link l */
+        const int64_t m = cnt[n_links];
+        entries += m;
+        /* place every job in its link's bucket, in train order */
+        for (int64_t t = i; t < j; t++) {
+            const double P = (double)before[t];
+            const double cm1 = ct ? (double)(ct[t] - 1) : 0.0;
+            for (int64_t h = rptr[pr[t]], e = h + rnh[pr[t]]; h < e; h++) {
+                const int64_t l = urank[rlink[h]];
+                const double *k = cl + 4 * (int64_t)rcls[h];
+                Job *job = jobs + cnt[l]++;
+                job->a = ((inject * P + inject) + k[0]) - k[1];
+                if (ct) {
+                    const double up = k[3] > inject ? k[3] : inject;  /* np.maximum(inject_s, up_period_s) */
+                    job->w = cm1 * up + k[2];
+                } else {
+                    job->w = lper[rlink[h]];
+                }
+                job->train = t;
+            }
+        }
+        /* cnt[l] is now the end of link l's bucket: serve each link in order */
+        double running = 0.0;
+        int64_t lo = 0, first = 1;
+        for (int64_t l = 0; l < n_links; l++) {
+            const int64_t hi = cnt[l];
+            if (hi == lo) continue;
+            Job *q = sort_jobs(jobs + lo, hi - lo, tmp + lo);
+            double base = 0.0, best_x = 0.0;
+            for (int64_t k = 0; k < hi - lo; k++) {
+                const double w = q[k].w, a = q[k].a;
+                running = first ? w : running + w;
+                first = 0;
+                double bef = running - w;
+                if (k == 0) base = bef;
+                bef = bef - base;
+                const double x = a - bef;
+                if (k == 0 || x > best_x) best_x = x;
+                double best = best_x + bef;
+                best = best - a;
+                if (best > w_out[q[k].train]) w_out[q[k].train] = best;
+            }
+            lo = hi;
+        }
+        i = j;
+    }
+    result = PyLong_FromLongLong((long long)entries);
+
+done:
+    for (size_t k = 0; k < sizeof(all) / sizeof(all[0]); k++)
+        if (all[k]->held) PyBuffer_Release(&all[k]->view);
+    free(cnt);
+    free(jobs);
+    free(tmp);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"train_waits", train_waits, METH_VARARGS, train_waits_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_chipemu_analytic_kernel",
+    "Compiled contention pass of chipemu's analytic NoC model (see chipemu/noc/analytic.py).", -1, methods,
+};
+
+PyMODINIT_FUNC PyInit__chipemu_analytic_kernel(void) {
+    PyObject *m = PyModule_Create(&module);
+    if (!m) return NULL;
+    /* bump when the kernel's interface changes: chipemu uses it only if it matches */
+    PyModule_AddIntConstant(m, "VERSION", 1);
+    return m;
+}
