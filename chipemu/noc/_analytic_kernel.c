@@ -40,9 +40,16 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __linux__
+#include <sys/mman.h>
+#endif
 
-/* a job: the head's arrival (s), the work (s) and the train */
-typedef struct { double a, w; int64_t train; } Job;
+/* a job: the head's arrival (s), its train (index in the step) and its hop class */
+typedef struct { double a; int32_t train, cls; } Job;
+/* a route hop met in the step's first pass: its server (used link) and hop class */
+typedef struct { int32_t link, cls; } Hop;
+/* how far ahead (trains) the first pass prefetches routes from the route table */
+#define AHEAD 8
 
 /* stable sort of x[0..n) by arrival: insertion sort of runs of RUN, then merges */
 #define RUN 16
@@ -75,6 +82,21 @@ static Job *sort_jobs(Job *x, int64_t n, Job *tmp) {
         Job *s = src; src = dst; dst = s;
     }
     return src;
+}
+
+/* A buffer of n bytes.  Large ones are aligned to 2 MiB and, on Linux, asked for
+ * transparent huge pages: jobs are scattered into thousands of link buckets at once, and
+ * with 4 KiB pages nearly every such write would miss the TLB. */
+#define HUGE (2u << 20)
+static void *buffer(size_t n) {
+    if (n < 2 * HUGE) return malloc(n ? n : 1);
+    void *p = NULL;
+    n = (n + HUGE - 1) / HUGE * HUGE;
+    if (posix_memalign(&p, HUGE, n) != 0) return NULL;
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    madvise(p, n, MADV_HUGEPAGE);  /* a hint: ignored where huge pages are off */
+#endif
+    return p;
 }
 
 /* ---- Python interface ----------------------------------------------------------------- */
@@ -133,6 +155,8 @@ static PyObject *train_waits(PyObject *self, PyObject *args) {
     Arr rank = {0}, period = {0}, classes = {0}, wait = {0}, packets = {0};
     Arr *all[] = {&step, &pair, &count, &pb, &ptr, &nh, &link, &cls, &rank, &period, &classes, &wait, &packets};
     int64_t *cnt = NULL;
+    double *lper_used = NULL;
+    Hop *hops = NULL;
     Job *jobs = NULL, *tmp = NULL;
     PyObject *result = NULL;
     const int64_t n_steps = n_steps_ll, n_links = n_links_ll;
@@ -176,55 +200,69 @@ static PyObject *train_waits(PyObject *self, PyObject *args) {
         if (run > most) most = run;
     }
     cnt = malloc((size_t)(n_links + 1) * sizeof(int64_t));
-    jobs = malloc((size_t)(most ? most : 1) * sizeof(Job));
-    tmp = malloc((size_t)(most ? most : 1) * sizeof(Job));
-    if (!cnt || !jobs || !tmp) { PyErr_NoMemory(); goto done; }
+    lper_used = malloc((size_t)(n_links ? n_links : 1) * sizeof(double));
+    hops = buffer((size_t)most * sizeof(Hop));
+    jobs = buffer((size_t)most * sizeof(Job));
+    tmp = buffer((size_t)most * sizeof(Job));
+    if (!cnt || !lper_used || !hops || !jobs || !tmp) { PyErr_NoMemory(); goto done; }
 
     int64_t entries = 0;
     for (int64_t i = 0; i < n;) {
         const int64_t s = st[i];
         int64_t j = i;
         while (j < n && st[j] == s) j++;
-        /* entries per link, and packets per (step, link) */
+        if (j - i > INT32_MAX) { PyErr_SetString(PyExc_ValueError, "analytic kernel: too many trains in a step"); goto done; }
+        /* 1. the step's route hops, in train order, into a compact sequential list (the
+         * route table is read once, with the routes of later trains prefetched); entries
+         * per link; packets per (step, link) */
         memset(cnt, 0, (size_t)(n_links + 1) * sizeof(int64_t));
-        int64_t *row = lp_out + s * n_links;
+        int64_t *row = lp_out + s * n_links, m = 0;
         for (int64_t t = i; t < j; t++) {
+            if (t + AHEAD < j) {
+                const int64_t r = pr[t + AHEAD];
+                __builtin_prefetch(rlink + rptr[r]);
+                __builtin_prefetch(rcls + rptr[r]);
+            }
+            if (t + 2 * AHEAD < j) {
+                __builtin_prefetch(rptr + pr[t + 2 * AHEAD]);
+                __builtin_prefetch(rnh + pr[t + 2 * AHEAD]);
+            }
             const int64_t c = ct ? ct[t] : 1;
             for (int64_t h = rptr[pr[t]], e = h + rnh[pr[t]]; h < e; h++) {
                 /* the route table's hops are checked where they are used */
-                if (rlink[h] < 0 || rlink[h] >= n_sys_links || urank[rlink[h]] < 0 || urank[rlink[h]] >= n_links ||
-                    rcls[h] < 0 || rcls[h] >= n_classes) {
+                const int32_t link_id = rlink[h], k = rcls[h];
+                if (link_id < 0 || link_id >= n_sys_links || urank[link_id] < 0 || urank[link_id] >= n_links ||
+                    k < 0 || k >= n_classes) {
                     PyErr_Format(PyExc_ValueError, "analytic kernel: route hop %lld has a bad link or class",
                                  (long long)h);
                     goto done;
                 }
-                const int64_t l = urank[rlink[h]];
+                const int64_t l = urank[link_id];
+                lper_used[l] = lper[link_id];
+                hops[m].link = (int32_t)l;
+                hops[m].cls = k;
+                m++;
                 cnt[l + 1]++;
                 row[l] += c;
             }
         }
         for (int64_t l = 0; l < n_links; l++) cnt[l + 1] += cnt[l];  /* cnt[l]: first job of link l */
-        const int64_t m = cnt[n_links];
         entries += m;
-        /* place every job in its link's bucket, in train order */
-        for (int64_t t = i; t < j; t++) {
+        /* 2. every job into its link's bucket, in train order */
+        for (int64_t t = i, e = 0; t < j; t++) {
             const double P = (double)before[t];
-            const double cm1 = ct ? (double)(ct[t] - 1) : 0.0;
-            for (int64_t h = rptr[pr[t]], e = h + rnh[pr[t]]; h < e; h++) {
-                const int64_t l = urank[rlink[h]];
-                const double *k = cl + 4 * (int64_t)rcls[h];
-                Job *job = jobs + cnt[l]++;
-                job->a = ((inject * P + inject) + k[0]) - k[1];
-                if (ct) {
-                    const double up = k[3] > inject ? k[3] : inject;  /* np.maximum(inject_s, up_period_s) */
-                    job->w = cm1 * up + k[2];
-                } else {
-                    job->w = lper[rlink[h]];
-                }
-                job->train = t;
+            const double ready = inject * P + inject;
+            for (int64_t h = 0, nh_t = rnh[pr[t]]; h < nh_t; h++, e++) {
+                const Hop hp = hops[e];
+                const double *k = cl + 4 * (int64_t)hp.cls;
+                Job *job = jobs + cnt[hp.link]++;
+                job->a = (ready + k[0]) - k[1];
+                job->train = (int32_t)(t - i);
+                job->cls = hp.cls;
             }
         }
-        /* cnt[l] is now the end of link l's bucket: serve each link in order */
+        /* 3. cnt[l] is now the end of link l's bucket: serve each link in order.  Work:
+         * the link's period for one-packet trains, else (c - 1) * max(inject_s, up) + period */
         double running = 0.0;
         int64_t lo = 0, first = 1;
         for (int64_t l = 0; l < n_links; l++) {
@@ -232,18 +270,27 @@ static PyObject *train_waits(PyObject *self, PyObject *args) {
             if (hi == lo) continue;
             Job *q = sort_jobs(jobs + lo, hi - lo, tmp + lo);
             double base = 0.0, best_x = 0.0;
-            for (int64_t k = 0; k < hi - lo; k++) {
-                const double w = q[k].w, a = q[k].a;
+            for (int64_t x_i = 0; x_i < hi - lo; x_i++) {
+                const int64_t t = i + q[x_i].train;
+                const double a = q[x_i].a;
+                double w;
+                if (ct) {
+                    const double *k = cl + 4 * (int64_t)q[x_i].cls;
+                    const double up = k[3] > inject ? k[3] : inject;  /* np.maximum(inject_s, up_period_s) */
+                    w = (double)(ct[t] - 1) * up + k[2];
+                } else {
+                    w = lper_used[l];
+                }
                 running = first ? w : running + w;
                 first = 0;
                 double bef = running - w;
-                if (k == 0) base = bef;
+                if (x_i == 0) base = bef;
                 bef = bef - base;
                 const double x = a - bef;
-                if (k == 0 || x > best_x) best_x = x;
+                if (x_i == 0 || x > best_x) best_x = x;
                 double best = best_x + bef;
                 best = best - a;
-                if (best > w_out[q[k].train]) w_out[q[k].train] = best;
+                if (best > w_out[t]) w_out[t] = best;
             }
             lo = hi;
         }
@@ -255,6 +302,8 @@ done:
     for (size_t k = 0; k < sizeof(all) / sizeof(all[0]); k++)
         if (all[k]->held) PyBuffer_Release(&all[k]->view);
     free(cnt);
+    free(lper_used);
+    free(hops);
     free(jobs);
     free(tmp);
     return result;
