@@ -51,8 +51,10 @@ typedef struct { int32_t link, cls; } Hop;
 /* how far ahead (trains) the first pass prefetches routes from the route table */
 #define AHEAD 8
 
-/* stable sort of x[0..n) by arrival: insertion sort of runs of RUN, then merges */
-#define RUN 16
+/* stable sort of x[0..n) by arrival: insertion sort of runs of RUN, then merges whose
+ * choice of the next job is branch-free (arrival order is data, so a branch on it would
+ * be mispredicted about every other time) */
+#define RUN 8
 static void insertion(Job *x, int64_t n) {
     for (int64_t i = 1; i < n; i++) {
         Job v = x[i];
@@ -60,6 +62,19 @@ static void insertion(Job *x, int64_t n) {
         while (j > 0 && x[j - 1].a > v.a) { x[j] = x[j - 1]; j--; }
         x[j] = v;
     }
+}
+
+/* merge the sorted runs a[0..na) and b[0..nb) into out, ties from a first (stable) */
+static void merge(const Job *a, int64_t na, const Job *b, int64_t nb, Job *out) {
+    const Job *ae = a + na, *be = b + nb;
+    while (a < ae && b < be) {
+        const int right = b->a < a->a;
+        *out++ = *(right ? b : a);
+        b += right;
+        a += !right;
+    }
+    while (a < ae) *out++ = *a++;
+    while (b < be) *out++ = *b++;
 }
 
 /* returns the buffer holding the sorted jobs (x or tmp) */
@@ -70,14 +85,10 @@ static Job *sort_jobs(Job *x, int64_t n, Job *tmp) {
     for (int64_t width = RUN; width < n; width *= 2) {
         for (int64_t lo = 0; lo < n; lo += 2 * width) {
             int64_t mid = lo + width < n ? lo + width : n, hi = lo + 2 * width < n ? lo + 2 * width : n;
-            int64_t i = lo, j = mid, k = lo;
-            if (mid >= hi || !(src[mid - 1].a > src[mid].a)) {  /* already in order */
+            if (mid >= hi || !(src[mid].a < src[mid - 1].a))  /* already in order */
                 memcpy(dst + lo, src + lo, (size_t)(hi - lo) * sizeof(Job));
-                continue;
-            }
-            while (i < mid && j < hi) dst[k++] = (src[j].a < src[i].a) ? src[j++] : src[i++];
-            while (i < mid) dst[k++] = src[i++];
-            while (j < hi) dst[k++] = src[j++];
+            else
+                merge(src + lo, mid - lo, src + mid, hi - mid, dst + lo);
         }
         Job *s = src; src = dst; dst = s;
     }
