@@ -586,6 +586,168 @@ done:
     return result;
 }
 
+/* ---- core filling (mapper/fill.py, CoreFiller) ---------------------------------------------
+ * A core holds compartments; its fan-in is the number of distinct sources of their in-pins
+ * (present[s]: s is already on the core), its synaptic memory syn + fanin * header_bits. */
+
+typedef struct { int64_t max_fanin, memory_bits, header_bits; } Limits;
+
+/* mark the fresh sources of compartment v on present (recorded in *marked); returns how many,
+ * or -1 for an id out of range */
+static int64_t mark_fresh(const Pins *p, int64_t v, uint8_t *present, int64_t ns, int64_t **marked,
+                          int64_t *n_marked, int64_t *cap) {
+    int64_t lo, hi, fresh = 0;
+    if (row_of(&p->in_ptr, v, p->n, &lo, &hi) < 0) return -1;
+    if (grow((void **)marked, cap, *n_marked + (hi - lo), sizeof(int64_t)) < 0) return -2;
+    for (int64_t j = lo; j < hi; j++) {
+        int64_t s = idx_at(&p->in_src, j);
+        if (s < 0 || s >= ns) return -1;
+        if (!present[s]) { present[s] = 1; (*marked)[(*n_marked)++] = s; fresh++; }
+    }
+    return fresh;
+}
+
+static const char FILL_FIT_DOC[] =
+    "fill_fit(in_ptr, in_src, cand, present, bits, syn, fanin, max_fanin, memory_bits, header_bits)\n"
+    "-> (k, reason, needed, syn, fanin)\n\n"
+    "mapper.fill.CoreFiller.fit: the longest prefix cand[:k] (int64 compartments, in order)\n"
+    "that fits a core holding syn bits of synapses and the sources present (bool, n_src;\n"
+    "left as it was) with fan-in fanin: every prefix keeps fan-in <= max_fanin and syn +\n"
+    "fanin * header_bits <= memory_bits.  reason: 0 all fit, 1 fan-in, 2 synaptic memory\n"
+    "(needed: that figure with cand[k] added); syn, fanin: the core's with cand[:k] added.";
+
+static PyObject *fill_fit(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *o[5];
+    long long syn, fanin, mf, mb, hb;
+    Arr a[3];
+    Pins p;
+    memset(a, 0, sizeof a);
+    memset(&p, 0, sizeof p);
+    int64_t *marked = NULL, n_marked = 0, cap = 0;
+    uint8_t *present = NULL;
+    PyObject *result = NULL;
+    const char *fn = "fill_fit";
+    if (!PyArg_ParseTuple(args, "OOOOOLLLLL", &o[0], &o[1], &o[2], &o[3], &o[4], &syn, &fanin, &mf, &mb, &hb))
+        return NULL;
+    if (get_pins(fn, o[0], o[1], NULL, NULL, &p) < 0 || get_arr(o[2], fn, "cand", 'q', 0, -1, &a[0]) < 0 ||
+        get_arr(o[3], fn, "present", '?', 1, -1, &a[1]) < 0 || get_arr(o[4], fn, "bits", 'q', 0, p.n, &a[2]) < 0)
+        goto done;
+    int64_t ns = a[1].len, L = a[0].len, k = 0, reason = 0, needed = 0;
+    const int64_t *cand = a[0].view.buf, *bits = a[2].view.buf;
+    present = a[1].view.buf;
+    for (; k < L; k++) {
+        int64_t fresh = mark_fresh(&p, cand[k], present, ns, &marked, &n_marked, &cap);
+        if (fresh < 0) {
+            if (fresh == -2) PyErr_NoMemory(); else PyErr_SetString(PyExc_ValueError, "fill_fit: an id is out of range");
+            goto done;
+        }
+        int64_t f = fanin + fresh, y = syn + bits[cand[k]], mem = y + f * hb;
+        if (f > mf) { reason = 1; needed = f; break; }
+        if (mem > mb) { reason = 2; needed = mem; break; }
+        fanin = f;
+        syn = y;
+    }
+    result = Py_BuildValue("LLLLL", (long long)k, (long long)reason, (long long)needed, syn, fanin);
+done:
+    if (present) for (int64_t i = 0; i < n_marked; i++) present[marked[i]] = 0;
+    free(marked);
+    release(a, 3);
+    release_pins(&p);
+    return result;
+}
+
+static const char FILL_EACH_DOC[] =
+    "fill_fits_each(in_ptr, in_src, members, sizes, present, bits, count, syn, fanin, max_count,\n"
+    "max_fanin, memory_bits, header_bits, ok)\n\n"
+    "mapper.fill.CoreFiller.fits_each: ok[g] (bool) whether group g (members, the groups'\n"
+    "compartments concatenated, sizes[g] each) fits the core whole when added on its own:\n"
+    "count + size <= max_count, fan-in <= max_fanin, syn + fanin * header_bits <= memory_bits.";
+
+static PyObject *fill_fits_each(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *o[6], *out;
+    long long count, syn, fanin, mc, mf, mb, hb;
+    Arr a[5];
+    Pins p;
+    memset(a, 0, sizeof a);
+    memset(&p, 0, sizeof p);
+    int64_t *marked = NULL, n_marked = 0, cap = 0;
+    uint8_t *present = NULL;
+    PyObject *result = NULL;
+    const char *fn = "fill_fits_each";
+    if (!PyArg_ParseTuple(args, "OOOOOOLLLLLLLO", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &count, &syn, &fanin,
+                          &mc, &mf, &mb, &hb, &out))
+        return NULL;
+    if (get_pins(fn, o[0], o[1], NULL, NULL, &p) < 0 || get_arr(o[2], fn, "members", 'q', 0, -1, &a[0]) < 0 ||
+        get_arr(o[3], fn, "sizes", 'q', 0, -1, &a[1]) < 0 || get_arr(o[4], fn, "present", '?', 1, -1, &a[2]) < 0 ||
+        get_arr(o[5], fn, "bits", 'q', 0, p.n, &a[3]) < 0 || get_arr(out, fn, "ok", '?', 1, a[1].len, &a[4]) < 0)
+        goto done;
+    int64_t ns = a[2].len, ng = a[1].len, at = 0;
+    const int64_t *mem = a[0].view.buf, *sizes = a[1].view.buf, *bits = a[3].view.buf;
+    uint8_t *ok = a[4].view.buf;
+    present = a[2].view.buf;
+    for (int64_t g = 0; g < ng; g++) {
+        int64_t size = sizes[g];
+        if (size < 0 || at + size > a[0].len) { PyErr_SetString(PyExc_ValueError, "fill_fits_each: sizes do not fit members"); goto done; }
+        int good = count + size <= mc;
+        int64_t f = fanin, y = syn;
+        for (int64_t i = at; i < at + size && good; i++) {  /* fan-in and memory only grow: stop at a limit */
+            int64_t fresh = mark_fresh(&p, mem[i], present, ns, &marked, &n_marked, &cap);
+            if (fresh < 0) {
+                if (fresh == -2) PyErr_NoMemory(); else PyErr_SetString(PyExc_ValueError, "fill_fits_each: an id is out of range");
+                goto done;
+            }
+            f += fresh;
+            y += bits[mem[i]];
+            good = f <= mf && y + f * hb <= mb;
+        }
+        ok[g] = (uint8_t)good;
+        for (int64_t i = 0; i < n_marked; i++) present[marked[i]] = 0;
+        n_marked = 0;
+        at += size;
+    }
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    if (present) for (int64_t i = 0; i < n_marked; i++) present[marked[i]] = 0;
+    free(marked);
+    release(a, 5);
+    release_pins(&p);
+    return result;
+}
+
+static const char SAME_DOC[] =
+    "same_label_weight(t, s, wq, labels) -> (weight of the pins whose ends share a label, all\n"
+    "pins' weight): integer sums (mapper.cluster.clusters_found); t, s int32/int64 pin ends,\n"
+    "wq int32 weights, labels int64.";
+
+static PyObject *same_label_weight(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *o[4];
+    Arr a[4];
+    memset(a, 0, sizeof a);
+    PyObject *result = NULL;
+    const char *fn = "same_label_weight";
+    if (!PyArg_ParseTuple(args, "OOOO", &o[0], &o[1], &o[2], &o[3])) return NULL;
+    if (get_arr(o[0], fn, "t", 'x', 0, -1, &a[0]) < 0 || get_arr(o[1], fn, "s", 'x', 0, a[0].len, &a[1]) < 0 ||
+        get_arr(o[2], fn, "wq", 'i', 0, a[0].len, &a[2]) < 0 || get_arr(o[3], fn, "labels", 'q', 0, -1, &a[3]) < 0)
+        goto done;
+    int64_t m = a[0].len, n = a[3].len, same = 0, all = 0;
+    const int32_t *wq = a[2].view.buf;
+    const int64_t *labels = a[3].view.buf;
+    for (int64_t i = 0; i < m; i++) {
+        int64_t t = idx_at(&a[0], i), s = idx_at(&a[1], i);
+        if (t < 0 || t >= n || s < 0 || s >= n) { PyErr_SetString(PyExc_ValueError, "same_label_weight: a pin end is out of range"); goto done; }
+        all += wq[i];
+        if (labels[t] == labels[s]) same += wq[i];
+    }
+    result = Py_BuildValue("LL", (long long)same, (long long)all);
+done:
+    release(a, 4);
+    return result;
+}
+
 /* ---- module ----------------------------------------------------------------------------- */
 
 static PyMethodDef methods[] = {
@@ -594,6 +756,9 @@ static PyMethodDef methods[] = {
     {"refine_gains", refine_gains, METH_VARARGS, RF_GAINS_DOC},
     {"refine_connections", refine_connections, METH_VARARGS, RF_CONN_DOC},
     {"refine_apply", refine_apply, METH_VARARGS, RF_APPLY_DOC},
+    {"fill_fit", fill_fit, METH_VARARGS, FILL_FIT_DOC},
+    {"fill_fits_each", fill_fits_each, METH_VARARGS, FILL_EACH_DOC},
+    {"same_label_weight", same_label_weight, METH_VARARGS, SAME_DOC},
     {NULL, NULL, 0, NULL},
 };
 

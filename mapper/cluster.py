@@ -269,6 +269,9 @@ def clusters_found(e: _Edges, labels: np.ndarray) -> bool:
     """
     if e.size == 0:
         return False
+    if kernel.in_use():  # the same integer sums in one pass (mapper/kernel.py)
+        inside, total = kernel.same_label_weight(e.t, e.s, e.wq, labels)
+        return float(inside) >= LP_MIN_INSIDE * float(total)
     return float(e.wq[labels[e.t] == labels[e.s]].sum()) >= LP_MIN_INSIDE * float(e.wq.sum())
 
 

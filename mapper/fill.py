@@ -16,6 +16,7 @@ import numpy as np
 
 from chipemu.arrays import distinct
 
+from . import kernel
 from .graph import MapGraph, gather_rows, row_positions
 from .refine import group_cumsum
 from .resources import ResourceModel
@@ -88,6 +89,15 @@ class CoreFiller:
         if L == 1:
             return self._fit_one(int(cand[0]), int(cand.size))
         c_all = np.asarray(cand[:L], dtype=np.int64)
+        if kernel.in_use():  # the compiled loop (mapper/kernel.py): same answer
+            k, why, needed, syn, fanin = kernel.fill_fit(self.g, c_all, self.present, self.bits, self.syn,
+                                                         self.fanin, m)
+            self._cache = (c_all[:k], None, np.array([syn, fanin]))  # sources gathered when added
+            if why:
+                return FitResult(k, ("fanin_axons", "synapse_bits")[why - 1], needed)
+            if L < cand.size:
+                return FitResult(k, "compartments", self.count + L + 1)
+            return FitResult(k)
         present = self.present
         syn0, fanin0 = self.syn, self.fanin
         kept: list[np.ndarray] = []     # sources of the candidates that fit
@@ -175,6 +185,9 @@ class CoreFiller:
         if sizes.size == 0:
             return np.zeros(0, dtype=bool)
         members = np.concatenate(groups).astype(np.int64, copy=False)
+        if kernel.in_use():  # the compiled loop (mapper/kernel.py): same answer
+            return kernel.fill_fits_each(self.g, members, sizes, self.present, self.bits, self.count, self.syn,
+                                         self.fanin, m)
         gid = np.repeat(np.arange(sizes.size, dtype=np.int64), sizes)
         deg = self.g.in_ptr[members + 1] - self.g.in_ptr[members]
         head = group_cumsum(gid, deg) - deg < 4 * (m.fanin - self.fanin + 1)  # >= each first member
@@ -210,6 +223,8 @@ class CoreFiller:
         c, srcs, (syn, fanin) = self._cache
         self._cache = None
         if c.size:
+            if srcs is None:
+                srcs = gather_rows(self.g.in_ptr, self.g.in_src, c)[0]
             self.present[srcs] = True
             self._touched.append(srcs)
             self.count += int(c.size)

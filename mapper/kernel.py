@@ -31,8 +31,8 @@ AVAILABLE = _kernel is not None
 #: use them when installed (False: always the numpy code; see :func:`numpy_only`)
 enabled = True
 
-__all__ = ["AVAILABLE", "LabelSteps", "enabled", "in_use", "numpy_only", "refine_apply", "refine_connections",
-           "refine_gains"]
+__all__ = ["AVAILABLE", "LabelSteps", "enabled", "fill_fit", "fill_fits_each", "in_use", "numpy_only",
+           "refine_apply", "refine_connections", "refine_gains", "same_label_weight"]
 
 
 def in_use() -> bool:
@@ -141,3 +141,31 @@ def refine_apply(in_ptr: np.ndarray, in_src: np.ndarray, mv: np.ndarray, A: np.n
                         ("lam", lam, np.int64)):
         _writable(x, name, (dt,))
     _kernel.refine_apply(_i64(in_ptr), _ids(in_src), _i64(mv), _i64(A), _i64(B), psi, phi, fanin, lam)
+
+
+def fill_fit(graph, cand: np.ndarray, present: np.ndarray, bits: np.ndarray, syn: int, fanin: int,
+             model) -> tuple[int, int, int, int, int]:
+    """:meth:`mapper.fill.CoreFiller.fit` for ``cand`` (already cut to the core's free
+    compartments): ``(k, reason, needed, syn, fanin)``, reason 0 (all fit), 1 (fan-in) or
+    2 (synaptic memory).  ``present`` (bool per source) is left as it was."""
+    _writable(present, "present", (np.bool_,))
+    return _kernel.fill_fit(_i64(graph.in_ptr), _ids(graph.in_src), _i64(cand), present, _i64(bits), int(syn),
+                            int(fanin), int(model.fanin), int(model.memory_bits), int(model.header_bits))
+
+
+def fill_fits_each(graph, members: np.ndarray, sizes: np.ndarray, present: np.ndarray, bits: np.ndarray,
+                   count: int, syn: int, fanin: int, model) -> np.ndarray:
+    """:meth:`mapper.fill.CoreFiller.fits_each` for groups of ``sizes`` compartments
+    (``members``, concatenated): whether each fits the core whole on its own (bool)."""
+    _writable(present, "present", (np.bool_,))
+    ok = np.empty(sizes.size, dtype=bool)
+    _kernel.fill_fits_each(_i64(graph.in_ptr), _ids(graph.in_src), _i64(members), _i64(sizes), present, _i64(bits),
+                           int(count), int(syn), int(fanin), int(model.compartments), int(model.fanin),
+                           int(model.memory_bits), int(model.header_bits), ok)
+    return ok
+
+
+def same_label_weight(t: np.ndarray, s: np.ndarray, wq: np.ndarray, labels: np.ndarray) -> tuple[int, int]:
+    """Summed weight ``wq`` (int32) of the pins ``s -> t`` whose ends share a label, and of
+    all pins (exact integer sums)."""
+    return _kernel.same_label_weight(_ids(t), _ids(s), np.ascontiguousarray(wq, dtype=np.int32), _i64(labels))

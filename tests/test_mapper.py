@@ -14,7 +14,7 @@ from chipemu import FileFormatError, FitError, Network
 from chipemu.chips import BarrierSpec, GridSpec, LinkSpec, SystemSpec, load_chip
 from chipemu.hardware import Hardware
 from chipemu.errors import ChipemuError
-from mapper import MAPPERS, Mapping, build_graph, map_network
+from mapper import MAPPERS, Mapping, build_graph, kernel, map_network
 from mapper.graph import source_rates
 from mapper.refine import _Tables
 from mapper.resources import AXON_HEADER_BITS, representable
@@ -690,6 +690,10 @@ def test_fits_each_agrees_with_fit(monkeypatch):
             for grp in groups:
                 expect.append(filler.fit(grp).k == grp.size)
                 filler.discard()
+            with kernel.numpy_only():  # the numpy passes (the compiled loop: tests/test_mapper_kernel.py)
+                assert [filler.fit(grp).k == grp.size for grp in groups] == expect
+                filler.discard()
+                assert filler.fits_each(groups).tolist() == expect
             assert filler.fits_each(groups).tolist() == expect
             calls += 1
             seen.update(expect)

@@ -221,3 +221,55 @@ def test_refinement_steps_identical(n, n_in, n_pins, K, seed, rates):
         assert np.array_equal(a, b)
     if conns:
         assert np.array_equal(conns[0], conns[1])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(2, 80), st.integers(0, 8), st.integers(1, 400), st.integers(0, 2**31),
+       st.sampled_from([2, 8, 32]), st.sampled_from([4, 16, 64]), st.sampled_from([512, 2048, 16384]))
+def test_core_filling_identical(n, n_in, n_pins, seed, comp, fanin, memory):
+    """CoreFiller (fit, add_fitted, fits_each) and clusters_found with and without the
+    kernel, step by step on the same random core fills."""
+    from mapper.cluster import clusters_found
+    from mapper.fill import CoreFiller
+
+    rng = np.random.default_rng(seed)
+    net = Network("fill", steps=5)
+    pop = net.add_population("p", n, vth=100)
+    net.connect(pop, pop, "explicit", src=rng.integers(0, n, n_pins), dst=rng.integers(0, n, n_pins), weight=2)
+    if n_in:
+        inp = net.add_bernoulli_input("i", n_in, p=0.1, seed=1)
+        k = int(rng.integers(1, 4 * n_in + 1))
+        net.connect(inp, pop, "explicit", src=rng.integers(0, n_in, k), dst=rng.integers(0, n, k), weight=2)
+    g = build_graph(net)
+    chip = load_chip("tiny").with_overrides({"core.compartments": comp, "core.fanin_axons": fanin,
+                                             "core.synapse_memory_bits": memory})
+    model = ResourceModel.for_chip(chip).for_graph(g)
+    fast, slow = CoreFiller(g, model), CoreFiller(g, model)
+    for _ in range(12):
+        if rng.random() < 0.3:
+            fast.reset()
+            slow.reset()
+        cand = rng.permutation(g.n)[:int(rng.integers(0, 2 * comp + 2))]
+        groups = [rng.choice(g.n, int(rng.integers(1, min(g.n, 12) + 1)), replace=False)
+                  for _ in range(int(rng.integers(0, 5)))]
+        res = [fast.fit(cand)]
+        with kernel.numpy_only():
+            res.append(slow.fit(cand))
+        assert res[0] == res[1]
+        keep = rng.random() < 0.7
+        got = [fast.add_fitted() if keep else fast.discard(), None]
+        with kernel.numpy_only():
+            got[1] = slow.add_fitted() if keep else slow.discard()
+            each = slow.fits_each(groups)
+        assert (got[0] is None and got[1] is None) or np.array_equal(got[0], got[1])
+        assert np.array_equal(fast.fits_each(groups), each)
+        assert (fast.count, fast.syn, fast.fanin) == (slow.count, slow.syn, slow.fanin)
+        assert np.array_equal(fast.present, slow.present)
+    free = np.ones(g.n, dtype=bool)
+    e = pin_edges(g, source_rates(g, rng.random(g.n_src)), free)
+    for labels in (rng.integers(0, 3, g.n_src), np.arange(g.n_src), np.zeros(g.n_src, dtype=np.int64)):
+        with kernel.numpy_only():
+            want = clusters_found(e, labels)
+        assert clusters_found(e, labels) == want
+        inside = int(e.wq[labels[e.t] == labels[e.s]].sum())
+        assert kernel.same_label_weight(e.t, e.s, e.wq, labels) == (inside, int(e.wq.sum()))
