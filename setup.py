@@ -9,8 +9,8 @@ several times slower.
 * ``_chipemu_analytic_kernel``: the contention pass of the analytic NoC model
   (``chipemu/noc/_analytic_kernel.c``).
 * ``_chipemu_mapper_kernel``: the hot loops of the traffic mapper (``mapper/_mapper_kernel.c``,
-  used through ``mapper/kernel.py``): label propagation's iterations, refinement's and
-  core filling's loops over pins.
+  used through ``mapper/kernel.py``): the pin graph's counting sorts, label propagation's
+  iterations, refinement's and core filling's loops over pins.
 
 ``-ffp-contract=off`` keeps every float operation as written (no fused multiply-add), which
 the bit-identity with the Python code needs; the sources refuse ``-ffast-math``.

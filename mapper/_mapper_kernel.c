@@ -748,6 +748,88 @@ done:
     return result;
 }
 
+/* ---- the pin graph (mapper/graph.py, build_graph) ------------------------------------------ */
+
+static inline void id_put(Arr *a, int64_t i, int64_t x) {
+    if (a->width == 8) ((int64_t *)a->view.buf)[i] = x;
+    else ((int32_t *)a->view.buf)[i] = (int32_t)x;
+}
+
+static const char PINS_DOC[] =
+    "pins_build(src, dst, in_ptr, in_src, out_ptr, out_dst) -> pins\n\n"
+    "The pins (distinct (source, target) pairs) of the synapses src[i] -> dst[i] (int64;\n"
+    "sources < n_src = len(out_ptr) - 1, targets < n = len(in_ptr) - 1), as two CSRs: by\n"
+    "target (in_ptr, in_src: each target's sources ascending) and by source (out_ptr,\n"
+    "out_dst: each source's targets ascending).  in_src and out_dst (int32 or int64, at\n"
+    "least len(src) long) get the pins in their first `pins` entries.  Two stable counting\n"
+    "sorts (by source, then by target) and one transpose: O(synapses + sources).";
+
+static PyObject *pins_build(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *o[6];
+    Arr a[6];
+    memset(a, 0, sizeof a);
+    int32_t *by_s = NULL, *by_t = NULL;
+    int64_t *cs = NULL, *ct = NULL;
+    PyObject *result = NULL;
+    const char *fn = "pins_build";
+    if (!PyArg_ParseTuple(args, "OOOOOO", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5])) return NULL;
+    if (get_arr(o[0], fn, "src", 'q', 0, -1, &a[0]) < 0 || get_arr(o[1], fn, "dst", 'q', 0, a[0].len, &a[1]) < 0 ||
+        get_arr(o[2], fn, "in_ptr", 'q', 1, -1, &a[2]) < 0 || get_arr(o[4], fn, "out_ptr", 'q', 1, -1, &a[4]) < 0)
+        goto done;
+    int64_t m = a[0].len, n = a[2].len - 1, ns = a[4].len - 1;
+    if (get_arr(o[3], fn, "in_src", 'x', 1, -1, &a[3]) < 0 || get_arr(o[5], fn, "out_dst", 'x', 1, -1, &a[5]) < 0)
+        goto done;
+    if (n < 0 || ns < 0 || a[3].len < m || a[5].len < m || ns >= INT32_MAX || n >= INT32_MAX ||
+        (a[3].width == 4 && ns > INT32_MAX) || (a[5].width == 4 && n > INT32_MAX)) {
+        PyErr_SetString(PyExc_ValueError, "pins_build: output arrays too short or ids too large");
+        goto done;
+    }
+    const int64_t *src = a[0].view.buf, *dst = a[1].view.buf;
+    int64_t *in_ptr = a[2].view.buf, *out_ptr = a[4].view.buf;
+    cs = calloc((size_t)(ns + 1), sizeof(int64_t));
+    ct = calloc((size_t)(n + 1), sizeof(int64_t));
+    by_s = malloc((size_t)(m ? m : 1) * sizeof(int32_t));
+    by_t = malloc((size_t)(m ? m : 1) * sizeof(int32_t));
+    if (!cs || !ct || !by_s || !by_t) { PyErr_NoMemory(); goto done; }
+    for (int64_t i = 0; i < m; i++) {
+        if (src[i] < 0 || src[i] >= ns || dst[i] < 0 || dst[i] >= n) {
+            PyErr_SetString(PyExc_ValueError, "pins_build: a synapse end is out of range");
+            goto done;
+        }
+        cs[src[i] + 1]++;
+        ct[dst[i] + 1]++;
+    }
+    for (int64_t s = 0; s < ns; s++) cs[s + 1] += cs[s];
+    for (int64_t t = 0; t < n; t++) ct[t + 1] += ct[t];
+    /* 1. targets grouped by source (stable) */
+    for (int64_t i = 0; i < m; i++) by_s[cs[src[i]]++] = (int32_t)dst[i];
+    /* 2. sources grouped by target, ascending within a target (sources visited in order) */
+    for (int64_t s = 0, j = 0; s < ns; s++)
+        for (; j < cs[s]; j++) by_t[ct[by_s[j]]++] = (int32_t)s;
+    /* 3. distinct sources per target: the CSR by target (ct[t] is now the end of t's run) */
+    int64_t k = 0;
+    for (int64_t t = 0, j = 0; t < n; t++) {
+        in_ptr[t] = k;
+        int64_t prev = -1;
+        for (; j < ct[t]; j++)
+            if (by_t[j] != prev) { prev = by_t[j]; id_put(&a[3], k++, prev); }
+    }
+    if (n >= 0) in_ptr[n] = k;
+    /* 4. the CSR by source: pins counted per source, then placed target by target */
+    memset(cs, 0, (size_t)(ns + 1) * sizeof(int64_t));
+    for (int64_t j = 0; j < k; j++) cs[idx_at(&a[3], j) + 1]++;
+    for (int64_t s = 0; s < ns; s++) cs[s + 1] += cs[s];
+    memcpy(out_ptr, cs, (size_t)(ns + 1) * sizeof(int64_t));
+    for (int64_t t = 0; t < n; t++)
+        for (int64_t j = in_ptr[t]; j < in_ptr[t + 1]; j++) id_put(&a[5], cs[idx_at(&a[3], j)]++, t);
+    result = PyLong_FromLongLong(k);
+done:
+    free(cs); free(ct); free(by_s); free(by_t);
+    release(a, 6);
+    return result;
+}
+
 /* ---- module ----------------------------------------------------------------------------- */
 
 static PyMethodDef methods[] = {
@@ -759,6 +841,7 @@ static PyMethodDef methods[] = {
     {"fill_fit", fill_fit, METH_VARARGS, FILL_FIT_DOC},
     {"fill_fits_each", fill_fits_each, METH_VARARGS, FILL_EACH_DOC},
     {"same_label_weight", same_label_weight, METH_VARARGS, SAME_DOC},
+    {"pins_build", pins_build, METH_VARARGS, PINS_DOC},
     {NULL, NULL, 0, NULL},
 };
 

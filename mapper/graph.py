@@ -24,6 +24,7 @@ from chipemu.arrays import run_starts
 from chipemu.errors import ChipemuError
 from chipemu.network import FlatNetwork, Network
 
+from . import kernel
 from .encoding import conv_geometry, kernel_share, projection_encoding, synapse_codes
 
 NetworkLike = Union[Network, FlatNetwork]
@@ -215,11 +216,31 @@ def build_graph(network: NetworkLike) -> MapGraph:
     del by_enc
     in_delay_max = _largest_per_row(dst, delay, n)
     del delay
+    idx_dtype = np.int32 if n_src < 2**31 - 1 else np.int64
+    if kernel.in_use() and n_src < 2**31 - 1:  # the compiled counting sorts (mapper/kernel.py): same pins
+        in_ptr, in_src, out_ptr, out_dst = kernel.pins_build(src, dst, n, n_src, idx_dtype)
+        del src, dst
+    else:
+        key = dst * max(n_src, 1)
+        key += src
+        del src, dst
+        holder = [key]
+        del key
+        in_ptr, in_src, out_ptr, out_dst = _pins(holder, n, n_src, idx_dtype)
+    return MapGraph(flat=flat, n=n, in_n=in_n, m=m, insyn=insyn, insyn_enc=insyn_enc,
+                    kernel_share=kernel_share(n, projections), in_delay_max=in_delay_max,
+                    in_ptr=in_ptr, in_src=in_src, out_ptr=out_ptr, out_dst=out_dst,
+                    pop_names=pop_names, pop_starts=pop_starts, projections=projections,
+                    in_names=in_names, in_starts=in_starts, name=name)
+
+
+def _pins(holder: list, n: int, n_src: int, idx_dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The pins of the synapses whose packed keys ``target * n_src + source`` (int64) are
+    ``holder``'s one array (taken from it, so that it is freed as soon as it is sorted), as
+    CSRs ``(in_ptr, in_src, out_ptr, out_dst)``, by sorts of packed keys (numpy)."""
     # pins: the distinct (target, source) pairs, by one sort of packed keys (32-bit ones
     # when they fit: about twice as fast)
-    key = dst * max(n_src, 1)
-    key += src
-    del src, dst
+    key = holder.pop()
     if n * n_src <= 2**32:
         key = key.astype(np.uint32)
     key.sort()
@@ -228,7 +249,6 @@ def build_graph(network: NetworkLike) -> MapGraph:
     pin_t = pin // max(n_src, 1)
     pin_s = pin
     pin_s -= pin_t * max(n_src, 1)
-    idx_dtype = np.int32 if n_src < 2**31 - 1 else np.int64
     in_ptr = np.zeros(n + 1, dtype=np.int64)
     if n:
         np.cumsum(np.bincount(pin_t, minlength=n), out=in_ptr[1:])
@@ -246,11 +266,7 @@ def build_graph(network: NetworkLike) -> MapGraph:
     out_ptr = np.zeros(n_src + 1, dtype=np.int64)
     if n_src:
         np.cumsum(np.bincount(o_s, minlength=n_src), out=out_ptr[1:])
-    return MapGraph(flat=flat, n=n, in_n=in_n, m=m, insyn=insyn, insyn_enc=insyn_enc,
-                    kernel_share=kernel_share(n, projections), in_delay_max=in_delay_max,
-                    in_ptr=in_ptr, in_src=in_src, out_ptr=out_ptr, out_dst=out_dst,
-                    pop_names=pop_names, pop_starts=pop_starts, projections=projections,
-                    in_names=in_names, in_starts=in_starts, name=name)
+    return in_ptr, in_src, out_ptr, out_dst
 
 
 def _largest_per_row(row: np.ndarray, value: np.ndarray, n: int) -> np.ndarray:

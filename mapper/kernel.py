@@ -32,7 +32,7 @@ AVAILABLE = _kernel is not None
 enabled = True
 
 __all__ = ["AVAILABLE", "LabelSteps", "enabled", "fill_fit", "fill_fits_each", "in_use", "numpy_only",
-           "refine_apply", "refine_connections", "refine_gains", "same_label_weight"]
+           "pins_build", "refine_apply", "refine_connections", "refine_gains", "same_label_weight"]
 
 
 def in_use() -> bool:
@@ -169,3 +169,21 @@ def same_label_weight(t: np.ndarray, s: np.ndarray, wq: np.ndarray, labels: np.n
     """Summed weight ``wq`` (int32) of the pins ``s -> t`` whose ends share a label, and of
     all pins (exact integer sums)."""
     return _kernel.same_label_weight(_ids(t), _ids(s), np.ascontiguousarray(wq, dtype=np.int32), _i64(labels))
+
+
+def pins_build(src: np.ndarray, dst: np.ndarray, n: int, n_src: int, idx_dtype
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The pins of synapses ``src -> dst`` as :func:`mapper.graph.build_graph` makes them:
+    ``(in_ptr, in_src, out_ptr, out_dst)``, each target's sources and each source's targets
+    ascending and distinct; ids in ``idx_dtype`` (int32 or int64)."""
+    m = int(src.size)
+    in_ptr = np.empty(n + 1, dtype=np.int64)
+    out_ptr = np.empty(n_src + 1, dtype=np.int64)
+    in_src = np.empty(m, dtype=idx_dtype)
+    out_dst = np.empty(m, dtype=idx_dtype)
+    pins = _kernel.pins_build(_i64(src), _i64(dst), in_ptr, in_src, out_ptr, out_dst)
+    if pins < m:  # duplicate synapses: keep only the pins (a copy when that frees much)
+        in_src, out_dst = in_src[:pins], out_dst[:pins]
+        if 8 * pins < 7 * m:
+            in_src, out_dst = in_src.copy(), out_dst.copy()
+    return in_ptr, in_src, out_ptr, out_dst

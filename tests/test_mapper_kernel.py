@@ -49,6 +49,33 @@ def assert_same_mapping(a, b):
         assert np.array_equal(a.usage[k], b.usage[k]), k
 
 
+def assert_same_graph(net):
+    """build_graph with the kernel's counting sorts and with numpy's key sorts: same arrays."""
+    fast = build_graph(net)
+    with kernel.numpy_only():
+        slow = build_graph(net)
+    for k in ("in_ptr", "in_src", "out_ptr", "out_dst", "insyn", "insyn_enc", "in_delay_max", "kernel_share"):
+        a, b = getattr(fast, k), getattr(slow, k)
+        assert a.dtype == b.dtype and np.array_equal(a, b), k
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 40), st.integers(0, 6), st.integers(0, 300), st.integers(0, 2**31))
+def test_pin_graph_identical(n, n_in, m, seed):
+    """Random synapses with many duplicates (pins shared), inputs, compartments without any."""
+    rng = np.random.default_rng(seed)
+    net = Network("pins", steps=5)
+    pop = net.add_population("p", n, vth=100)
+    if m:
+        net.connect(pop, pop, "explicit", src=rng.integers(0, n, m), dst=rng.integers(0, n, m), weight=2,
+                    delay=rng.integers(0, 3, m))
+    if n_in:
+        inp = net.add_bernoulli_input("i", n_in, p=0.1, seed=1)
+        k = int(rng.integers(1, 4 * n_in + 1))
+        net.connect(inp, pop, "explicit", src=rng.integers(0, n_in, k), dst=rng.integers(0, n, k), weight=2)
+    assert_same_graph(net)
+
+
 def conv_net(side: int = 24, seed: int = 0) -> Network:
     """Input (2 x side x side) -> conv 5x5 stride 2, 8 channels -> conv 3x3 stride 2, 8 channels."""
     rng = np.random.default_rng(seed)
@@ -92,6 +119,7 @@ CASES = {
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_mappings_identical_with_and_without_kernel(name):
     net, chip, kw = CASES[name]()
+    assert_same_graph(net)
     fast, slow = both(net, chip, seed=3, **kw)
     assert_same_mapping(fast, slow)
 
@@ -100,6 +128,7 @@ def test_mappings_identical_with_and_without_kernel(name):
 @given(small_case())
 def test_small_random_networks_identical(case):
     net, chip, _mapper, seed, mpc, routing, pin = case
+    assert_same_graph(net)
     try:
         fast = map_network(net, chip, mapper="traffic", seed=seed, max_per_core=mpc, routing=routing, pin=pin)
     except Exception as exc:  # noqa: BLE001  (the numpy code must fail the same way)
@@ -154,7 +183,7 @@ def test_kernel_checks_its_arrays():
         k.lp_adjacency(t.astype(np.float64), s, steps.ptr, steps.mid, steps.nbr)
     with pytest.raises(ValueError, match="out of range"):
         k.lp_adjacency(np.array([1, 3, 0]), s, steps.ptr, steps.mid, steps.nbr)
-    assert kernel.LabelSteps(np.arange(6)[::2] % 3, s.astype(np.int32), q, 3).nbr.size == 6
+    assert kernel.LabelSteps((np.arange(6) % 3)[::2], s.astype(np.int32), q, 3).nbr.size == 6  # strided: copied
     labels = np.arange(3, dtype=np.int64)
     ones = np.ones(3, dtype=np.int64)
     size, syn = ones.copy(), ones.copy()
@@ -273,3 +302,19 @@ def test_core_filling_identical(n, n_in, n_pins, seed, comp, fanin, memory):
         assert clusters_found(e, labels) == want
         inside = int(e.wq[labels[e.t] == labels[e.s]].sum())
         assert kernel.same_label_weight(e.t, e.s, e.wq, labels) == (inside, int(e.wq.sum()))
+
+
+def test_pin_kernel_checks_its_arrays():
+    k = kernel._kernel
+    src, dst = np.array([0, 2, 2, 1]), np.array([1, 0, 0, 1])
+    in_ptr, out_ptr = np.empty(3, np.int64), np.empty(4, np.int64)
+    in_src, out_dst = np.empty(4, np.int32), np.empty(4, np.int32)
+    assert k.pins_build(src, dst, in_ptr, in_src, out_ptr, out_dst) == 3  # (2, 0) twice: one pin
+    assert in_ptr.tolist() == [0, 1, 3] and in_src[:3].tolist() == [2, 0, 1]
+    assert out_ptr.tolist() == [0, 1, 2, 3] and out_dst[:3].tolist() == [1, 1, 0]
+    with pytest.raises(ValueError, match="out of range"):
+        k.pins_build(np.array([0, 3, 2, 1]), dst, in_ptr, in_src, out_ptr, out_dst)
+    with pytest.raises(ValueError):
+        k.pins_build(src, dst, in_ptr, in_src[:3], out_ptr, out_dst)
+    with pytest.raises((ValueError, BufferError)):
+        k.pins_build((np.arange(8) % 3)[::2], dst, in_ptr, in_src, out_ptr, out_dst)
