@@ -112,6 +112,9 @@ class Hardware:
         self.router_gz = cz
         #: chip column and row of every router (its chip's position in the grid)
         self.router_cx, self.router_cy = cx, cy
+        #: (gx, gy, gz, cx, cy) in int32, for the per-pair arithmetic of :meth:`hop_counts`
+        self._positions32 = tuple(a.astype(np.int32) for a in (self.router_gx, self.router_gy, self.router_gz,
+                                                               self.router_cx, self.router_cy))
         gx, gy, gz = self.grid
         #: router id at global position [Z, Y, X]
         self.grid_router = np.empty((gz, gy, gx), dtype=np.int64)
@@ -191,7 +194,7 @@ class Hardware:
         if a.dtype.kind not in "iu":
             raise ChipemuError(f"{self._where()}: {what} router index {r!r} is not an integer "
                                f"(allowed: int 0..{self.n_routers - 1})")
-        a = a.astype(np.int64)
+        a = a.astype(np.int64, copy=False)
         if a.size and (a.min() < 0 or a.max() >= self.n_routers):
             bad = a[(a < 0) | (a >= self.n_routers)].reshape(-1)[0]
             raise ChipemuError(f"{self._where()}: {what} router index {bad} out of range "
@@ -233,16 +236,31 @@ class Hardware:
         Ints for int arguments, else int64 arrays.
         """
         s, d = self.routers("source", src_router), self.routers("destination", dst_router)
+        if np.ndim(s) == 0 and np.ndim(d) == 0:
+            s, d = int(s), int(d)
+            cross_x = abs(int(self.router_cx[d]) - int(self.router_cx[s]))
+            cross_y = abs(int(self.router_cy[d]) - int(self.router_cy[s]))
+            return (abs(int(self.router_gx[d]) - int(self.router_gx[s])) - cross_x,
+                    abs(int(self.router_gy[d]) - int(self.router_gy[s])) - cross_y,
+                    cross_x + cross_y + abs(int(self.router_gz[d]) - int(self.router_gz[s])))
         # chip boundaries crossed along X and Y: differences of the chips' grid positions
-        # (looked up per router: integer division per pair is several times slower)
-        cross_x = np.abs(self.router_cx[d] - self.router_cx[s])
-        cross_y = np.abs(self.router_cy[d] - self.router_cy[s])
-        ew = np.abs(self.router_gx[d] - self.router_gx[s]) - cross_x
-        ns = np.abs(self.router_gy[d] - self.router_gy[s]) - cross_y
-        chip = cross_x + cross_y + np.abs(self.router_gz[d] - self.router_gz[s])
-        if np.ndim(ew) == 0:
-            return int(ew), int(ns), int(chip)
-        return ew, ns, chip
+        # (looked up per router: integer division per pair is several times slower); in
+        # int32 (coordinates are below 2**31), in place: the work is memory traffic
+        gx, gy, gz, cx, cy = self._positions32
+        s, d = np.broadcast_arrays(s, d)
+
+        def distance(pos):
+            out = pos[d]
+            out -= pos[s]
+            return np.abs(out, out=out)
+
+        cross_x, cross_y = distance(cx), distance(cy)
+        ew, ns, chip = distance(gx), distance(gy), distance(gz)
+        ew -= cross_x
+        ns -= cross_y
+        chip += cross_x
+        chip += cross_y
+        return ew.astype(np.int64), ns.astype(np.int64), chip.astype(np.int64)
 
     def route(self, src_router: int, dst_router: int) -> np.ndarray:
         """Link ids of the route from ``src_router`` to ``dst_router`` in travel order."""

@@ -323,7 +323,10 @@ class Network(SharedWeightBuilders):
             a = np.asarray(arr)
             h.update(key.encode())
             h.update(str(a.dtype.kind).encode())
-            h.update(a.astype(np.int64).tobytes() if a.dtype.kind in "iub" else str(a.tolist()).encode())
+            if a.dtype.kind in "iub":  # the bytes of the int64 array in C order, without copying them
+                h.update(memoryview(np.ascontiguousarray(a, dtype=np.int64)).cast("B"))
+            else:
+                h.update(str(a.tolist()).encode())
         return h.hexdigest()
 
     def summary(self) -> str:
