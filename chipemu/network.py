@@ -324,7 +324,7 @@ class Network(SharedWeightBuilders):
             h.update(key.encode())
             h.update(str(a.dtype.kind).encode())
             if a.dtype.kind in "iub":  # the bytes of the int64 array in C order, without copying them
-                h.update(memoryview(np.ascontiguousarray(a, dtype=np.int64)).cast("B"))
+                h.update(np.ascontiguousarray(a, dtype=np.int64).reshape(-1).view(np.uint8))
             else:
                 h.update(str(a.tolist()).encode())
         return h.hexdigest()
