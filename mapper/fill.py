@@ -5,7 +5,9 @@ ordered list of candidates, :meth:`CoreFiller.fit` returns the longest prefix of
 that still fits under the compartment, synaptic-memory and fan-in limits (vectorised over
 the candidates' pins: the cost is proportional to their fan-in, not to the core's).
 Delays and weights are per-synapse limits checked once for the whole network; fan-out
-depends on where the *targets* go and is checked once the partition is complete.
+depends on where the *targets* go and is checked once the partition is complete.  The
+fits run in the compiled kernel (:mod:`mapper.kernel`, one pass over the candidates' pins
+with a mark per source) when it is installed, else in numpy; both give the same answers.
 """
 
 from __future__ import annotations

@@ -25,7 +25,9 @@ At most ``rounds`` (10) rounds; it stops early below 0.1 % improvement or after 
 fruitless rounds in a row.
 
 Pin-count tables are dense ``(n + in_n) x K`` arrays; refinement is skipped when that
-exceeds :data:`DENSE_LIMIT` entries.
+exceeds :data:`DENSE_LIMIT` entries.  The loops over pins (candidate gains, the
+partners-per-core table, table updates) run in the compiled kernel (:mod:`mapper.kernel`)
+when it is installed, else in numpy; both give the same numbers.
 """
 
 from __future__ import annotations
