@@ -22,7 +22,7 @@ _FLAGS = ["-O2", "-ffp-contract=off"]
 
 setup(ext_modules=[
     Extension("_chipemu_noc_kernel", ["chipemu/noc/_simpy_kernel.c"], extra_compile_args=_FLAGS, optional=True),
-    Extension("_chipemu_analytic_kernel", ["chipemu/noc/_analytic_kernel.c"], extra_compile_args=_FLAGS,
-              optional=True),
+    Extension("_chipemu_analytic_kernel", ["chipemu/noc/_analytic_kernel.c"],
+              extra_compile_args=_FLAGS + ["-pthread"], extra_link_args=["-pthread"], optional=True),
     Extension("_chipemu_mapper_kernel", ["mapper/_mapper_kernel.c"], extra_compile_args=_FLAGS, optional=True),
 ])

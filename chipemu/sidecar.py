@@ -58,6 +58,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from .cpus import usable_cpus
 from .report.captions import FIGURES
 
 __all__ = ["Sidecar"]
@@ -68,11 +69,7 @@ _REFERENCE_BUDGET_SHARE = 1 / 8
 _HELPER_MAX_BYTES = 64 << 20
 
 
-def _usable_cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
+_usable_cpus = usable_cpus  # a module name the tests can replace
 
 
 def _spare_cpu() -> bool:

@@ -35,6 +35,7 @@ LAYERS = {
     "chipemu.interrupt": "base",               # SIGINT/SIGTERM handling (standard library only)
     "chipemu.arrays": "base",                  # array helpers (numpy only)
     "chipemu.allocator": "base",               # the command line's C allocator tuning (standard library only)
+    "chipemu.cpus": "base",                    # CPUs this process may use (standard library only)
     # network: the network description, its arithmetic and its files
     "chipemu": "network",                      # the package itself (re-exports the network API)
     "chipemu.neuron": "network",

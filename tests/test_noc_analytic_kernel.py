@@ -162,3 +162,26 @@ def test_kernel_rejects_bad_arrays():
         call(step=np.zeros(6, dtype=np.int64)[::2], pair=np.zeros(3, dtype=np.int64), before=np.zeros(3, dtype=np.int64))
     assert call(step=np.zeros(3, dtype=np.int64), pair=np.zeros(3, dtype=np.int64),
                 before=np.zeros(3, dtype=np.int64)) == 3
+
+
+def test_threads_give_identical_results(monkeypatch):
+    """Steps are shared among threads; any number of them gives the same results."""
+    monkeypatch.setattr(analytic, "_MIN_THREADED_TRAINS", 1)
+    chip = load_chip("loihi1")
+    cr = placement(chip)
+    rng = np.random.default_rng(5)
+    traffic = random_traffic(rng, cr.size, 23, 400, 12, p_single=0.7)
+    runs = []
+    for threads in (1, 2, 3, 7, 64):
+        noc = AnalyticNoc(chip, cr, compiled=True, threads=threads)
+        runs.append((noc.run_steps(*traffic, n_steps=23), noc.link_packets.copy(), repr(noc.totals)))
+    for per, link, totals in runs[1:]:
+        for k in runs[0][0]:
+            assert np.array_equal(_bits(per[k]), _bits(runs[0][0][k])), k
+        assert np.array_equal(link, runs[0][1]) and totals == runs[0][2]
+
+
+@pytest.mark.parametrize("threads", [0, -1, 1.5, True, "2"])
+def test_bad_thread_counts(threads):
+    with pytest.raises(ChipemuError, match="threads = .* is invalid"):
+        AnalyticNoc(load_chip("tiny"), np.zeros(1, dtype=np.int64), threads=threads)

@@ -42,6 +42,7 @@ from dataclasses import fields
 import numpy as np
 
 from chipemu.arrays import run_lengths, run_starts
+from chipemu.cpus import usable_cpus
 from chipemu.errors import ChipemuError
 from chipemu.noc.base import NocBase, TrafficCounts
 from chipemu.noc.result import _MAX_FIELDS, NocStepResult
@@ -68,6 +69,10 @@ _FLOAT_FIELDS = tuple(f.name for f in fields(NocStepResult) if f.type in (float,
 _MAX_STEP_LINK_CELLS = 1 << 22
 #: trains + route hops evaluated in one pass (see AnalyticNoc._blocks)
 _BLOCK_ENTRIES = 1 << 19
+#: default cap of AnalyticNoc.threads
+MAX_THREADS = 8
+#: passes of fewer trains run in one thread (a thread costs tens of microseconds to start)
+_MIN_THREADED_TRAINS = 4096
 #: largest grid of (hop class, packets before) arrival times kept or built (cells; 12-20 bytes each)
 _MAX_ARRIVAL_GRID = 1 << 23
 
@@ -199,11 +204,19 @@ class AnalyticNoc(NocBase):
             (default) if it is installed, ``True`` (an error if it is not), ``False``
             (numpy).  Both give bit-identical results; the kernel is several times faster
             and needs no per-hop arrays.
+        threads: threads the kernel shares a pass's steps among (steps are independent in
+            this model: the results are the same, bit for bit, whatever the number); None
+            (default): the CPUs this process may use, at most :data:`MAX_THREADS`.
     """
 
     name = "analytic"
 
-    def __init__(self, chip, core_router, *, chunk_packets: int | None = None, compiled: bool | None = None):
+    def __init__(self, chip, core_router, *, chunk_packets: int | None = None, compiled: bool | None = None,
+                 threads: int | None = None):
+        if threads is not None and (isinstance(threads, bool) or not isinstance(threads, (int, np.integer))
+                                    or threads < 1):
+            raise ChipemuError(f"NoC on chip {chip.name}: threads = {threads!r} is invalid (allowed: int >= 1, "
+                               "or None)")
         if compiled not in (None, True, False):
             raise ChipemuError(f"NoC on chip {chip.name}: compiled = {compiled!r} is invalid "
                                "(allowed: None, True, False)")
@@ -214,6 +227,8 @@ class AnalyticNoc(NocBase):
         super().__init__(chip, core_router, chunk_packets=chunk_packets)
         #: the compiled contention pass, or None (numpy)
         self._kernel = _train_waits if compiled is not False else None
+        #: threads of the compiled contention pass
+        self.threads = int(threads) if threads is not None else min(usable_cpus(), MAX_THREADS)
         #: routes and per-hop figures of the router pairs that carried traffic
         self.routes = RouteTable(self.topology, self.timing, self.core_router)
         self._grid = None  # ranked arrival times of all (class, P) (see _arrival_ranks)
@@ -366,7 +381,8 @@ class AnalyticNoc(NocBase):
                 self._kernel(as64(step, dtype=np.int64), as64(pair, dtype=np.int64),
                              None if single else as64(c, dtype=np.int64), as64(packets_before, dtype=np.int64),
                              n_steps, n_links, rt.ptr, rt.n_hops, rt.link, rt.cls, rt.used_rank, rt.link_period,
-                             rt.classes, float(t.inject_s), wait, link)
+                             rt.classes, float(t.inject_s), wait, link,
+                             self.threads if n_trains >= _MIN_THREADED_TRAINS else 1)
         else:
             link, wait = self._contention(step, pair, c, packets_before, n_steps, single)
         if t.eject_s > 0:
