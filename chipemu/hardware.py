@@ -42,6 +42,8 @@ deadlock-free.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from chipemu.errors import ChipemuError
@@ -112,9 +114,6 @@ class Hardware:
         self.router_gz = cz
         #: chip column and row of every router (its chip's position in the grid)
         self.router_cx, self.router_cy = cx, cy
-        #: (gx, gy, gz, cx, cy) in int32, for the per-pair arithmetic of :meth:`hop_counts`
-        self._positions32 = tuple(a.astype(np.int32) for a in (self.router_gx, self.router_gy, self.router_gz,
-                                                               self.router_cx, self.router_cy))
         gx, gy, gz = self.grid
         #: router id at global position [Z, Y, X]
         self.grid_router = np.empty((gz, gy, gx), dtype=np.int64)
@@ -229,6 +228,13 @@ class Hardware:
         return self.core_router(core_chip, core_xy) * self.cores_per_router + np.asarray(core_port, np.int64)
 
     # ---- routing --------------------------------------------------------------------
+
+    @functools.cached_property
+    def _positions32(self) -> tuple[np.ndarray, ...]:
+        """``(gx, gy, gz, cx, cy)`` of every router in int32, for the per-pair arithmetic
+        of :meth:`hop_counts` (built on first use)."""
+        return tuple(a.astype(np.int32) for a in (self.router_gx, self.router_gy, self.router_gz,
+                                                  self.router_cx, self.router_cy))
 
     def hop_counts(self, src_router, dst_router):
         """``(on-chip east-west, on-chip north-south, chip-to-chip)`` hops of the routes.
