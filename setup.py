@@ -8,9 +8,9 @@ several times slower.
   (``chipemu/noc/_simpy_kernel.c``).
 * ``_chipemu_analytic_kernel``: the contention pass of the analytic NoC model
   (``chipemu/noc/_analytic_kernel.c``).
-* ``_chipemu_mapper_kernel``: the hot loops of the traffic mapper (``mapper/_mapper_kernel.c``,
-  used through ``mapper/kernel.py``): the pin graph's counting sorts, label propagation's
-  iterations, refinement's and core filling's loops over pins.
+* ``_chipemu_mapper_kernel``: the hot loops of the traffic mapper (``mapper/_mapper_kernel.c``
+  and ``_mapper_kernel_cores.c``, used through ``mapper/kernel.py``): the pin graph's counting
+  sorts, label propagation's iterations, refinement's and core filling's loops over pins.
 
 ``-ffp-contract=off`` keeps every float operation as written (no fused multiply-add), which
 the bit-identity with the Python code needs; the sources refuse ``-ffast-math``.
@@ -24,5 +24,6 @@ setup(ext_modules=[
     Extension("_chipemu_noc_kernel", ["chipemu/noc/_simpy_kernel.c"], extra_compile_args=_FLAGS, optional=True),
     Extension("_chipemu_analytic_kernel", ["chipemu/noc/_analytic_kernel.c"],
               extra_compile_args=_FLAGS + ["-pthread"], extra_link_args=["-pthread"], optional=True),
-    Extension("_chipemu_mapper_kernel", ["mapper/_mapper_kernel.c"], extra_compile_args=_FLAGS, optional=True),
+    Extension("_chipemu_mapper_kernel", ["mapper/_mapper_kernel.c", "mapper/_mapper_kernel_cores.c"],
+              depends=["mapper/_mapper_kernel.h"], extra_compile_args=_FLAGS, optional=True),
 ])

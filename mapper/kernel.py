@@ -1,15 +1,21 @@
 """The mapper's compiled hot loops (optional C extension ``_chipemu_mapper_kernel``).
 
-``mapper/_mapper_kernel.c`` is built by ``pip install`` (setup.py) when a C compiler is
-there.  When it is installed and :data:`enabled`, the mapper runs label propagation's
-iterations in it; otherwise it runs the numpy code of :mod:`mapper.cluster`.  Both give the
-same labels, bit for bit (integer arithmetic only, the same tie rules; checked by
+``mapper/_mapper_kernel.c`` and ``_mapper_kernel_cores.c`` are built by ``pip install``
+(setup.py) when a C compiler is there.  When the extension is installed and
+:data:`enabled`, the mapper runs these loops over pins in it, else the numpy code they
+replace: the pin graph's sorts (:func:`pins_build`), label propagation's iterations
+(:class:`LabelSteps`) and cluster check (:func:`same_label_weight`), refinement's gains,
+partners-per-core table and pin-count updates (``refine_*``) and the core filler's fits
+(``fill_*``).  Both give the same numbers, bit for bit (integer arithmetic where the numpy
+code uses integers, the one float sum in the same order, the same tie rules; checked by
 ``tests/test_mapper_kernel.py``), so mappings never depend on whether it is installed.
 
-Cost: an iteration walks the pins of the active vertices once (an adjacency list of the
-pin graph built once per label propagation: ``4 * (2 * pins) + 16 * vertices`` bytes),
-where the numpy code sorts ``(vertex, label)`` keys of those pins; memory grows with pins
-and vertices only.
+Cost: proportional to the pins and vertices touched, as the numpy code's; label
+propagation keeps an adjacency list of the pin graph (``4 * (2 * pins) + 16 * vertices``
+bytes) and walks the active vertices' pins once an iteration where the numpy code sorts
+``(vertex, label)`` keys.  Arrays are checked at the C boundary (dtype, length,
+C-contiguity, ids in range); the wrappers here pass contiguous arrays of the right dtype
+(copies where needed) and refuse arrays to be updated in place that are not.
 """
 
 from __future__ import annotations
