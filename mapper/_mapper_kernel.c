@@ -406,6 +406,6 @@ PyMODINIT_FUNC PyInit__chipemu_mapper_kernel(void) {
     PyObject *m = PyModule_Create(&module);
     if (!m) return NULL;
     /* bump when the kernel's interface changes: the mapper uses it only if it matches */
-    PyModule_AddIntConstant(m, "VERSION", 1);
+    PyModule_AddIntConstant(m, "VERSION", 2);
     return m;
 }

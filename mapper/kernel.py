@@ -29,7 +29,9 @@ try:  # the compiled loops (mapper/_mapper_kernel.c, built by ``pip install``)
     import _chipemu_mapper_kernel as _kernel
 except ImportError:  # no compiler at install time: the numpy code
     _kernel = None
-if getattr(_kernel, "VERSION", None) != 1:
+#: the kernel's interface this module calls (a build of another version is not used)
+KERNEL_VERSION = 2
+if getattr(_kernel, "VERSION", None) != KERNEL_VERSION:
     _kernel = None
 
 #: whether the compiled loops are installed
