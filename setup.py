@@ -1,6 +1,6 @@
 """Build hook for the compiled parts of chipemu (everything else is in pyproject.toml).
 
-Three C extensions, all optional: if one cannot be built (no C compiler), the install still
+Four C extensions, all optional: if one cannot be built (no C compiler), the install still
 succeeds and chipemu runs the pure Python/numpy code instead, with identical results,
 several times slower.
 
@@ -8,6 +8,8 @@ several times slower.
   (``chipemu/noc/_simpy_kernel.c``).
 * ``_chipemu_analytic_kernel``: the contention pass of the analytic NoC model
   (``chipemu/noc/_analytic_kernel.c``).
+* ``_chipemu_arrays_kernel``: a counting sort for ``chipemu.arrays.stable_order``
+  (``chipemu/_arrays_kernel.c``).
 * ``_chipemu_mapper_kernel``: the hot loops of the traffic mapper (``mapper/_mapper_kernel.c``
   and ``_mapper_kernel_cores.c``, used through ``mapper/kernel.py``): the pin graph's counting
   sorts, label propagation's iterations, refinement's and core filling's loops over pins.
@@ -24,6 +26,7 @@ setup(ext_modules=[
     Extension("_chipemu_noc_kernel", ["chipemu/noc/_simpy_kernel.c"], extra_compile_args=_FLAGS, optional=True),
     Extension("_chipemu_analytic_kernel", ["chipemu/noc/_analytic_kernel.c"],
               extra_compile_args=_FLAGS + ["-pthread"], extra_link_args=["-pthread"], optional=True),
+    Extension("_chipemu_arrays_kernel", ["chipemu/_arrays_kernel.c"], extra_compile_args=_FLAGS, optional=True),
     Extension("_chipemu_mapper_kernel", ["mapper/_mapper_kernel.c", "mapper/_mapper_kernel_cores.c"],
               depends=["mapper/_mapper_kernel.h"], extra_compile_args=_FLAGS, optional=True),
 ])

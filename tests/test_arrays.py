@@ -44,12 +44,40 @@ def test_edge_cases():
 
 @settings(max_examples=60, deadline=None)
 @given(st.sampled_from([1, 7, 2**16, 2**16 + 1, 2**20, 2**32, 2**40]), st.lists(st.integers(0, 2**40), max_size=300),
-       st.sampled_from([np.int64, np.int32, np.uint32]))
-def test_stable_order_is_numpy_s_stable_argsort(key_range, raw, dtype):
+       st.sampled_from([np.int64, np.int32, np.uint32]), st.booleans())
+def test_stable_order_is_numpy_s_stable_argsort(key_range, raw, dtype, compiled):
+    """Both ways (the compiled counting sort for small key ranges, numpy's sorts)."""
+    import chipemu.arrays as arrays
+
+    if compiled:
+        assert arrays._counting_order is not None, "the arrays kernel is not built (python setup.py build_ext)"
+        saved = None
+    else:
+        saved, arrays._counting_order = arrays._counting_order, None
     keys = (np.asarray(raw, dtype=np.int64) % key_range)
-    if np.iinfo(dtype).max < key_range - 1:
-        keys %= np.iinfo(dtype).max
-    keys = keys.astype(dtype)
-    assert np.array_equal(stable_order(keys, key_range), np.argsort(keys, kind="stable"))
-    few = np.repeat(keys[:5], 7)  # many equal keys: their order must be kept
-    assert np.array_equal(stable_order(few, key_range), np.argsort(few, kind="stable"))
+    try:
+        if np.iinfo(dtype).max < key_range - 1:
+            keys %= np.iinfo(dtype).max
+        keys = keys.astype(dtype)
+        assert np.array_equal(stable_order(keys, key_range), np.argsort(keys, kind="stable"))
+        few = np.repeat(keys[:5], 7)  # many equal keys: their order must be kept
+        assert np.array_equal(stable_order(few, key_range), np.argsort(few, kind="stable"))
+    finally:
+        if saved is not None:
+            arrays._counting_order = saved
+
+
+def test_counting_order_checks_its_input():
+    from _chipemu_arrays_kernel import counting_order
+
+    out = np.empty(3, dtype=np.int64)
+    with pytest.raises(ValueError, match="out of 0 .. key_range - 1"):
+        counting_order(np.array([0, 5, 1]), 5, out)
+    with pytest.raises(ValueError, match="out of 0 .. key_range - 1"):
+        counting_order(np.array([0, -1, 1]), 5, out)
+    with pytest.raises(ValueError, match="int64"):
+        counting_order(np.array([0, 1, 1], dtype=np.int32), 5, out)
+    with pytest.raises(ValueError, match="as long as keys"):
+        counting_order(np.array([0, 1]), 5, out)
+    counting_order(np.array([2, 0, 2]), 3, out)
+    assert out.tolist() == [1, 0, 2]
