@@ -38,12 +38,28 @@ def run_lengths(starts: np.ndarray, n: int) -> np.ndarray:
     return np.diff(np.append(starts, n))
 
 
+#: integer arrays at least this long whose values fit in 32 bits are sorted as uint32
+_NARROW_SORT_MIN = 1 << 16
+
+
+def _sorted(values) -> tuple[np.ndarray, np.dtype]:
+    """``(np.sort(values flattened), dtype of values)``; a long integer array whose values
+    all lie in ``0 .. 2**32 - 1`` is sorted as uint32 (numpy sorts 32-bit keys about twice
+    as fast as 64-bit ones, conversions included: 0.26 s against 0.55 s for 15M keys below
+    4e8, measured 2026-12-02) and may come back as uint32: same values."""
+    a = np.asarray(values).reshape(-1)
+    if (a.dtype.kind in "iu" and a.itemsize > 4 and a.size >= _NARROW_SORT_MIN
+            and int(a.min()) >= 0 and int(a.max()) < 2**32):
+        return np.sort(a.astype(np.uint32)), a.dtype
+    return np.sort(a), a.dtype
+
+
 def distinct(values) -> np.ndarray:
     """The distinct values of an array (flattened), sorted: ``np.unique(values)``, by one sort."""
-    ordered = np.sort(np.asarray(values).reshape(-1))
+    ordered, dtype = _sorted(values)
     if ordered.size == 0:
         return ordered
-    return ordered[run_starts(ordered)]
+    return ordered[run_starts(ordered)].astype(dtype, copy=False)
 
 
 def distinct_counts(values) -> tuple[np.ndarray, np.ndarray]:
@@ -51,11 +67,11 @@ def distinct_counts(values) -> tuple[np.ndarray, np.ndarray]:
 
     ``np.unique(values, return_counts=True)`` by one sort; ``values`` is not modified.
     """
-    ordered = np.sort(np.asarray(values).reshape(-1))
+    ordered, dtype = _sorted(values)
     if ordered.size == 0:
         return ordered, np.zeros(0, dtype=np.int64)
     starts = run_starts(ordered)
-    return ordered[starts], run_lengths(starts, ordered.size)
+    return ordered[starts].astype(dtype, copy=False), run_lengths(starts, ordered.size)
 
 
 def stable_order(keys: np.ndarray, key_range: int) -> np.ndarray:

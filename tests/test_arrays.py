@@ -33,6 +33,21 @@ def test_sum_by_key_equals_bincount_bit_for_bit(pairs):
     assert np.array_equal(sums, dense[got_keys])  # same additions in the same order
 
 
+@pytest.mark.parametrize("dtype", [np.int64, np.uint64, np.int32])
+def test_long_arrays_sorted_narrow_give_the_same_values(dtype):
+    """Long integer arrays within 32 bits are sorted as uint32: same values, same dtype."""
+    rng = np.random.default_rng(1)
+    for hi in (5, 2**31 - 1, 2**32 - 1):
+        a = rng.integers(0, hi, 200_000, dtype=np.int64, endpoint=True).astype(dtype)
+        want, want_counts = np.unique(a, return_counts=True)
+        got = distinct(a)
+        assert got.dtype == a.dtype and np.array_equal(got, want)
+        got, counts = distinct_counts(a)
+        assert got.dtype == a.dtype and np.array_equal(got, want) and np.array_equal(counts, want_counts)
+    big = np.array([0, 2**32, 5] * 30_000, dtype=np.int64)  # beyond 32 bits: sorted as it is
+    assert distinct(big).tolist() == [0, 5, 2**32]
+
+
 def test_edge_cases():
     assert distinct([]).size == 0 and distinct_counts(np.zeros(0, np.int32))[1].dtype == np.int64
     assert distinct(np.array([[3, 1], [3, 2]])).tolist() == [1, 2, 3]  # flattened
