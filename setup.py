@@ -10,9 +10,10 @@ several times slower.
   (``chipemu/noc/_analytic_kernel.c``).
 * ``_chipemu_arrays_kernel``: a counting sort for ``chipemu.arrays.stable_order``
   (``chipemu/_arrays_kernel.c``).
-* ``_chipemu_mapper_kernel``: the hot loops of the traffic mapper (``mapper/_mapper_kernel.c``
-  and ``_mapper_kernel_cores.c``, used through ``mapper/kernel.py``): the pin graph's counting
-  sorts, label propagation's iterations, refinement's and core filling's loops over pins.
+* ``_chipemu_mapper_kernel``: the hot loops of the traffic mapper (``mapper/_mapper_kernel.c``,
+  ``_mapper_kernel_cores.c``, ``_mapper_kernel_place.c``, used through ``mapper/kernel.py``):
+  the pin graph's counting sorts, label propagation's iterations, refinement's and core
+  filling's loops over pins, the core-to-core traffic and the placement annealer's moves.
 
 ``-ffp-contract=off`` keeps every float operation as written (no fused multiply-add), which
 the bit-identity with the Python code needs; the sources refuse ``-ffast-math``.
@@ -27,6 +28,7 @@ setup(ext_modules=[
     Extension("_chipemu_analytic_kernel", ["chipemu/noc/_analytic_kernel.c"],
               extra_compile_args=_FLAGS + ["-pthread"], extra_link_args=["-pthread"], optional=True),
     Extension("_chipemu_arrays_kernel", ["chipemu/_arrays_kernel.c"], extra_compile_args=_FLAGS, optional=True),
-    Extension("_chipemu_mapper_kernel", ["mapper/_mapper_kernel.c", "mapper/_mapper_kernel_cores.c"],
+    Extension("_chipemu_mapper_kernel", ["mapper/_mapper_kernel.c", "mapper/_mapper_kernel_cores.c",
+                                         "mapper/_mapper_kernel_place.c"],
               depends=["mapper/_mapper_kernel.h"], extra_compile_args=_FLAGS, optional=True),
 ])

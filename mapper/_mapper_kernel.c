@@ -394,6 +394,8 @@ static PyMethodDef methods[] = {
     {"fill_fits_each", fill_fits_each, METH_VARARGS, FILL_EACH_DOC},
     {"same_label_weight", same_label_weight, METH_VARARGS, SAME_DOC},
     {"pins_build", pins_build, METH_VARARGS, PINS_DOC},
+    {"core_traffic", core_traffic, METH_VARARGS, TRAFFIC_DOC},
+    {"anneal_moves", anneal_moves, METH_VARARGS, ANNEAL_DOC},
     {NULL, NULL, 0, NULL},
 };
 
@@ -406,6 +408,6 @@ PyMODINIT_FUNC PyInit__chipemu_mapper_kernel(void) {
     PyObject *m = PyModule_Create(&module);
     if (!m) return NULL;
     /* bump when the kernel's interface changes: the mapper uses it only if it matches */
-    PyModule_AddIntConstant(m, "VERSION", 2);
+    PyModule_AddIntConstant(m, "VERSION", 3);
     return m;
 }

@@ -1,7 +1,8 @@
 /*
  * _mapper_kernel.h: what the sources of _chipemu_mapper_kernel share (mapper/_mapper_kernel.c:
  * the module, label propagation, the pin graph; mapper/_mapper_kernel_cores.c: refinement
- * and core filling): the checked reading of arrays at the boundary and the methods.
+ * and core filling; mapper/_mapper_kernel_place.c: core traffic, annealing): the checked
+ * reading of arrays at the boundary and the methods.
  */
 #ifndef CHIPEMU_MAPPER_KERNEL_H
 #define CHIPEMU_MAPPER_KERNEL_H
@@ -133,6 +134,8 @@ PyObject *fill_fit(PyObject *self, PyObject *args);
 PyObject *fill_fits_each(PyObject *self, PyObject *args);
 PyObject *same_label_weight(PyObject *self, PyObject *args);
 PyObject *pins_build(PyObject *self, PyObject *args);
+PyObject *core_traffic(PyObject *self, PyObject *args);
+PyObject *anneal_moves(PyObject *self, PyObject *args);
 extern const char LP_ADJ_DOC[];
 extern const char LP_STEP_DOC[];
 extern const char RF_GAINS_DOC[];
@@ -142,5 +145,7 @@ extern const char FILL_FIT_DOC[];
 extern const char FILL_EACH_DOC[];
 extern const char SAME_DOC[];
 extern const char PINS_DOC[];
+extern const char TRAFFIC_DOC[];
+extern const char ANNEAL_DOC[];
 
 #endif

@@ -5,8 +5,9 @@
 :data:`enabled`, the mapper runs these loops over pins in it, else the numpy code they
 replace: the pin graph's sorts (:func:`pins_build`), label propagation's iterations
 (:class:`LabelSteps`) and cluster check (:func:`same_label_weight`), refinement's gains,
-partners-per-core table and pin-count updates (``refine_*``) and the core filler's fits
-(``fill_*``).  Both give the same numbers, bit for bit (integer arithmetic where the numpy
+partners-per-core table and pin-count updates (``refine_*``), the core filler's fits
+(``fill_*``), the core-to-core traffic (:func:`core_traffic`) and the placement annealer's
+moves (:func:`anneal_moves`).  Both give the same numbers, bit for bit (integer arithmetic where the numpy
 code uses integers, the one float sum in the same order, the same tie rules; checked by
 ``tests/test_mapper_kernel.py``), so mappings never depend on whether it is installed.
 
@@ -30,7 +31,7 @@ try:  # the compiled loops (mapper/_mapper_kernel.c, built by ``pip install``)
 except ImportError:  # no compiler at install time: the numpy code
     _kernel = None
 #: the kernel's interface this module calls (a build of another version is not used)
-KERNEL_VERSION = 2
+KERNEL_VERSION = 3
 if getattr(_kernel, "VERSION", None) != KERNEL_VERSION:
     _kernel = None
 
@@ -39,8 +40,8 @@ AVAILABLE = _kernel is not None
 #: use them when installed (False: always the numpy code; see :func:`numpy_only`)
 enabled = True
 
-__all__ = ["AVAILABLE", "LabelSteps", "enabled", "fill_fit", "fill_fits_each", "in_use", "numpy_only",
-           "pins_build", "refine_apply", "refine_connections", "refine_gains", "same_label_weight"]
+__all__ = ["AVAILABLE", "LabelSteps", "anneal_moves", "core_traffic", "enabled", "fill_fit", "fill_fits_each",
+           "in_use", "numpy_only", "pins_build", "refine_apply", "refine_connections", "refine_gains", "same_label_weight"]
 
 
 def in_use() -> bool:
@@ -195,3 +196,33 @@ def pins_build(src: np.ndarray, dst: np.ndarray, n: int, n_src: int, idx_dtype
         if 8 * pins < 7 * m:
             in_src, out_dst = in_src.copy(), out_dst.copy()
     return in_ptr, in_src, out_ptr, out_dst
+
+
+def core_traffic(graph, neuron_core: np.ndarray, score: np.ndarray, n_cores: int, rates: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`mapper.place.core_traffic`'s pairs ``(a, b, w)``, sorted by ``(a, b)``, from the
+    source cores ``score`` (-1: none) and the compartments' cores: a counting sort of the
+    sources by core, then each core's distinct target cores, summing ``rates`` (float64) in
+    ascending source order (the numpy code's additions).  Memory O(K + sources + pairs)."""
+    K = int(n_cores)
+    counts, b, w = _kernel.core_traffic(_i64(graph.out_ptr), _ids(graph.out_dst), _i64(neuron_core), _i64(score),
+                                        np.ascontiguousarray(rates, dtype=np.float64), K)
+    a = np.repeat(np.arange(K, dtype=np.int64), np.frombuffer(counts, dtype=np.int64))
+    return a, np.frombuffer(b, dtype=np.int64), np.frombuffer(w, dtype=np.float64)
+
+
+def anneal_moves(C: np.ndarray, W: np.ndarray, D: np.ndarray, pa: np.ndarray, pp: np.ndarray, u: np.ndarray,
+                 slots: np.ndarray, occ: np.ndarray, rc: np.ndarray, cores_per_router: int, temp: float,
+                 alpha: float, cost: float) -> np.ndarray:
+    """:func:`mapper.place.place_anneal`'s loop over its moves (core ``pa[i]`` to slot
+    ``pp[i]``, accepted uphill when ``u[i] < exp(-d / temp)``, ``temp *= alpha`` a move):
+    ``C`` (K, R), ``slots``, ``occ``, ``rc`` (int64) updated in place; returns the slots of
+    the lowest cost seen (the initial ``slots`` if none is lower)."""
+    _writable(C, "C", (np.float64,))
+    for name, x in (("slots", slots), ("occ", occ), ("rc", rc)):
+        _writable(x, name, (np.int64,))
+    best = np.empty_like(slots)
+    _kernel.anneal_moves(C, np.ascontiguousarray(W, dtype=np.float64), np.ascontiguousarray(D, dtype=np.float64),
+                         _i64(pa), _i64(pp), np.ascontiguousarray(u, dtype=np.float64), slots, occ, rc, best,
+                         int(cores_per_router), float(temp), float(alpha), float(cost))
+    return best

@@ -38,6 +38,7 @@ from chipemu.arrays import distinct, sum_by_key
 from chipemu.chips import ChipSpec
 from chipemu.hardware import Hardware
 
+from . import kernel
 from .graph import MapGraph
 from .resources import source_cores
 
@@ -68,6 +69,8 @@ def core_traffic(graph: MapGraph, neuron_core: np.ndarray, input_core: np.ndarra
         return empty, empty, np.zeros(0)
     nc = np.asarray(neuron_core, np.int64)
     score = source_cores(nc, input_core)
+    if kernel.in_use():  # the same pairs and sums, by a counting sort of the sources by core
+        return kernel.core_traffic(graph, nc, score, K, rates)
     keys = np.repeat(np.arange(graph.n_src, dtype=np.int64) * K, np.diff(graph.out_ptr))
     keys += nc[graph.out_dst.astype(np.int64)]
     if graph.n_src * K <= 2**32:  # sort the (source, core) keys as 32-bit ints: about twice as fast
@@ -331,6 +334,8 @@ def place_anneal(T: np.ndarray, chip: ChipSpec, *, seed: int = 0,
     alpha = (t_end / t0) ** (1.0 / n_moves)
     temp = t0
     cost = best_cost = placement_cost(T, chip, slots)
+    if kernel.in_use():  # the loop below, compiled
+        return kernel.anneal_moves(C, W, D, pa, pp, u, slots.copy(), occ, rc.copy(), cpr, t0, alpha, cost)
     best = slots.copy()
     exp = math.exp
     for a, p, ui in zip(pa.tolist(), pp.tolist(), u.tolist()):

@@ -318,3 +318,76 @@ def test_pin_kernel_checks_its_arrays():
         k.pins_build(src, dst, in_ptr, in_src[:3], out_ptr, out_dst)
     with pytest.raises((ValueError, BufferError)):
         k.pins_build((np.arange(8) % 3)[::2], dst, in_ptr, in_src, out_ptr, out_dst)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(1, 60), st.integers(0, 8), st.integers(0, 500), st.integers(1, 200), st.integers(0, 2**31),
+       st.sampled_from(["float", "whole", "zeros"]))
+def test_core_traffic_identical(n, n_in, n_pins, K, seed, rates):
+    """The core-to-core traffic pairs and sums (random cores, inputs without a core, many
+    or few target cores per core): the same arrays, the same floats."""
+    from mapper.place import core_traffic
+
+    rng = np.random.default_rng(seed)
+    net = Network("ct", steps=5)
+    pop = net.add_population("p", n, vth=100)
+    net.connect(pop, pop, "explicit", src=rng.integers(0, n, n_pins), dst=rng.integers(0, n, n_pins), weight=2)
+    if n_in:
+        inp = net.add_bernoulli_input("i", n_in, p=0.1, seed=1)
+        k = int(rng.integers(1, 4 * n_in + 1))
+        net.connect(inp, pop, "explicit", src=rng.integers(0, n_in, k), dst=rng.integers(0, n, k), weight=2)
+    g = build_graph(net)
+    nc = rng.integers(0, K, g.n)
+    ic = np.where(rng.random(g.n_src - g.n) < 0.2, -1, rng.integers(0, K, g.n_src - g.n))
+    r = {"float": rng.random(g.n_src), "whole": rng.integers(0, 3, g.n_src).astype(float),
+         "zeros": np.where(rng.random(g.n_src) < 0.5, 0.0, 0.3)}[rates]
+    fast = core_traffic(g, nc, ic, K, r)
+    with kernel.numpy_only():
+        slow = core_traffic(g, nc, ic, K, r)
+    for x, y in zip(fast, slow):
+        assert x.dtype == y.dtype and np.array_equal(x, y)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(2, 128), st.floats(0.0, 1.0), st.integers(0, 6), st.integers(0, 2**31))
+def test_annealer_identical(k, density, n_fixed, seed):
+    """The placement annealer's moves (random traffic, pinned cores): the same placement."""
+    from mapper.place import place_anneal
+
+    rng = np.random.default_rng(seed)
+    chip = load_chip("loihi1")
+    T = np.where(rng.random((k, k)) < density, rng.random((k, k)), 0.0)
+    pinned = rng.choice(k, min(n_fixed, k), replace=False)
+    fixed = {int(c): int(p) for c, p in zip(pinned, rng.choice(chip.n_cores, pinned.size, replace=False))}
+    fast = place_anneal(T, chip, seed=seed % 1000, fixed=fixed, moves=3000)
+    with kernel.numpy_only():
+        slow = place_anneal(T, chip, seed=seed % 1000, fixed=fixed, moves=3000)
+    assert np.array_equal(fast, slow)
+
+
+def test_placement_kernel_checks_its_arrays():
+    k = kernel._kernel
+    g = build_graph(modular_net(n_clusters=2, size=8, seed=0))
+    nc = np.zeros(g.n, dtype=np.int64)
+    score = np.zeros(g.n_src, dtype=np.int64)
+    r = np.ones(g.n_src)
+    counts, b, w = k.core_traffic(g.out_ptr, g.out_dst, nc, score, r, 2)
+    assert np.frombuffer(counts, np.int64).sum() == 0 and len(b) == len(w) == 0  # all on core 0
+    with pytest.raises(ValueError, match="core"):
+        k.core_traffic(g.out_ptr, g.out_dst, nc + 2, score, r, 2)
+    with pytest.raises(ValueError):
+        k.core_traffic(g.out_ptr, g.out_dst, nc, score, r.astype(np.float32), 2)
+    with pytest.raises(ValueError):
+        k.core_traffic(g.out_ptr, g.out_dst, nc, score[:-1], r, 2)
+    # annealing: 2 cores on 2 routers of 2 slots; the tables must agree
+    C, W, D = np.zeros(4), np.zeros(4), np.array([0.0, 1.0, 1.0, 0.0])
+    slots, occ, rc = np.array([0, 1]), np.array([0, 1, -1, -1]), np.array([0, 0])
+    best = np.empty(2, np.int64)
+    args = (np.array([0]), np.array([2]), np.array([0.5]))
+    k.anneal_moves(C, W, D, *args, slots.copy(), occ.copy(), rc.copy(), best, 2, 1.0, 0.5, 0.0)
+    with pytest.raises(ValueError, match="agree"):
+        k.anneal_moves(C, W, D, *args, slots.copy(), np.array([1, 0, -1, -1]), rc.copy(), best, 2, 1.0, 0.5, 0.0)
+    with pytest.raises(ValueError, match="out of range"):
+        k.anneal_moves(C, W, D, np.array([2]), *args[1:], slots.copy(), occ.copy(), rc.copy(), best, 2, 1.0, 0.5, 0.0)
+    with pytest.raises(ValueError):
+        k.anneal_moves(C[:3], W, D, *args, slots.copy(), occ.copy(), rc.copy(), best, 2, 1.0, 0.5, 0.0)
