@@ -396,6 +396,10 @@ static PyMethodDef methods[] = {
     {"pins_build", pins_build, METH_VARARGS, PINS_DOC},
     {"core_traffic", core_traffic, METH_VARARGS, TRAFFIC_DOC},
     {"anneal_moves", anneal_moves, METH_VARARGS, ANNEAL_DOC},
+    {"chip_growth", chip_growth, METH_VARARGS, GROWTH_DOC},
+    {"traffic_by_chip", traffic_by_chip, METH_VARARGS, BY_CHIP_DOC},
+    {"chip_pair_values", chip_pair_values, METH_VARARGS, PAIR_VALUES_DOC},
+    {"row_distinct_counts", row_distinct_counts, METH_VARARGS, DISTINCT_DOC},
     {NULL, NULL, 0, NULL},
 };
 
@@ -408,6 +412,6 @@ PyMODINIT_FUNC PyInit__chipemu_mapper_kernel(void) {
     PyObject *m = PyModule_Create(&module);
     if (!m) return NULL;
     /* bump when the kernel's interface changes: the mapper uses it only if it matches */
-    PyModule_AddIntConstant(m, "VERSION", 3);
+    PyModule_AddIntConstant(m, "VERSION", 4);
     return m;
 }

@@ -136,6 +136,10 @@ PyObject *same_label_weight(PyObject *self, PyObject *args);
 PyObject *pins_build(PyObject *self, PyObject *args);
 PyObject *core_traffic(PyObject *self, PyObject *args);
 PyObject *anneal_moves(PyObject *self, PyObject *args);
+PyObject *chip_growth(PyObject *self, PyObject *args);
+PyObject *traffic_by_chip(PyObject *self, PyObject *args);
+PyObject *chip_pair_values(PyObject *self, PyObject *args);
+PyObject *row_distinct_counts(PyObject *self, PyObject *args);
 extern const char LP_ADJ_DOC[];
 extern const char LP_STEP_DOC[];
 extern const char RF_GAINS_DOC[];
@@ -147,5 +151,9 @@ extern const char SAME_DOC[];
 extern const char PINS_DOC[];
 extern const char TRAFFIC_DOC[];
 extern const char ANNEAL_DOC[];
+extern const char GROWTH_DOC[];
+extern const char BY_CHIP_DOC[];
+extern const char PAIR_VALUES_DOC[];
+extern const char DISTINCT_DOC[];
 
 #endif

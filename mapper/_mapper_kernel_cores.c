@@ -344,3 +344,80 @@ done:
     return result;
 }
 
+
+/* ---- distinct partners per core (resources.distinct_pair_counts) -----------------------------
+ * Row r (ptr[r] .. ptr[r+1]-1 of vals) belongs to key[r] (a core, 0 .. na-1); a pin's value
+ * is vals[j], or map[vals[j]] when map is not empty (0 .. nb-1).  counts[a] = how many
+ * distinct values the pins of a's rows hold: a counting sort of the rows by key, then a
+ * stamp per value.  Exact integers; O(rows + pins + na + nb) time and memory. */
+const char DISTINCT_DOC[] =
+    "row_distinct_counts(key, ptr, vals, map, nb, counts) -> None: counts[a] (int64, na) = distinct "
+    "values (vals, through map if not empty) in the rows of key a.";
+
+PyObject *row_distinct_counts(PyObject *self, PyObject *args) {
+    (void)self;
+    const char *fn = "row_distinct_counts";
+    PyObject *o[5];
+    long long nbl;
+    if (!PyArg_ParseTuple(args, "OOOOLO", &o[0], &o[1], &o[2], &o[3], &nbl, &o[4])) return NULL;
+    Arr A[5];
+    memset(A, 0, sizeof A);
+    PyObject *res = NULL;
+    int64_t *start = NULL, *order = NULL, *stamp = NULL;
+    const int64_t nb = (int64_t)nbl;
+    if (get_arr(o[0], fn, "key", 'q', 0, -1, &A[0]) < 0 || get_arr(o[2], fn, "vals", 'x', 0, -1, &A[2]) < 0 ||
+        get_arr(o[3], fn, "map", 'q', 0, -1, &A[3]) < 0 || get_arr(o[4], fn, "counts", 'q', 1, -1, &A[4]) < 0)
+        goto done;
+    const int64_t R = A[0].len, na = A[4].len, nm = A[3].len;
+    if (get_arr(o[1], fn, "ptr", 'q', 0, R + 1, &A[1]) < 0) goto done;
+    const int64_t *key = A[0].view.buf, *ptr = A[1].view.buf, *map = A[3].view.buf;
+    int64_t *counts = A[4].view.buf;
+    if (nb < 0 || ptr[0] != 0 || ptr[R] > A[2].len) {
+        PyErr_Format(PyExc_ValueError, "%s: ptr does not index vals", fn);
+        goto done;
+    }
+    for (int64_t r = 0; r < R; r++)
+        if (ptr[r] > ptr[r + 1] || key[r] < 0 || key[r] >= na) {
+            PyErr_Format(PyExc_ValueError, "%s: ptr not ascending or a key out of range", fn);
+            goto done;
+        }
+    for (int64_t j = 0; j < ptr[R]; j++) {
+        int64_t v = idx_at(&A[2], j);
+        if (nm) v = (v >= 0 && v < nm) ? map[v] : -1;
+        if (v < 0 || v >= nb) {
+            PyErr_Format(PyExc_ValueError, "%s: a value is out of range", fn);
+            goto done;
+        }
+    }
+    start = calloc((size_t)na + 1, sizeof *start);
+    order = malloc((size_t)(R + 1) * sizeof *order);
+    stamp = malloc((size_t)(nb + 1) * sizeof *stamp);
+    if (!start || !order || !stamp) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (int64_t r = 0; r < R; r++) start[key[r] + 1]++;
+    for (int64_t a = 0; a < na; a++) start[a + 1] += start[a];
+    for (int64_t r = 0; r < R; r++) order[start[key[r]]++] = r;
+    for (int64_t a = na; a > 0; a--) start[a] = start[a - 1];
+    start[0] = 0;
+    for (int64_t v = 0; v < nb; v++) stamp[v] = -1;
+    for (int64_t a = 0; a < na; a++) {
+        int64_t c = 0;
+        for (int64_t i = start[a]; i < start[a + 1]; i++) {
+            const int64_t r = order[i];
+            for (int64_t j = ptr[r]; j < ptr[r + 1]; j++) {
+                int64_t v = idx_at(&A[2], j);
+                if (nm) v = map[v];
+                if (stamp[v] != a) stamp[v] = a, c++;
+            }
+        }
+        counts[a] = c;
+    }
+    res = Py_None;
+    Py_INCREF(res);
+done:
+    release(A, 5);
+    free(start), free(order), free(stamp);
+    return res;
+}

@@ -1,20 +1,22 @@
 """The mapper's compiled hot loops (optional C extension ``_chipemu_mapper_kernel``).
 
-``mapper/_mapper_kernel.c`` and ``_mapper_kernel_cores.c`` are built by ``pip install``
-(setup.py) when a C compiler is there.  When the extension is installed and
-:data:`enabled`, the mapper runs these loops over pins in it, else the numpy code they
+``mapper/_mapper_kernel.c``, ``_mapper_kernel_cores.c`` and ``_mapper_kernel_place.c`` are
+built by ``pip install`` (setup.py) when a C compiler is there.  When the extension is
+installed and :data:`enabled`, the mapper runs these loops in it, else the numpy code they
 replace: the pin graph's sorts (:func:`pins_build`), label propagation's iterations
 (:class:`LabelSteps`) and cluster check (:func:`same_label_weight`), refinement's gains,
 partners-per-core table and pin-count updates (``refine_*``), the core filler's fits
-(``fill_*``), the core-to-core traffic (:func:`core_traffic`) and the placement annealer's
-moves (:func:`anneal_moves`).  Both give the same numbers, bit for bit (integer arithmetic where the numpy
-code uses integers, the one float sum in the same order, the same tie rules; checked by
-``tests/test_mapper_kernel.py``), so mappings never depend on whether it is installed.
+(``fill_*``), distinct partners per core (:func:`row_distinct_counts`), the core-to-core
+traffic (:func:`core_traffic`), the chip-level partition's growth (:func:`chip_growth`) and
+sums by chip (:func:`traffic_by_chip`, :func:`chip_pair_values`) and the placement
+annealer's moves (:func:`anneal_moves`).  Both give the same numbers, bit for bit (integer
+arithmetic where the numpy code uses integers, float sums in the same order, the same tie
+rules; checked by ``tests/test_mapper_kernel.py``), so mappings never depend on whether it is installed.
 
-Cost: proportional to the pins and vertices touched, as the numpy code's; label
-propagation keeps an adjacency list of the pin graph (``4 * (2 * pins) + 16 * vertices``
-bytes) and walks the active vertices' pins once an iteration where the numpy code sorts
-``(vertex, label)`` keys.  Arrays are checked at the C boundary (dtype, length,
+Cost: proportional to the pins, vertices and core pairs with traffic touched, as the numpy
+code's; label propagation keeps an adjacency list of the pin graph (``4 * (2 * pins) + 16 *
+vertices`` bytes) and walks the active vertices' pins once an iteration where the numpy code
+sorts ``(vertex, label)`` keys.  Arrays are checked at the C boundary (dtype, length,
 C-contiguity, ids in range); the wrappers here pass contiguous arrays of the right dtype
 (copies where needed) and refuse arrays to be updated in place that are not.
 """
@@ -31,7 +33,7 @@ try:  # the compiled loops (mapper/_mapper_kernel.c, built by ``pip install``)
 except ImportError:  # no compiler at install time: the numpy code
     _kernel = None
 #: the kernel's interface this module calls (a build of another version is not used)
-KERNEL_VERSION = 3
+KERNEL_VERSION = 4
 if getattr(_kernel, "VERSION", None) != KERNEL_VERSION:
     _kernel = None
 
@@ -40,8 +42,9 @@ AVAILABLE = _kernel is not None
 #: use them when installed (False: always the numpy code; see :func:`numpy_only`)
 enabled = True
 
-__all__ = ["AVAILABLE", "LabelSteps", "anneal_moves", "core_traffic", "enabled", "fill_fit", "fill_fits_each",
-           "in_use", "numpy_only", "pins_build", "refine_apply", "refine_connections", "refine_gains", "same_label_weight"]
+__all__ = ["AVAILABLE", "LabelSteps", "anneal_moves", "chip_growth", "chip_pair_values", "core_traffic", "enabled",
+           "fill_fit", "fill_fits_each", "in_use", "numpy_only", "pins_build", "refine_apply", "refine_connections",
+           "refine_gains", "row_distinct_counts", "same_label_weight", "traffic_by_chip"]
 
 
 def in_use() -> bool:
@@ -226,3 +229,45 @@ def anneal_moves(C: np.ndarray, W: np.ndarray, D: np.ndarray, pa: np.ndarray, pp
                          _i64(pa), _i64(pp), np.ascontiguousarray(u, dtype=np.float64), slots, occ, rc, best,
                          int(cores_per_router), float(temp), float(alpha), float(cost))
     return best
+
+
+def chip_growth(a: np.ndarray, b: np.ndarray, w: np.ndarray, chip: np.ndarray, room: np.ndarray) -> None:
+    """:func:`mapper.place.chips_by_traffic`'s growth on the traffic pairs ``(a, b, w)``:
+    ``chip`` (contiguous int64, -1 for a free core) is filled in place; ``room``: free
+    cores of each chip."""
+    _writable(chip, "chip", (np.int64,))
+    _kernel.chip_growth(_i64(a), _i64(b), np.ascontiguousarray(w, dtype=np.float64), chip, _i64(room))
+
+
+def traffic_by_chip(a: np.ndarray, b: np.ndarray, w: np.ndarray, chip: np.ndarray, n_chips: int):
+    """The traffic pairs ``(a, b, w)`` summed by chip (``chip``: chip of every core):
+    ``(T, inside, leaving, arriving, ptr, idx)``: ``T`` (G, G) chip-to-chip sums in pair
+    order (``np.add.at``'s), each chip's traffic inside it, leaving it and arriving at it
+    (bincount's sums), and the indices ``idx`` of the pairs inside a chip grouped by chip
+    (chip g's are ``idx[ptr[g]:ptr[g + 1]]``, in pair order)."""
+    G = int(n_chips)
+    T = np.empty(G * G)
+    inside, leaving, arriving = np.empty(G), np.empty(G), np.empty(G)
+    ptr = np.empty(G + 1, dtype=np.int64)
+    idx = _kernel.traffic_by_chip(_i64(a), _i64(b), np.ascontiguousarray(w, dtype=np.float64), _i64(chip),
+                                  T, inside, leaving, arriving, ptr)
+    return T.reshape(G, G), inside, leaving, arriving, ptr, np.frombuffer(idx, dtype=np.int64)
+
+
+def chip_pair_values(a: np.ndarray, b: np.ndarray, chip: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """``table[chip[a], chip[b]]`` (float64; ``table`` (G, G), ``chip`` the chip of every core)."""
+    out = np.empty(a.size)
+    _kernel.chip_pair_values(_i64(a), _i64(b), _i64(chip), np.ascontiguousarray(table, dtype=np.float64), out)
+    return out
+
+
+def row_distinct_counts(key: np.ndarray, ptr: np.ndarray, vals: np.ndarray, lookup: np.ndarray | None,
+                        n_values: int, n_keys: int) -> np.ndarray:
+    """For each ``a < n_keys``: how many distinct values the rows ``r`` with ``key[r] == a``
+    hold (row r: ``vals[ptr[r]:ptr[r + 1]]``, each value mapped through ``lookup`` if given;
+    values ``< n_values``), int64 -- :func:`mapper.resources.distinct_pair_counts` of the
+    pins, by a counting sort of the rows and a stamp per value."""
+    counts = np.empty(int(n_keys), dtype=np.int64)
+    _kernel.row_distinct_counts(_i64(key), _i64(ptr), _ids(vals), np.zeros(0, np.int64) if lookup is None
+                                else _i64(lookup), int(n_values), counts)
+    return counts

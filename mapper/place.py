@@ -136,6 +136,8 @@ def interchip_cost(a: np.ndarray, b: np.ndarray, w: np.ndarray, chip: np.ndarray
     """Expected chip-to-chip link crossings per timestep: ``sum w * chip_distance``."""
     if a.size == 0:
         return 0.0
+    if kernel.in_use():  # the same distances, gathered without index arrays
+        return float(w @ kernel.chip_pair_values(a, b, chip, chip_distances(hw)))
     return float(w @ chip_distances(hw)[chip[a], chip[b]])
 
 
@@ -162,19 +164,32 @@ def chips_by_traffic(n_cores: int, hw: Hardware, fixed: dict[int, int], a: np.nd
     if hw.n_chips == 1 or a.size == 0:
         return order_chip
     cpc = hw.cores_per_chip
+    chip = np.full(n_cores, -1, dtype=np.int64)
+    room = np.full(hw.n_chips, cpc, dtype=np.int64)
+    for lc, phys in fixed.items():
+        chip[lc] = phys // cpc
+        room[chip[lc]] -= 1
+    if kernel.in_use():  # the growth below, compiled
+        kernel.chip_growth(a, b, w, chip, room)
+    else:
+        _grow_chips(chip, room, a, b, w)
+    chip = _place_groups(chip, hw, fixed, a, b, w)
+    if interchip_cost(a, b, w, chip, hw) <= interchip_cost(a, b, w, order_chip, hw):
+        return chip
+    return order_chip
+
+
+def _grow_chips(chip: np.ndarray, room: np.ndarray, a: np.ndarray, b: np.ndarray, w: np.ndarray) -> None:
+    """:func:`chips_by_traffic`'s growth: fills ``chip`` (-1: not yet on a chip) in place."""
+    n_cores = chip.size
     sym_a, sym_b, sym_w = np.r_[a, b], np.r_[b, a], np.r_[w, w]
     order = _by_row(sym_a, n_cores)
     nb_ptr = np.zeros(n_cores + 1, dtype=np.int64)
     np.cumsum(np.bincount(sym_a, minlength=n_cores), out=nb_ptr[1:])
     nb, nw = sym_b[order], sym_w[order]
     strength = np.bincount(sym_a, weights=sym_w, minlength=n_cores)
-    chip = np.full(n_cores, -1, dtype=np.int64)
-    room = np.full(hw.n_chips, cpc, dtype=np.int64)
-    for lc, phys in fixed.items():
-        chip[lc] = phys // cpc
-        room[chip[lc]] -= 1
     unassigned = chip < 0
-    for c in range(hw.n_chips):
+    for c in range(room.size):
         if not unassigned.any():
             break
         gain = np.zeros(n_cores)
@@ -191,10 +206,6 @@ def chips_by_traffic(n_cores: int, hw: Hardware, fixed: dict[int, int], a: np.nd
             chip[best] = c
             unassigned[best] = False
             gain[nb[nb_ptr[best]:nb_ptr[best + 1]]] += nw[nb_ptr[best]:nb_ptr[best + 1]]
-    chip = _place_groups(chip, hw, fixed, a, b, w)
-    if interchip_cost(a, b, w, chip, hw) <= interchip_cost(a, b, w, order_chip, hw):
-        return chip
-    return order_chip
 
 
 def _place_groups(chip: np.ndarray, hw: Hardware, fixed: dict[int, int], a, b, w) -> np.ndarray:
@@ -207,8 +218,11 @@ def _place_groups(chip: np.ndarray, hw: Hardware, fixed: dict[int, int], a, b, w
     enter the sums, so one group's candidates cost O(G * |U|).
     """
     G = hw.n_chips
-    T = np.zeros((G, G))
-    np.add.at(T, (chip[a], chip[b]), w)
+    if kernel.in_use():  # the same sums (in pair order), compiled
+        T = kernel.traffic_by_chip(a, b, w, chip, G)[0]
+    else:
+        T = np.zeros((G, G))
+        np.add.at(T, (chip[a], chip[b]), w)
     T = T + T.T
     np.fill_diagonal(T, 0.0)
     pinned = np.zeros(G, dtype=bool)
@@ -384,24 +398,29 @@ def place_system(a: np.ndarray, b: np.ndarray, w: np.ndarray, n_cores: int, spec
         return placer(_dense(a, b, w, np.arange(K)), spec.chip, seed=seed, fixed=fixed)
     chip_of = (chips_by_traffic(K, hw, fixed, a, b, w) if by_traffic else chips_in_order(K, hw, fixed))
     cpc = hw.cores_per_chip
-    # the traffic inside each chip, grouped by chip once (linear in the traffic pairs)
-    same = chip_of[a] == chip_of[b]
+    # the traffic inside each chip, grouped by chip once (linear in the traffic pairs), and
     # the share of each chip's traffic that stays on it: all the placer on the chip can shorten
-    inside = np.bincount(chip_of[a[same]], weights=w[same], minlength=hw.n_chips)
-    touching = (inside + np.bincount(chip_of[a[~same]], weights=w[~same], minlength=hw.n_chips)
-                + np.bincount(chip_of[b[~same]], weights=w[~same], minlength=hw.n_chips))
+    if kernel.in_use():  # the same sums and groups, compiled
+        _, inside, leaving, arriving, ptr, idx = kernel.traffic_by_chip(a, b, w, chip_of, hw.n_chips)
+        touching = inside + leaving + arriving
+        a, b, w = a[idx], b[idx], w[idx]
+    else:
+        same = chip_of[a] == chip_of[b]
+        inside = np.bincount(chip_of[a[same]], weights=w[same], minlength=hw.n_chips)
+        touching = (inside + np.bincount(chip_of[a[~same]], weights=w[~same], minlength=hw.n_chips)
+                    + np.bincount(chip_of[b[~same]], weights=w[~same], minlength=hw.n_chips))
+        a, b, w = a[same], b[same], w[same]
+        order = _by_row(chip_of[a], hw.n_chips)
+        a, b, w = a[order], b[order], w[order]
+        ptr = np.searchsorted(chip_of[a], np.arange(hw.n_chips + 1))
     share = np.divide(inside, touching, out=np.ones(hw.n_chips), where=touching > 0)
-    a, b, w = a[same], b[same], w[same]
-    order = _by_row(chip_of[a], hw.n_chips)
-    a, b, w = a[order], b[order], w[order]
     chips = np.unique(chip_of)
-    bounds = np.searchsorted(chip_of[a], np.r_[chips, chips[-1] + 1] if chips.size else chips)
     local_id = np.zeros(K, dtype=np.int64)  # index of every core among its chip's cores
     slots = np.empty(K, dtype=np.int64)
-    for i, c in enumerate(chips.tolist()):
+    for c in chips.tolist():
         members = np.flatnonzero(chip_of == c)
         local_id[members] = np.arange(members.size)
-        lo, hi = bounds[i], bounds[i + 1]
+        lo, hi = ptr[c], ptr[c + 1]
         k = members.size
         T = np.bincount(local_id[a[lo:hi]] * k + local_id[b[lo:hi]], weights=w[lo:hi], minlength=k * k)
         local_fixed = {j: fixed[m] % cpc for j, m in enumerate(members.tolist()) if m in fixed}

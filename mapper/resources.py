@@ -76,6 +76,7 @@ from chipemu.chips import ChipSpec
 from chipemu.errors import ChipemuError, FitError
 from chipemu.neuron import WEIGHT_BITS, WEIGHT_RANGE
 
+from . import kernel as _kernel
 from .encoding import ENCODINGS, kernel_entries
 from .graph import MapGraph
 
@@ -290,10 +291,14 @@ def core_usage(graph: MapGraph, model: ResourceModel, neuron_core: np.ndarray,
     kernel = kernel_entries(nc, graph.projections, K) * model.weight_bits
     # pins are listed by target (in_*) and by source (out_*): a row's core is repeated over
     # its run of pins, not gathered pin by pin
-    fanin = distinct_pair_counts(np.repeat(nc, np.diff(graph.in_ptr)), graph.in_src, K, graph.n_src)
     score = source_cores(nc, input_core)
-    fanout = distinct_pair_counts(np.repeat(score, np.diff(graph.out_ptr)),
-                                  nc[graph.out_dst.astype(np.int64)], K, K)
+    if _kernel.in_use() and not (score[np.diff(graph.out_ptr) > 0] < 0).any():  # the same counts, compiled
+        fanin = _kernel.row_distinct_counts(nc, graph.in_ptr, graph.in_src, None, graph.n_src, K)
+        fanout = _kernel.row_distinct_counts(score, graph.out_ptr, graph.out_dst, nc, K, K)
+    else:
+        fanin = distinct_pair_counts(np.repeat(nc, np.diff(graph.in_ptr)), graph.in_src, K, graph.n_src)
+        fanout = distinct_pair_counts(np.repeat(score, np.diff(graph.out_ptr)),
+                                      nc[graph.out_dst.astype(np.int64)], K, K)
     mdel = np.full(K, -1, dtype=np.int64)
     if graph.n:
         np.maximum.at(mdel, nc, graph.in_delay_max)

@@ -391,3 +391,107 @@ def test_placement_kernel_checks_its_arrays():
         k.anneal_moves(C, W, D, np.array([2]), *args[1:], slots.copy(), occ.copy(), rc.copy(), best, 2, 1.0, 0.5, 0.0)
     with pytest.raises(ValueError):
         k.anneal_moves(C[:3], W, D, *args, slots.copy(), occ.copy(), rc.copy(), best, 2, 1.0, 0.5, 0.0)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from([(2, 2, 1), (3, 1, 2), (4, 2, 1)]), st.floats(0.05, 1.0), st.integers(0, 5),
+       st.booleans(), st.integers(0, 2**31))
+def test_chip_partition_identical(chips, density, n_fixed, whole, seed):
+    """The chip-level partition (growth, group placement, costs) and the traffic split by
+    chip on random core-to-core traffic (pairs both ways, cores without traffic, pinned
+    cores, whole-number ties): the same chips, sums and groups."""
+    from chipemu.hardware import Hardware
+    from mapper.place import chips_by_traffic, interchip_cost, place_system, place_rowmajor
+
+    rng = np.random.default_rng(seed)
+    spec = small_system(grid(2, 2), chips)
+    hw = Hardware.of(spec)
+    K = int(rng.integers(2, hw.n_cores + 1))
+    T = np.where(rng.random((K, K)) < density, rng.integers(0, 4, (K, K)) if whole else rng.random((K, K)), 0.0)
+    np.fill_diagonal(T, 0.0)
+    a, b = np.nonzero(T)
+    w = T[a, b].astype(float)
+    pinned = rng.choice(K, min(n_fixed, K), replace=False)
+    fixed = {int(c): int(p) for c, p in zip(pinned, rng.choice(hw.n_cores, pinned.size, replace=False))}
+    fast = chips_by_traffic(K, hw, fixed, a, b, w)
+    fast_cost = interchip_cost(a, b, w, fast, hw)
+    fast_slots = place_system(a, b, w, K, spec, place_rowmajor, by_traffic=True, fixed=fixed)
+    with kernel.numpy_only():
+        slow = chips_by_traffic(K, hw, fixed, a, b, w)
+        slow_cost = interchip_cost(a, b, w, slow, hw)
+        slow_slots = place_system(a, b, w, K, spec, place_rowmajor, by_traffic=True, fixed=fixed)
+    assert np.array_equal(fast, slow) and fast_cost == slow_cost and np.array_equal(fast_slots, slow_slots)
+    G = hw.n_chips
+    Tc, inside, leaving, arriving, ptr, idx = kernel.traffic_by_chip(a, b, w, fast, G)
+    want = np.zeros((G, G))
+    np.add.at(want, (fast[a], fast[b]), w)
+    same = fast[a] == fast[b]
+    assert np.array_equal(Tc, want)
+    assert np.array_equal(inside, np.bincount(fast[a[same]], weights=w[same], minlength=G))
+    assert np.array_equal(leaving, np.bincount(fast[a[~same]], weights=w[~same], minlength=G))
+    assert np.array_equal(arriving, np.bincount(fast[b[~same]], weights=w[~same], minlength=G))
+    assert np.array_equal(idx, np.flatnonzero(same)[np.argsort(fast[a[same]], kind="stable")])
+    assert np.array_equal(ptr, np.searchsorted(fast[a[idx]], np.arange(G + 1)))
+
+
+def test_chip_kernels_check_their_arrays():
+    k = kernel._kernel
+    a, b, w = np.array([0, 1]), np.array([1, 2]), np.array([1.0, 2.0])
+    chip = np.array([0, -1, -1])
+    k.chip_growth(a, b, w, chip, np.array([1, 2]))
+    assert chip.tolist() == [0, 0, 1]  # chip 0 has room for one more: 1 (gain 1); 2 goes to chip 1
+    chip = np.array([0, -1, -1])
+    k.chip_growth(a, b, w, chip, np.array([0, 2]))
+    assert chip.tolist() == [0, 1, 1]  # chip 0 full: chip 1 starts from the strongest core, 1
+    with pytest.raises(ValueError, match="out of range"):
+        k.chip_growth(np.array([0, 3]), b, w, np.array([0, -1, -1]), np.array([1, 2]))
+    with pytest.raises(ValueError, match="out of range"):
+        k.chip_growth(a, b, w, np.array([0, 2, -1]), np.array([1, 2]))
+    with pytest.raises(ValueError):
+        k.chip_growth(a, b, w[:1], np.array([0, -1, -1]), np.array([1, 2]))
+    out = np.empty(2)
+    k.chip_pair_values(a, b, chip, np.array([0.0, 1.0, 1.0, 0.0]), out)
+    assert out.tolist() == [1.0, 0.0]
+    with pytest.raises(ValueError, match="square"):
+        k.chip_pair_values(a, b, chip, np.zeros(3), out)
+    with pytest.raises(ValueError, match="out of range"):
+        k.chip_pair_values(a, b, chip + 1, np.zeros(4), out)
+    T, g = np.empty(4), np.empty(2)
+    with pytest.raises(ValueError, match="out of range"):
+        k.traffic_by_chip(a, b, w, chip + 1, T, g, g.copy(), g.copy(), np.empty(3, np.int64))
+    with pytest.raises(ValueError):
+        k.traffic_by_chip(a, b, w, chip, T[:3], g, g.copy(), g.copy(), np.empty(3, np.int64))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(1, 60), st.integers(0, 8), st.integers(0, 400), st.integers(1, 80), st.integers(0, 2**31))
+def test_core_usage_identical(n, n_in, n_pins, K, seed):
+    """Every core's usage (fan-in and fan-out axons: distinct partners per core) on random
+    graphs and cores: the same arrays."""
+    from mapper.resources import core_usage
+
+    rng = np.random.default_rng(seed)
+    net = Network("cu", steps=5)
+    pop = net.add_population("p", n, vth=100)
+    net.connect(pop, pop, "explicit", src=rng.integers(0, n, n_pins), dst=rng.integers(0, n, n_pins), weight=2)
+    if n_in:
+        inp = net.add_bernoulli_input("i", n_in, p=0.1, seed=1)
+        k = int(rng.integers(1, 4 * n_in + 1))
+        net.connect(inp, pop, "explicit", src=rng.integers(0, n_in, k), dst=rng.integers(0, n, k), weight=2)
+    g = build_graph(net)
+    model = ResourceModel.for_chip(load_chip("loihi1")).for_graph(g)
+    nc = rng.integers(0, K, g.n)
+    ic = rng.integers(0, K, g.n_src - g.n)
+    fast = core_usage(g, model, nc, ic, K)
+    with kernel.numpy_only():
+        slow = core_usage(g, model, nc, ic, K)
+    assert fast.keys() == slow.keys()
+    for key in fast:
+        assert fast[key].dtype == slow[key].dtype and np.array_equal(fast[key], slow[key]), key
+    counts = np.empty(2, np.int64)
+    with pytest.raises(ValueError, match="out of range"):
+        kernel._kernel.row_distinct_counts(np.array([0, 2]), np.array([0, 1, 2]), np.array([0, 1]),
+                                           np.zeros(0, np.int64), 2, counts)
+    with pytest.raises(ValueError, match="out of range"):
+        kernel._kernel.row_distinct_counts(np.array([0, 1]), np.array([0, 1, 2]), np.array([0, 2]),
+                                           np.zeros(0, np.int64), 2, counts)
