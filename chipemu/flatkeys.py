@@ -300,8 +300,6 @@ def _add_projections(net, d, path, prefix, syn, pre_secs, pre_starts, post_secs,
     named = f"{prefix}_name" in d or f"{prefix}_start" in d
     if m == 0 and not named:
         return
-    pre_of = np.searchsorted(pre_starts, syn["src"], side="right") - 1
-    post_of = np.searchsorted(post_starts, syn["dst"], side="right") - 1
     if named:
         secs, pres, posts = projection_sections(d, path, prefix, m)
         pre_index = {s[0]: j for j, s in enumerate(pre_secs)}
@@ -314,11 +312,17 @@ def _add_projections(net, d, path, prefix, syn, pre_secs, pre_starts, post_secs,
                 raise _bad(path, f"{prefix}_pre", f"names unknown source group {pres[i]!r}")
             if qi is None:
                 raise _bad(path, f"{prefix}_post", f"names unknown population {posts[i]!r}")
-            if np.any(pre_of[a:b] != pi) or np.any(post_of[a:b] != qi):
+            # every synapse inside its groups' index ranges (sections are contiguous: a
+            # minimum and a maximum per projection, no search per synapse)
+            if b > a and any(int(x[a:b].min()) < lo or int(x[a:b].max()) >= hi
+                             for x, lo, hi in ((syn["src"], pre_secs[pi][1], pre_secs[pi][2]),
+                                               (syn["dst"], post_secs[qi][1], post_secs[qi][2]))):
                 raise _bad(path, f"{prefix}_start",
                            f"projection {pname!r} has synapses outside {pres[i]!r} -> {posts[i]!r}")
-            groups.append((pname, pi, qi, np.arange(a, b)))
+            groups.append((pname, pi, qi, slice(a, b)))  # views of the file's arrays, no copies
     else:  # one projection per (pre, post) pair, synapse order kept within each
+        pre_of = np.searchsorted(pre_starts, syn["src"], side="right") - 1
+        post_of = np.searchsorted(post_starts, syn["dst"], side="right") - 1
         key = pre_of * len(post_secs) + post_of
         order = np.argsort(key, kind="stable")
         bounds = np.flatnonzero(np.diff(key[order])) + 1
