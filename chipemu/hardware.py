@@ -284,24 +284,34 @@ class Hardware:
         if s.shape != d.shape:
             raise ChipemuError(f"routes: {s.size} source routers but {d.size} destination routers "
                                f"(allowed: the same number)")
-        x0, y0, z0 = (a[s][:, None] for a in (self.router_gx, self.router_gy, self.router_gz))
-        x1, y1, z1 = (a[d][:, None] for a in (self.router_gx, self.router_gy, self.router_gz))
+        # (pairs, longest route) arrays in int32 (coordinates are small): half the memory
+        # traffic of int64
+        gx_, gy_, gz_ = self._positions32[:3]
+        x0, y0, z0 = (a[s][:, None] for a in (gx_, gy_, gz_))
+        x1, y1, z1 = (a[d][:, None] for a in (gx_, gy_, gz_))
         nx, ny, nz = np.abs(x1 - x0), np.abs(y1 - y0), np.abs(z1 - z0)
-        n = (nx + ny + nz).reshape(-1)
+        n = (nx + ny + nz).reshape(-1).astype(np.int64)
         width = int(n.max()) if n.size else 0
-        k = np.arange(width)[None, :]
+        k = np.arange(width, dtype=np.int32)[None, :]
         sx, sy, sz = np.sign(x1 - x0), np.sign(y1 - y0), np.sign(z1 - z0)
         in_x = k < nx
         in_y = ~in_x & (k < nx + ny)
-        x = np.where(in_x, x0 + k * sx, x1)
-        y = np.where(in_x, y0, np.where(in_y, y0 + (k - nx) * sy, y1))
-        z = np.where(in_x | in_y, z0, z0 + (k - nx - ny) * sz)
+        x = np.where(in_x, x0 + k * sx, x1)  # always on the grid
+        y = np.where(in_x, y0, np.where(in_y, y0 + (k - nx) * sy, y1))  # always on the grid
+        z = np.where(in_x | in_y, z0, z0 + (k - nx - ny) * sz)  # off the grid past the route's end
         direction = np.where(in_x, np.where(sx > 0, E, W),
                              np.where(in_y, np.where(sy > 0, N, S), np.where(sz > 0, U, D)))
         valid = k < n[:, None]
         gx, gy, gz = self.grid
-        router = self.grid_router[np.clip(z, 0, gz - 1), np.clip(y, 0, gy - 1), np.clip(x, 0, gx - 1)]
-        links = np.where(valid, router * self.n_dirs + direction, -1).astype(np.int64)
+        np.clip(z, 0, gz - 1, out=z)
+        cell = z.astype(np.int64) * gy if gx * gy * gz >= 2**31 else z * gy
+        cell += y
+        cell *= gx
+        cell += x  # the position's index in grid_router (Z, Y, X), flattened
+        router = self.grid_router.reshape(-1)[cell]
+        router *= self.n_dirs
+        router += direction
+        links = np.where(valid, router, -1).astype(np.int64, copy=False)
         return links, n
 
     def link_loads(self, src_router, dst_router, weight) -> np.ndarray:
