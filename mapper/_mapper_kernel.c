@@ -384,6 +384,76 @@ done:
 
 /* ---- module ----------------------------------------------------------------------------- */
 
+/* ---- pins kept for label propagation (cluster.pin_edges) ----------------------------------
+ * Pin j (target t: in_ptr[t] <= j < in_ptr[t+1], source s = in_src[j]) is kept when s != t,
+ * src_ok[s] and free[t]; kept pins in pin order.  With s_out None: only counts them. */
+const char PIN_KEEP_DOC[] =
+    "pin_keep(in_ptr, in_src, src_ok, free, s_out, t_out) -> kept pins; s_out/t_out (int32 or int64, "
+    "same width) get their sources and targets in pin order (None: count only).";
+
+PyObject *pin_keep(PyObject *self, PyObject *args) {
+    (void)self;
+    const char *fn = "pin_keep";
+    PyObject *o[6];
+    if (!PyArg_ParseTuple(args, "OOOOOO", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5])) return NULL;
+    Arr A[6];
+    memset(A, 0, sizeof A);
+    PyObject *res = NULL;
+    const int fill = o[4] != Py_None;
+    if (get_arr(o[0], fn, "in_ptr", 'q', 0, -1, &A[0]) < 0 || get_arr(o[1], fn, "in_src", 'x', 0, -1, &A[1]) < 0 ||
+        get_arr(o[2], fn, "src_ok", '?', 0, -1, &A[2]) < 0)
+        goto done;
+    const int64_t n = A[0].len - 1, n_src = A[2].len;
+    if (get_arr(o[3], fn, "free", '?', 0, n, &A[3]) < 0) goto done;
+    const int64_t *ptr = A[0].view.buf;
+    const unsigned char *ok = A[2].view.buf, *fr = A[3].view.buf;
+    if (n < 0 || ptr[0] != 0 || ptr[n] > A[1].len) {
+        PyErr_Format(PyExc_ValueError, "%s: in_ptr does not index in_src", fn);
+        goto done;
+    }
+    for (int64_t t = 0; t < n; t++)
+        if (ptr[t] > ptr[t + 1]) {
+            PyErr_Format(PyExc_ValueError, "%s: in_ptr is not ascending", fn);
+            goto done;
+        }
+    int64_t kept = 0;
+    for (int64_t t = 0; t < n; t++) {
+        if (!fr[t]) continue;
+        for (int64_t j = ptr[t]; j < ptr[t + 1]; j++) {
+            const int64_t s = idx_at(&A[1], j);
+            if (s < 0 || s >= n_src) {
+                PyErr_Format(PyExc_ValueError, "%s: a pin's source is out of range", fn);
+                goto done;
+            }
+            kept += s != t && ok[s];
+        }
+    }
+    if (fill) {
+        if (get_arr(o[4], fn, "s_out", 'x', 1, kept, &A[4]) < 0 || get_arr(o[5], fn, "t_out", 'x', 1, kept, &A[5]) < 0)
+            goto done;
+        if (A[4].width != A[5].width) {
+            PyErr_Format(PyExc_ValueError, "%s: s_out and t_out must have the same dtype", fn);
+            goto done;
+        }
+        const int wide = A[4].width == 8;
+        int64_t k = 0;
+        for (int64_t t = 0; t < n; t++) {
+            if (!fr[t]) continue;
+            for (int64_t j = ptr[t]; j < ptr[t + 1]; j++) {
+                const int64_t s = idx_at(&A[1], j);
+                if (s == t || !ok[s]) continue;
+                if (wide) ((int64_t *)A[4].view.buf)[k] = s, ((int64_t *)A[5].view.buf)[k] = t;
+                else ((int32_t *)A[4].view.buf)[k] = (int32_t)s, ((int32_t *)A[5].view.buf)[k] = (int32_t)t;
+                k++;
+            }
+        }
+    }
+    res = PyLong_FromLongLong((long long)kept);
+done:
+    release(A, 6);
+    return res;
+}
+
 static PyMethodDef methods[] = {
     {"lp_adjacency", lp_adjacency, METH_VARARGS, LP_ADJ_DOC},
     {"lp_step", lp_step, METH_VARARGS, LP_STEP_DOC},
@@ -394,6 +464,7 @@ static PyMethodDef methods[] = {
     {"fill_fits_each", fill_fits_each, METH_VARARGS, FILL_EACH_DOC},
     {"same_label_weight", same_label_weight, METH_VARARGS, SAME_DOC},
     {"pins_build", pins_build, METH_VARARGS, PINS_DOC},
+    {"pin_keep", pin_keep, METH_VARARGS, PIN_KEEP_DOC},
     {"core_traffic", core_traffic, METH_VARARGS, TRAFFIC_DOC},
     {"anneal_moves", anneal_moves, METH_VARARGS, ANNEAL_DOC},
     {"chip_growth", chip_growth, METH_VARARGS, GROWTH_DOC},
@@ -412,6 +483,6 @@ PyMODINIT_FUNC PyInit__chipemu_mapper_kernel(void) {
     PyObject *m = PyModule_Create(&module);
     if (!m) return NULL;
     /* bump when the kernel's interface changes: the mapper uses it only if it matches */
-    PyModule_AddIntConstant(m, "VERSION", 4);
+    PyModule_AddIntConstant(m, "VERSION", 5);
     return m;
 }

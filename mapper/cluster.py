@@ -86,13 +86,18 @@ def pin_edges(graph: MapGraph, r: np.ndarray, free: np.ndarray) -> _Edges:
     """The pin graph among free compartments and input sources (self pins and silent sources
     dropped), weights quantised to ``wb`` bits relative to the largest rate."""
     n_src = graph.n_src
-    pin_s, pin_t = graph.pin_arrays()
     src_ok = np.concatenate([free, np.ones(graph.in_n, dtype=bool)]) & (r > 0)
-    keep = (pin_s != pin_t) & src_ok[pin_s] & free[pin_t]
-    narrow = n_src < 2**31 and 2 * 8 * int(np.count_nonzero(keep)) > INT64_IDS_BYTES
-    idx = np.int32 if narrow else np.int64
-    s = pin_s[keep].astype(idx)
-    t = pin_t[keep].astype(idx, copy=False)
+    if kernel.in_use():  # the same pins in one pass, without the (source, target) arrays
+        kept = kernel.pin_keep(graph, src_ok, free, np.int64 if n_src >= 2**31 else np.int32)
+        narrow = n_src < 2**31 and 2 * 8 * kept[0].size > INT64_IDS_BYTES
+        s, t = kept if narrow else (kept[0].astype(np.int64), kept[1].astype(np.int64))
+    else:
+        pin_s, pin_t = graph.pin_arrays()
+        keep = (pin_s != pin_t) & src_ok[pin_s] & free[pin_t]
+        narrow = n_src < 2**31 and 2 * 8 * int(np.count_nonzero(keep)) > INT64_IDS_BYTES
+        idx = np.int32 if narrow else np.int64
+        s = pin_s[keep].astype(idx)
+        t = pin_t[keep].astype(idx, copy=False)
     hi_bits = max(1, int(np.ceil(np.log2(max(n_src, 2)))) * 2)
     wb = max(1, min(16, 62 - hi_bits))
     used = np.zeros(n_src, dtype=bool)

@@ -3,7 +3,7 @@
 ``mapper/_mapper_kernel.c``, ``_mapper_kernel_cores.c`` and ``_mapper_kernel_place.c`` are
 built by ``pip install`` (setup.py) when a C compiler is there.  When the extension is
 installed and :data:`enabled`, the mapper runs these loops in it, else the numpy code they
-replace: the pin graph's sorts (:func:`pins_build`), label propagation's iterations
+replace: the pin graph's sorts (:func:`pins_build`) and kept pins (:func:`pin_keep`), label propagation's iterations
 (:class:`LabelSteps`) and cluster check (:func:`same_label_weight`), refinement's gains,
 partners-per-core table and pin-count updates (``refine_*``), the core filler's fits
 (``fill_*``), distinct partners per core (:func:`row_distinct_counts`), the core-to-core
@@ -33,7 +33,7 @@ try:  # the compiled loops (mapper/_mapper_kernel.c, built by ``pip install``)
 except ImportError:  # no compiler at install time: the numpy code
     _kernel = None
 #: the kernel's interface this module calls (a build of another version is not used)
-KERNEL_VERSION = 4
+KERNEL_VERSION = 5
 if getattr(_kernel, "VERSION", None) != KERNEL_VERSION:
     _kernel = None
 
@@ -43,7 +43,7 @@ AVAILABLE = _kernel is not None
 enabled = True
 
 __all__ = ["AVAILABLE", "LabelSteps", "anneal_moves", "chip_growth", "chip_pair_values", "core_traffic", "enabled",
-           "fill_fit", "fill_fits_each", "in_use", "numpy_only", "pins_build", "refine_apply", "refine_connections",
+           "fill_fit", "fill_fits_each", "in_use", "numpy_only", "pin_keep", "pins_build", "refine_apply", "refine_connections",
            "refine_gains", "row_distinct_counts", "same_label_weight", "traffic_by_chip"]
 
 
@@ -271,3 +271,15 @@ def row_distinct_counts(key: np.ndarray, ptr: np.ndarray, vals: np.ndarray, look
     _kernel.row_distinct_counts(_i64(key), _i64(ptr), _ids(vals), np.zeros(0, np.int64) if lookup is None
                                 else _i64(lookup), int(n_values), counts)
     return counts
+
+
+def pin_keep(graph, src_ok: np.ndarray, free: np.ndarray, idx_dtype) -> tuple[np.ndarray, np.ndarray]:
+    """Source and target (``idx_dtype``: int32 or int64) of the pins of ``graph`` kept by
+    :func:`mapper.cluster.pin_edges` (source != target, ``src_ok[source]``, ``free[target]``),
+    in pin order."""
+    args = (_i64(graph.in_ptr), _ids(graph.in_src), np.ascontiguousarray(src_ok, dtype=bool),
+            np.ascontiguousarray(free, dtype=bool))
+    kept = _kernel.pin_keep(*args, None, None)
+    s, t = np.empty(kept, dtype=idx_dtype), np.empty(kept, dtype=idx_dtype)
+    _kernel.pin_keep(*args, s, t)
+    return s, t

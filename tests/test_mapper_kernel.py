@@ -162,6 +162,12 @@ def test_label_propagation_identical(n, n_in, n_pins, cap, seed, rates, tries):
          "zeros": np.where(rng.random(g.n_src) < 0.5, 0.0, 0.3)}[rates]
     free = rng.random(g.n) < 0.8
     e = pin_edges(g, source_rates(g, r), free)
+    with kernel.numpy_only():
+        e_numpy = pin_edges(g, source_rates(g, r), free)
+    for name in ("t", "s", "wq", "q"):
+        x, y = getattr(e, name), getattr(e_numpy, name)
+        assert x.dtype == y.dtype and np.array_equal(x, y), name
+    assert e.wb == e_numpy.wb
     fast = label_propagation(g, model, e, free, np.random.default_rng(seed), tries=tries)
     with kernel.numpy_only():
         slow = label_propagation(g, model, e, free, np.random.default_rng(seed), tries=tries)
@@ -306,6 +312,16 @@ def test_core_filling_identical(n, n_in, n_pins, seed, comp, fanin, memory):
 
 def test_pin_kernel_checks_its_arrays():
     k = kernel._kernel
+    ptr, srcs, ok, free = np.array([0, 2, 3]), np.array([0, 1, 0]), np.array([True, True]), np.array([True, True])
+    s_out, t_out = np.empty(2, np.int32), np.empty(2, np.int32)
+    assert k.pin_keep(ptr, srcs, ok, free, None, None) == 2  # the self pin 0 -> 0 is dropped
+    assert k.pin_keep(ptr, srcs, ok, free, s_out, t_out) == 2 and s_out.tolist() == [1, 0] and t_out.tolist() == [0, 1]
+    with pytest.raises(ValueError, match="out of range"):
+        k.pin_keep(ptr, np.array([0, 2, 0]), ok, free, None, None)
+    with pytest.raises(ValueError, match="same dtype"):
+        k.pin_keep(ptr, srcs, ok, free, s_out, t_out.astype(np.int64))
+    with pytest.raises(ValueError):
+        k.pin_keep(ptr, srcs, ok, free, s_out[:1], t_out[:1])
     src, dst = np.array([0, 2, 2, 1]), np.array([1, 0, 0, 1])
     in_ptr, out_ptr = np.empty(3, np.int64), np.empty(4, np.int64)
     in_src, out_dst = np.empty(4, np.int32), np.empty(4, np.int32)
