@@ -35,9 +35,13 @@ PyObject *core_traffic(PyObject *self, PyObject *args) {
     Arr A[5];
     memset(A, 0, sizeof A);
     PyObject *res = NULL;
-    int64_t *cnt = NULL, *order = NULL, *mark = NULL, *seen = NULL, *touched = NULL, *bout = NULL;
-    double *acc = NULL, *wout = NULL;
-    int64_t cap = 0, capw = 0, npairs = 0;
+    int64_t *cnt = NULL, *order = NULL, *mark = NULL, *seen = NULL, *touched = NULL;
+    double *acc = NULL;
+    /* the pairs' b and w are written straight into the bytearrays returned (grown by doubling:
+     * realloc, no copy of the pages for large sizes) */
+    PyObject *bobj = PyByteArray_FromStringAndSize(NULL, 0), *wobj = PyByteArray_FromStringAndSize(NULL, 0);
+    int64_t cap = 0, npairs = 0;
+    if (!bobj || !wobj) goto done;
     const int64_t K = (int64_t)Kl;
     if (get_arr(o[0], fn, "out_ptr", 'q', 0, -1, &A[0]) < 0 || get_arr(o[1], fn, "out_dst", 'x', 0, -1, &A[1]) < 0 ||
         get_arr(o[2], fn, "nc", 'q', 0, -1, &A[2]) < 0)
@@ -122,12 +126,17 @@ PyObject *core_traffic(PyObject *self, PyObject *args) {
                 if (seen[b] == a) touched[nt++] = b;
         } else if (nt > 1)
             qsort(touched, (size_t)nt, sizeof *touched, cmp_i64);
-        if (grow((void **)&bout, &cap, npairs + nt, sizeof *bout) < 0 ||
-            grow((void **)&wout, &capw, npairs + nt, sizeof *wout) < 0) {
-            free(per_core);
-            PyErr_NoMemory();
-            goto done;
+        if (npairs + nt > cap) {
+            int64_t c = cap ? cap : 1024;
+            while (c < npairs + nt) c *= 2;
+            if (PyByteArray_Resize(bobj, (Py_ssize_t)(c * 8)) < 0 || PyByteArray_Resize(wobj, (Py_ssize_t)(c * 8)) < 0) {
+                free(per_core);
+                goto done;
+            }
+            cap = c;
         }
+        int64_t *bout = (int64_t *)PyByteArray_AS_STRING(bobj);
+        double *wout = (double *)PyByteArray_AS_STRING(wobj);
         for (int64_t i = 0; i < nt; i++) {
             bout[npairs + i] = touched[i];
             wout[npairs + i] = acc[touched[i]];
@@ -135,13 +144,17 @@ PyObject *core_traffic(PyObject *self, PyObject *args) {
         npairs += nt;
         per_core[a] = nt;
     }
-    res = Py_BuildValue("(NNN)", PyByteArray_FromStringAndSize((const char *)per_core, (Py_ssize_t)(K * 8)),
-                        PyByteArray_FromStringAndSize((const char *)bout, (Py_ssize_t)(npairs * 8)),
-                        PyByteArray_FromStringAndSize((const char *)wout, (Py_ssize_t)(npairs * 8)));
+    if (PyByteArray_Resize(bobj, (Py_ssize_t)(npairs * 8)) < 0 || PyByteArray_Resize(wobj, (Py_ssize_t)(npairs * 8)) < 0) {
+        free(per_core);
+        goto done;
+    }
+    res = Py_BuildValue("(NOO)", PyByteArray_FromStringAndSize((const char *)per_core, (Py_ssize_t)(K * 8)), bobj, wobj);
     free(per_core);
 done:
     release(A, 5);
-    free(cnt), free(order), free(mark), free(seen), free(touched), free(acc), free(bout), free(wout);
+    free(cnt), free(order), free(mark), free(seen), free(touched), free(acc);
+    Py_XDECREF(bobj);
+    Py_XDECREF(wobj);
     return res;
 }
 
@@ -257,7 +270,8 @@ done:
  * row's weights in that order (bincount's additions).  A row is added to gain as numpy's
  * gain[nb] += nw does: a neighbour listed twice gets only its last weight.  Chips are grown
  * in order: the unassigned core of largest gain (first of equals), or, when that gain is
- * <= 0, of largest strength.  O(pairs + K) memory; O(K) a pick, as the numpy code. */
+ * <= 0, of largest strength.  Memory: 12 bytes per pair (24 when a is not ascending)
+ * and O(K); O(K) a pick, as the numpy code. */
 const char GROWTH_DOC[] =
     "chip_growth(a, b, w, chip, room) -> None: chips_by_traffic's growth; chip (int64, -1: free) is "
     "filled in place, room (int64) is each chip's free core count.";
@@ -270,8 +284,9 @@ PyObject *chip_growth(PyObject *self, PyObject *args) {
     Arr A[5];
     memset(A, 0, sizeof A);
     PyObject *res = NULL;
-    int64_t *ptr = NULL, *nb = NULL, *stamp = NULL;
-    double *nw = NULL, *strength = NULL, *gain = NULL;
+    int64_t *aptr = NULL, *bptr = NULL, *stamp = NULL;
+    int32_t *anb = NULL, *bnb = NULL;
+    double *anw = NULL, *bnw = NULL, *strength = NULL, *gain = NULL;
     unsigned char *free_ = NULL;
     if (get_arr(o[0], fn, "a", 'q', 0, -1, &A[0]) < 0) goto done;
     const int64_t P = A[0].len;
@@ -279,6 +294,10 @@ PyObject *chip_growth(PyObject *self, PyObject *args) {
         get_arr(o[3], fn, "chip", 'q', 1, -1, &A[3]) < 0 || get_arr(o[4], fn, "room", 'q', 0, -1, &A[4]) < 0)
         goto done;
     const int64_t K = A[3].len, G = A[4].len;
+    if (K >= INT32_MAX) {
+        PyErr_Format(PyExc_ValueError, "%s: %lld cores do not fit 32-bit ids", fn, (long long)K);
+        goto done;
+    }
     const int64_t *a = A[0].view.buf, *b = A[1].view.buf, *room = A[4].view.buf;
     const double *w = A[2].view.buf;
     int64_t *chip = A[3].view.buf;
@@ -292,46 +311,64 @@ PyObject *chip_growth(PyObject *self, PyObject *args) {
             PyErr_Format(PyExc_ValueError, "%s: a core's chip is out of range", fn);
             goto done;
         }
-    ptr = calloc((size_t)K + 1, sizeof *ptr);
-    nb = malloc((size_t)(2 * P + 1) * sizeof *nb);
-    nw = malloc((size_t)(2 * P + 1) * sizeof *nw);
+    /* row x: its pairs as a source, in pair order (the pairs themselves when a is ascending,
+     * else copies anb/anw), then as a target, in pair order (copies bnb/bnw) */
+    int sorted = 1;
+    for (int64_t i = 1; i < P && sorted; i++) sorted = a[i - 1] <= a[i];
+    aptr = calloc((size_t)K + 1, sizeof *aptr);
+    bptr = calloc((size_t)K + 1, sizeof *bptr);
+    bnb = malloc((size_t)(P + 1) * sizeof *bnb);
+    bnw = malloc((size_t)(P + 1) * sizeof *bnw);
+    if (!sorted) {
+        anb = malloc((size_t)(P + 1) * sizeof *anb);
+        anw = malloc((size_t)(P + 1) * sizeof *anw);
+    }
     stamp = malloc((size_t)(K + 1) * sizeof *stamp);
     strength = calloc((size_t)K + 1, sizeof *strength);
     gain = malloc((size_t)(K + 1) * sizeof *gain);
     free_ = malloc((size_t)K + 1);
-    if (!ptr || !nb || !nw || !stamp || !strength || !gain || !free_) {
+    if (!aptr || !bptr || !bnb || !bnw || (!sorted && (!anb || !anw)) || !stamp || !strength || !gain || !free_) {
         PyErr_NoMemory();
         goto done;
     }
-    for (int64_t i = 0; i < P; i++) ptr[a[i] + 1]++, ptr[b[i] + 1]++;
-    for (int64_t k = 0; k < K; k++) ptr[k + 1] += ptr[k];
+    for (int64_t i = 0; i < P; i++) aptr[a[i] + 1]++, bptr[b[i] + 1]++;
+    for (int64_t k = 0; k < K; k++) aptr[k + 1] += aptr[k], bptr[k + 1] += bptr[k];
     {
         int64_t *next = malloc((size_t)(K + 1) * sizeof *next);
         if (!next) {
             PyErr_NoMemory();
             goto done;
         }
-        memcpy(next, ptr, (size_t)K * sizeof *next);
-        for (int64_t i = 0; i < P; i++) nb[next[a[i]]] = b[i], nw[next[a[i]]++] = w[i];
-        for (int64_t i = 0; i < P; i++) nb[next[b[i]]] = a[i], nw[next[b[i]]++] = w[i];
+        memcpy(next, bptr, (size_t)K * sizeof *next);
+        for (int64_t i = 0; i < P; i++) bnb[next[b[i]]] = (int32_t)a[i], bnw[next[b[i]]++] = w[i];
+        if (!sorted) {
+            memcpy(next, aptr, (size_t)K * sizeof *next);
+            for (int64_t i = 0; i < P; i++) anb[next[a[i]]] = (int32_t)b[i], anw[next[a[i]]++] = w[i];
+        }
         free(next);
     }
-    for (int64_t k = 0; k < K; k++)
-        for (int64_t j = ptr[k]; j < ptr[k + 1]; j++) strength[k] += nw[j];
+#define A_NB(j) (sorted ? b[j] : (int64_t)anb[j])
+#define A_NW(j) (sorted ? w[j] : anw[j])
+    for (int64_t k = 0; k < K; k++) {
+        for (int64_t j = aptr[k]; j < aptr[k + 1]; j++) strength[k] += A_NW(j);
+        for (int64_t j = bptr[k]; j < bptr[k + 1]; j++) strength[k] += bnw[j];
+    }
     int64_t n_free = 0, tick = 0;
     for (int64_t k = 0; k < K; k++) {
         free_[k] = chip[k] < 0;
         n_free += free_[k];
         stamp[k] = -1;
     }
-#define ADD_ROW(m)                                                  \
-    do {                                                            \
-        tick++;                                                     \
-        for (int64_t j = ptr[(m) + 1] - 1; j >= ptr[(m)]; j--)      \
-            if (stamp[nb[j]] != tick) {                             \
-                stamp[nb[j]] = tick;                                \
-                gain[nb[j]] += nw[j];                               \
-            }                                                       \
+    /* the row backwards: a neighbour listed twice gets its last weight only */
+#define ADD_ROW(m)                                                                  \
+    do {                                                                            \
+        tick++;                                                                     \
+        for (int64_t j = bptr[(m) + 1] - 1; j >= bptr[(m)]; j--)                    \
+            if (stamp[bnb[j]] != tick) stamp[bnb[j]] = tick, gain[bnb[j]] += bnw[j]; \
+        for (int64_t j = aptr[(m) + 1] - 1; j >= aptr[(m)]; j--) {                  \
+            const int64_t x = A_NB(j);                                              \
+            if (stamp[x] != tick) stamp[x] = tick, gain[x] += A_NW(j);              \
+        }                                                                           \
     } while (0)
     for (int64_t c = 0; c < G && n_free > 0; c++) {
         for (int64_t k = 0; k < K; k++) gain[k] = 0.0;
@@ -353,11 +390,14 @@ PyObject *chip_growth(PyObject *self, PyObject *args) {
         }
     }
 #undef ADD_ROW
+#undef A_NB
+#undef A_NW
     res = Py_None;
     Py_INCREF(res);
 done:
     release(A, 5);
-    free(ptr), free(nb), free(nw), free(stamp), free(strength), free(gain), free(free_);
+    free(aptr), free(bptr), free(anb), free(anw), free(bnb), free(bnw), free(stamp), free(strength), free(gain),
+        free(free_);
     return res;
 }
 

@@ -437,6 +437,10 @@ def test_chip_partition_identical(chips, density, n_fixed, whole, seed):
         slow_cost = interchip_cost(a, b, w, slow, hw)
         slow_slots = place_system(a, b, w, K, spec, place_rowmajor, by_traffic=True, fixed=fixed)
     assert np.array_equal(fast, slow) and fast_cost == slow_cost and np.array_equal(fast_slots, slow_slots)
+    mix = rng.permutation(a.size)  # pairs in any order (the growth's rows are built, not read off)
+    got = chips_by_traffic(K, hw, fixed, a[mix], b[mix], w[mix])
+    with kernel.numpy_only():
+        assert np.array_equal(got, chips_by_traffic(K, hw, fixed, a[mix], b[mix], w[mix]))
     G = hw.n_chips
     Tc, inside, leaving, arriving, ptr, idx = kernel.traffic_by_chip(a, b, w, fast, G)
     want = np.zeros((G, G))
