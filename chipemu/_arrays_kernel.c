@@ -51,6 +51,11 @@ static PyObject *counting_order(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "counting_order: out must be as long as keys, key_range in 0 .. 2**40");
         goto done;
     }
+    if (n && (const char *)ov.buf < (const char *)kv.buf + kv.len && (const char *)kv.buf < (const char *)ov.buf + ov.len) {
+        /* out written while keys are read: keys would change under the sort (indices out of range) */
+        PyErr_SetString(PyExc_ValueError, "counting_order: out must not share memory with keys");
+        goto done;
+    }
     const int64_t *k = kv.buf;
     int64_t *o = ov.buf;
     start = calloc((size_t)key_range + 1, sizeof(int64_t));

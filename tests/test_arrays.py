@@ -96,3 +96,18 @@ def test_counting_order_checks_its_input():
         counting_order(np.array([0, 1]), 5, out)
     counting_order(np.array([2, 0, 2]), 3, out)
     assert out.tolist() == [1, 0, 2]
+
+
+def test_counting_order_refuses_out_sharing_memory_with_keys():
+    """out written while keys are read would change the keys under the sort (keys out of
+    range, writes out of bounds): refused."""
+    from _chipemu_arrays_kernel import counting_order
+
+    buf = np.arange(128, dtype=np.int64)[::-1].copy()
+    keys = buf[64:]
+    for out in (keys, buf[32:96], np.frombuffer(keys.data, dtype=np.int64)):
+        with pytest.raises(ValueError, match="share memory"):
+            counting_order(keys, 64, out)
+    both = np.zeros(8, dtype=np.int64)
+    counting_order(both[:4], 1, both[4:])  # adjacent, not overlapping: fine
+    assert both.tolist() == [0, 0, 0, 0, 0, 1, 2, 3]

@@ -185,3 +185,26 @@ def test_threads_give_identical_results(monkeypatch):
 def test_bad_thread_counts(threads):
     with pytest.raises(ChipemuError, match="threads = .* is invalid"):
         AnalyticNoc(load_chip("tiny"), np.zeros(1, dtype=np.int64), threads=threads)
+
+
+def test_kernel_refuses_outputs_sharing_memory_with_inputs():
+    """wait and link_packets are written while the inputs are read (after they were
+    checked): an output that shares memory with an input, or with the other output, is
+    refused (else it could turn a checked route row into one out of bounds)."""
+    from _chipemu_analytic_kernel import train_waits
+
+    z64, one = np.zeros(1, dtype=np.int64), np.ones(1, dtype=np.int64)
+
+    def call(period=None, ptr=z64, wait=None, packets=None):
+        period = np.ones(1) if period is None else period
+        return train_waits(z64, z64, None, z64, 1, 1, ptr, one, np.zeros(1, dtype=np.int32),
+                           np.zeros(1, dtype=np.int32), z64.copy(), period, np.ones(4), 1e-9,
+                           np.zeros(1) if wait is None else wait,
+                           np.zeros(1, dtype=np.int64) if packets is None else packets)
+
+    assert call() == 1
+    period, ptr, shared = np.ones(1), np.zeros(1, dtype=np.int64), np.zeros(2, dtype=np.int64)
+    for kw in (dict(period=period, wait=period), dict(ptr=ptr, packets=ptr),
+               dict(wait=shared.view(np.float64)[:1], packets=shared[:1])):
+        with pytest.raises(ValueError, match="share memory"):
+            call(**kw)

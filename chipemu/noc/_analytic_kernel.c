@@ -146,6 +146,12 @@ static int get(Arr *arr, PyObject *obj, const char *name, char kind, int64_t n, 
 
 static int64_t len_of(const Arr *a, int size) { return a->view.len / size; }
 
+/* whether two held arrays share memory (an output written while an input is read) */
+static int overlap(const Arr *a, const Arr *b) {
+    const char *a0 = a->view.buf, *b0 = b->view.buf;
+    return a->held && b->held && a->view.len && b->view.len && a0 < b0 + b->view.len && b0 < a0 + a->view.len;
+}
+
 /* everything a worker reads (the caller's arrays) and writes (disjoint parts of wait and
  * link_packets: a worker owns whole steps) */
 typedef struct {
@@ -327,6 +333,13 @@ static PyObject *train_waits(PyObject *self, PyObject *args) {
         goto done;
     }
     if (get(&packets, o[15], "link_packets", 'q', n_steps * n_links, 1) < 0) goto done;
+    /* the outputs are written while the inputs are read (and after they are checked) */
+    for (size_t k = 0; k < sizeof(all) / sizeof(all[0]); k++)
+        if ((all[k] != &wait && overlap(all[k], &wait)) || (all[k] != &packets && overlap(all[k], &packets))) {
+            PyErr_SetString(PyExc_ValueError, "analytic kernel: wait and link_packets must not share memory with "
+                            "each other or with an input");
+            goto done;
+        }
 
     Ctx c = {.st = step.view.buf, .pr = pair.view.buf, .ct = single ? NULL : count.view.buf,
              .before = pb.view.buf, .rptr = ptr.view.buf, .rnh = nh.view.buf, .urank = rank.view.buf,
