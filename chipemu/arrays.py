@@ -93,6 +93,8 @@ def stable_order(keys: np.ndarray, key_range: int) -> np.ndarray:
         out = np.empty(keys.size, dtype=np.int64)
         _counting_order(np.ascontiguousarray(keys, dtype=np.int64), int(key_range), out)
         return out
+    if keys.dtype.kind in "iu":  # no wider than the dtype (a 16-bit digit mask must fit it)
+        key_range = min(key_range, int(np.iinfo(keys.dtype).max) + 1)
     if key_range <= 2**16:
         return np.argsort(keys.astype(np.uint16), kind="stable")
     if key_range <= 2**32:

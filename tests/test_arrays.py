@@ -111,3 +111,12 @@ def test_counting_order_refuses_out_sharing_memory_with_keys():
     both = np.zeros(8, dtype=np.int64)
     counting_order(both[:4], 1, both[4:])  # adjacent, not overlapping: fine
     assert both.tolist() == [0, 0, 0, 0, 0, 1, 2, 3]
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8, np.int16, np.uint16])
+def test_stable_order_of_narrow_keys_with_a_wide_range(dtype):
+    """Keys of a narrow integer dtype with a key range beyond it (a radix digit mask wider
+    than the dtype raised OverflowError)."""
+    keys = np.array([3, 1, 2, 1, 0, 3, 100], dtype=dtype)
+    for key_range in (2**17, 2**33):
+        assert np.array_equal(stable_order(keys, key_range), np.argsort(keys, kind="stable"))
