@@ -208,3 +208,17 @@ def test_kernel_refuses_outputs_sharing_memory_with_inputs():
                dict(wait=shared.view(np.float64)[:1], packets=shared[:1])):
         with pytest.raises(ValueError, match="share memory"):
             call(**kw)
+
+
+def test_overflowing_work_gives_numpy_s_nan():
+    """Many-packet trains on links so slow that their work overflows to inf: the running
+    sums give inf - inf = NaN, which numpy's maxima carry into the waits (the kernel once
+    dropped it: drain inf instead of NaN)."""
+    chip = load_chip("tiny").with_overrides({"noc.link_bandwidth_pps": 1e-300})
+    cr = placement(chip)
+    rng = np.random.default_rng(2)
+    st_, s, d, _ = random_traffic(rng, cr.size, 2, 60, 1)
+    c = rng.integers(2 ** 28, 2 ** 30, st_.size)
+    with np.errstate(all="ignore"):
+        per = assert_same(chip, cr, st_, s, d, c, n_steps=2)
+    assert any(np.isnan(r.drain_s) for r in per)

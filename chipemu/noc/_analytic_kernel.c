@@ -266,10 +266,12 @@ static void run_work(Work *w) {
                 if (x_i == 0) base = bef;
                 bef = bef - base;
                 const double x = a - bef;
-                if (x_i == 0 || x > best_x) best_x = x;
+                /* numpy's maximum, NaN included: (m >= x || isnan(m)) ? m : x (work that
+                 * overflows to inf makes inf - inf = NaN, which numpy carries) */
+                if (x_i == 0 || !(best_x >= x || best_x != best_x)) best_x = x;
                 double best = best_x + bef;
                 best = best - a;
-                if (best > w_out[t]) w_out[t] = best;
+                if (!(w_out[t] >= best || w_out[t] != w_out[t])) w_out[t] = best;
             }
             lo = hi;
         }
