@@ -11,9 +11,10 @@ several times slower.
 * ``_chipemu_arrays_kernel``: a counting sort for ``chipemu.arrays.stable_order``
   (``chipemu/_arrays_kernel.c``).
 * ``_chipemu_mapper_kernel``: the hot loops of the traffic mapper (``mapper/_mapper_kernel.c``,
-  ``_mapper_kernel_cores.c``, ``_mapper_kernel_place.c``, used through ``mapper/kernel.py``):
-  the pin graph's counting sorts, label propagation's iterations, refinement's and core
-  filling's loops over pins, the core-to-core traffic and the placement annealer's moves.
+  ``_mapper_kernel_cores.c``, ``_mapper_kernel_place.c``, ``_mapper_kernel_chips.c``, used
+  through ``mapper/kernel.py``): the pin graph's counting sorts, label propagation's
+  iterations, refinement's and core filling's loops over pins, the usage counts, the
+  core-to-core traffic, the chip-level partition and the placement annealer's moves.
 
 ``-ffp-contract=off`` keeps every float operation as written (no fused multiply-add), which
 the bit-identity with the Python code needs; the sources refuse ``-ffast-math``.
@@ -29,6 +30,6 @@ setup(ext_modules=[
               extra_compile_args=_FLAGS + ["-pthread"], extra_link_args=["-pthread"], optional=True),
     Extension("_chipemu_arrays_kernel", ["chipemu/_arrays_kernel.c"], extra_compile_args=_FLAGS, optional=True),
     Extension("_chipemu_mapper_kernel", ["mapper/_mapper_kernel.c", "mapper/_mapper_kernel_cores.c",
-                                         "mapper/_mapper_kernel_place.c"],
+                                         "mapper/_mapper_kernel_place.c", "mapper/_mapper_kernel_chips.c"],
               depends=["mapper/_mapper_kernel.h"], extra_compile_args=_FLAGS, optional=True),
 ])

@@ -1,7 +1,8 @@
 /*
  * _mapper_kernel.h: what the sources of _chipemu_mapper_kernel share (mapper/_mapper_kernel.c:
- * the module, label propagation, the pin graph; mapper/_mapper_kernel_cores.c: refinement
- * and core filling; mapper/_mapper_kernel_place.c: core traffic, annealing): the checked
+ * the module, label propagation, the pin graph and its kept pins; mapper/_mapper_kernel_cores.c:
+ * refinement, core filling, distinct partners per core; mapper/_mapper_kernel_place.c: core
+ * traffic, annealing; mapper/_mapper_kernel_chips.c: the chip-level partition): the checked
  * reading of arrays at the boundary and the methods.
  */
 #ifndef CHIPEMU_MAPPER_KERNEL_H

@@ -1,9 +1,10 @@
 """The mapper's compiled hot loops (optional C extension ``_chipemu_mapper_kernel``).
 
-``mapper/_mapper_kernel.c``, ``_mapper_kernel_cores.c`` and ``_mapper_kernel_place.c`` are
-built by ``pip install`` (setup.py) when a C compiler is there.  When the extension is
-installed and :data:`enabled`, the mapper runs these loops in it, else the numpy code they
-replace: the pin graph's sorts (:func:`pins_build`) and kept pins (:func:`pin_keep`), label propagation's iterations
+``mapper/_mapper_kernel.c``, ``_mapper_kernel_cores.c``, ``_mapper_kernel_place.c`` and
+``_mapper_kernel_chips.c`` are built by ``pip install`` (setup.py) when a C compiler is
+there.  When the extension is installed and :data:`enabled`, the mapper runs these loops
+in it, else the numpy code they replace: the pin graph's sorts (:func:`pins_build`) and
+kept pins (:func:`pin_keep`), label propagation's iterations
 (:class:`LabelSteps`) and cluster check (:func:`same_label_weight`), refinement's gains,
 partners-per-core table and pin-count updates (``refine_*``), the core filler's fits
 (``fill_*``), distinct partners per core (:func:`row_distinct_counts`), the core-to-core
