@@ -222,3 +222,21 @@ def test_overflowing_work_gives_numpy_s_nan():
     with np.errstate(all="ignore"):
         per = assert_same(chip, cr, st_, s, d, c, n_steps=2)
     assert any(np.isnan(r.drain_s) for r in per)
+
+
+def test_nan_of_one_step_stays_in_its_step():
+    """A NaN wait (overflowing work) in one step leaves the next step's results alone: the
+    run of many steps gives every step's one-step results, both executions (numpy's running
+    maximum over complex numbers carried a NaN into every later server)."""
+    chip = load_chip("tiny").with_overrides({"noc.link_bandwidth_pps": 1e-300})
+    cr = placement(chip)
+    k = cr.size
+    rng = np.random.default_rng(4)
+    s0 = rng.integers(0, k, 200)
+    st_ = np.r_[np.zeros(200, dtype=int), np.ones(2, dtype=int)]
+    s, d = np.r_[s0, 0, k - 1], np.r_[np.zeros(200, dtype=int), k - 1, 0]
+    c = np.r_[rng.integers(2 ** 28, 2 ** 30, 200), 1, 1]
+    with np.errstate(all="ignore"):
+        per = assert_same(chip, cr, st_, s, d, c, n_steps=2)
+        one = AnalyticNoc(chip, cr, compiled=False).step(s[200:], d[200:], c[200:])
+    assert np.isnan(per[0].drain_s) and repr(per[1]) == repr(one)

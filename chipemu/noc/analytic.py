@@ -149,6 +149,12 @@ def _lindley(srv: np.ndarray, a: np.ndarray, w: np.ndarray, segment_servers: int
     z.real = srv
     np.subtract(a, before, out=z.imag)
     best = np.maximum.accumulate(z).imag
+    nan = np.isnan(z.imag)
+    if nan.any():  # a NaN (work overflowing to inf: inf - inf) is carried into every later
+        # server by the complex maximum: from its server on, the running maximum per server
+        first = int(np.searchsorted(starts, np.flatnonzero(nan)[0], side="right")) - 1
+        for lo, n in zip(starts[first:].tolist(), lengths[first:].tolist()):
+            np.maximum.accumulate(z.imag[lo:lo + n], out=best[lo:lo + n])
     best += before
     best -= a
     return best
