@@ -435,6 +435,7 @@ PyObject *pin_keep(PyObject *self, PyObject *args) {
             PyErr_Format(PyExc_ValueError, "%s: s_out and t_out must have the same dtype", fn);
             goto done;
         }
+        if (check_apart(fn, A, 6, 0x30u) < 0) goto done;
         const int wide = A[4].width == 8;
         int64_t k = 0;
         for (int64_t t = 0; t < n; t++) {

@@ -59,6 +59,26 @@ static inline void release(Arr *a, int n) {
         if (a[i].held) { PyBuffer_Release(&a[i].view); a[i].held = 0; }
 }
 
+/* whether two held arrays share memory */
+static inline int shares(const Arr *x, const Arr *y) {
+    if (!x->held || !y->held || x->view.len == 0 || y->view.len == 0) return 0;
+    const char *a = x->view.buf, *b = y->view.buf;
+    return a < b + y->view.len && b < a + x->view.len;
+}
+
+/* ValueError unless every array written (bit i of written: arrs[i]) shares no memory with any
+ * other of the call's n arrays: an aliased output would change inputs already checked */
+static inline int check_apart(const char *fn, const Arr *arrs, int n, unsigned written) {
+    for (int i = 0; i < n; i++)
+        if (written >> i & 1u)
+            for (int j = 0; j < n; j++)
+                if (j != i && shares(&arrs[i], &arrs[j])) {
+                    PyErr_Format(PyExc_ValueError, "%s: an output array shares memory with another argument", fn);
+                    return -1;
+                }
+    return 0;
+}
+
 static inline int64_t idx_at(const Arr *a, int64_t i) {
     return a->width == 8 ? ((const int64_t *)a->view.buf)[i] : (int64_t)((const int32_t *)a->view.buf)[i];
 }

@@ -37,6 +37,7 @@ PyObject *chip_growth(PyObject *self, PyObject *args) {
     if (get_arr(o[1], fn, "b", 'q', 0, P, &A[1]) < 0 || get_arr(o[2], fn, "w", 'f', 0, P, &A[2]) < 0 ||
         get_arr(o[3], fn, "chip", 'q', 1, -1, &A[3]) < 0 || get_arr(o[4], fn, "room", 'q', 0, -1, &A[4]) < 0)
         goto done;
+    if (check_apart(fn, A, 5, 0x8u) < 0) goto done;
     const int64_t K = A[3].len, G = A[4].len;
     if (K >= INT32_MAX) {
         PyErr_Format(PyExc_ValueError, "%s: %lld cores do not fit 32-bit ids", fn, (long long)K);
@@ -174,6 +175,7 @@ PyObject *traffic_by_chip(PyObject *self, PyObject *args) {
         get_arr(o[6], fn, "leaving", 'f', 1, G, &A[6]) < 0 || get_arr(o[7], fn, "arriving", 'f', 1, G, &A[7]) < 0 ||
         get_arr(o[8], fn, "ptr", 'q', 1, G + 1, &A[8]) < 0)
         goto done;
+    if (check_apart(fn, A, 9, 0x1F0u) < 0) goto done;
     const int64_t K = A[3].len;
     const int64_t *a = A[0].view.buf, *b = A[1].view.buf, *chip = A[3].view.buf;
     const double *w = A[2].view.buf;
@@ -247,6 +249,7 @@ PyObject *chip_pair_values(PyObject *self, PyObject *args) {
     if (get_arr(o[1], fn, "b", 'q', 0, P, &A[1]) < 0 || get_arr(o[2], fn, "chip", 'q', 0, -1, &A[2]) < 0 ||
         get_arr(o[4], fn, "out", 'f', 1, P, &A[4]) < 0)
         goto done;
+    if (check_apart(fn, A, 5, 0x10u) < 0) goto done;
     const int64_t K = A[2].len;
     const int64_t *a = A[0].view.buf, *b = A[1].view.buf, *chip = A[2].view.buf;
     const double *table = A[3].view.buf;

@@ -370,6 +370,7 @@ PyObject *row_distinct_counts(PyObject *self, PyObject *args) {
         goto done;
     const int64_t R = A[0].len, na = A[4].len, nm = A[3].len;
     if (get_arr(o[1], fn, "ptr", 'q', 0, R + 1, &A[1]) < 0) goto done;
+    if (check_apart(fn, A, 5, 0x10u) < 0) goto done;
     const int64_t *key = A[0].view.buf, *ptr = A[1].view.buf, *map = A[3].view.buf;
     int64_t *counts = A[4].view.buf;
     if (nb < 0 || ptr[0] != 0 || ptr[R] > A[2].len) {

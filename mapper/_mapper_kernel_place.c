@@ -201,6 +201,7 @@ PyObject *anneal_moves(PyObject *self, PyObject *args) {
         get_arr(o[0], fn, "C", 'f', 1, K * R, &A[0]) < 0 || get_arr(o[1], fn, "W", 'f', 0, K * K, &A[1]) < 0 ||
         get_arr(o[2], fn, "D", 'f', 0, R * R, &A[2]) < 0)
         goto done;
+    if (check_apart(fn, A, 10, 0x3C1u) < 0) goto done;
     double *C = A[0].view.buf;
     const double *W = A[1].view.buf, *D = A[2].view.buf, *u = A[5].view.buf;
     const int64_t *pa = A[3].view.buf, *pp = A[4].view.buf;

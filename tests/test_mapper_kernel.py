@@ -515,3 +515,28 @@ def test_core_usage_identical(n, n_in, n_pins, K, seed):
     with pytest.raises(ValueError, match="out of range"):
         kernel._kernel.row_distinct_counts(np.array([0, 1]), np.array([0, 1, 2]), np.array([0, 2]),
                                            np.zeros(0, np.int64), 2, counts)
+
+
+def test_new_kernels_refuse_aliased_outputs():
+    """An output sharing memory with another argument is refused before anything is written."""
+    k = kernel._kernel
+    a, b, w = np.array([0, 1]), np.array([1, 0]), np.array([1.0, 2.0])
+    with pytest.raises(ValueError, match="shares memory"):
+        k.chip_growth(a, b, w, a, np.array([1, 1]))  # chip is a
+    out = np.zeros(4)
+    with pytest.raises(ValueError, match="shares memory"):
+        k.chip_pair_values(a, b, np.array([0, 0]), out, out[:2])  # out inside the table
+    g = np.empty(2)
+    with pytest.raises(ValueError, match="shares memory"):
+        k.traffic_by_chip(a, b, w, np.array([0, 1]), np.empty(4), g, g, np.empty(2), np.empty(3, np.int64))
+    counts = np.array([0, 1, 2])
+    with pytest.raises(ValueError, match="shares memory"):
+        k.row_distinct_counts(counts[:2], np.array([0, 1, 2]), np.array([0, 1]), np.zeros(0, np.int64), 2, counts[1:])
+    ptr, srcs = np.array([0, 1, 2]), np.array([1, 0], dtype=np.int32)
+    with pytest.raises(ValueError, match="shares memory"):
+        k.pin_keep(ptr, srcs, np.ones(2, bool), np.ones(2, bool), srcs, np.empty(2, np.int32))
+    C, W, D = np.zeros(4), np.zeros(4), np.array([0.0, 1.0, 1.0, 0.0])
+    slots, occ = np.array([0, 1]), np.array([0, 1, -1, -1])
+    with pytest.raises(ValueError, match="shares memory"):
+        k.anneal_moves(C, W, D, np.array([0]), np.array([2]), np.array([0.5]), slots, occ, np.array([0, 0]), slots,
+                       2, 1.0, 0.5, 0.0)
