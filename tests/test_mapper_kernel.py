@@ -76,6 +76,19 @@ def test_pin_graph_identical(n, n_in, m, seed):
     assert_same_graph(net)
 
 
+def random_pins_net(name: str, n: int, n_in: int, n_pins: int, rng) -> Network:
+    """One population of n with n_pins random recurrent synapses and, if n_in, an input
+    group of n_in sources with up to 4 n_in random synapses (drawn from rng in that order)."""
+    net = Network(name, steps=5)
+    pop = net.add_population("p", n, vth=100)
+    net.connect(pop, pop, "explicit", src=rng.integers(0, n, n_pins), dst=rng.integers(0, n, n_pins), weight=2)
+    if n_in:
+        inp = net.add_bernoulli_input("i", n_in, p=0.1, seed=1)
+        k = int(rng.integers(1, 4 * n_in + 1))
+        net.connect(inp, pop, "explicit", src=rng.integers(0, n_in, k), dst=rng.integers(0, n, k), weight=2)
+    return net
+
+
 def conv_net(side: int = 24, seed: int = 0) -> Network:
     """Input (2 x side x side) -> conv 5x5 stride 2, 8 channels -> conv 3x3 stride 2, 8 channels."""
     rng = np.random.default_rng(seed)
@@ -149,13 +162,7 @@ def test_label_propagation_identical(n, n_in, n_pins, cap, seed, rates, tries):
     clusters fill up and late-comers take their next choice), pinned compartments and
     sources without pins."""
     rng = np.random.default_rng(seed)
-    net = Network("lp", steps=5)
-    pop = net.add_population("p", n, vth=100)
-    net.connect(pop, pop, "explicit", src=rng.integers(0, n, n_pins), dst=rng.integers(0, n, n_pins), weight=2)
-    if n_in:
-        inp = net.add_bernoulli_input("i", n_in, p=0.1, seed=1)
-        k = int(rng.integers(1, 4 * n_in + 1))
-        net.connect(inp, pop, "explicit", src=rng.integers(0, n_in, k), dst=rng.integers(0, n, k), weight=2)
+    net = random_pins_net("lp", n, n_in, n_pins, rng)
     g = build_graph(net)
     model = ResourceModel.for_chip(load_chip("loihi1"), max_per_core=4 * cap).for_graph(g)
     r = {"none": None, "float": rng.random(g.n_src), "whole": rng.integers(0, 3, g.n_src).astype(float),
@@ -216,13 +223,7 @@ def test_refinement_steps_identical(n, n_in, n_pins, K, seed, rates):
     from mapper.refine import _Connections, _gains, _Tables
 
     rng = np.random.default_rng(seed)
-    net = Network("rf", steps=5)
-    pop = net.add_population("p", n, vth=100)
-    net.connect(pop, pop, "explicit", src=rng.integers(0, n, n_pins), dst=rng.integers(0, n, n_pins), weight=2)
-    if n_in:
-        inp = net.add_bernoulli_input("i", n_in, p=0.1, seed=1)
-        k = int(rng.integers(1, 4 * n_in + 1))
-        net.connect(inp, pop, "explicit", src=rng.integers(0, n_in, k), dst=rng.integers(0, n, k), weight=2)
+    net = random_pins_net("rf", n, n_in, n_pins, rng)
     g = build_graph(net)
     r = {"none": np.ones(g.n_src), "float": rng.random(g.n_src),
          "whole": rng.integers(0, 4, g.n_src).astype(float)}[rates]
@@ -268,13 +269,7 @@ def test_core_filling_identical(n, n_in, n_pins, seed, comp, fanin, memory):
     from mapper.fill import CoreFiller
 
     rng = np.random.default_rng(seed)
-    net = Network("fill", steps=5)
-    pop = net.add_population("p", n, vth=100)
-    net.connect(pop, pop, "explicit", src=rng.integers(0, n, n_pins), dst=rng.integers(0, n, n_pins), weight=2)
-    if n_in:
-        inp = net.add_bernoulli_input("i", n_in, p=0.1, seed=1)
-        k = int(rng.integers(1, 4 * n_in + 1))
-        net.connect(inp, pop, "explicit", src=rng.integers(0, n_in, k), dst=rng.integers(0, n, k), weight=2)
+    net = random_pins_net("fill", n, n_in, n_pins, rng)
     g = build_graph(net)
     chip = load_chip("tiny").with_overrides({"core.compartments": comp, "core.fanin_axons": fanin,
                                              "core.synapse_memory_bits": memory})
@@ -345,13 +340,7 @@ def test_core_traffic_identical(n, n_in, n_pins, K, seed, rates):
     from mapper.place import core_traffic
 
     rng = np.random.default_rng(seed)
-    net = Network("ct", steps=5)
-    pop = net.add_population("p", n, vth=100)
-    net.connect(pop, pop, "explicit", src=rng.integers(0, n, n_pins), dst=rng.integers(0, n, n_pins), weight=2)
-    if n_in:
-        inp = net.add_bernoulli_input("i", n_in, p=0.1, seed=1)
-        k = int(rng.integers(1, 4 * n_in + 1))
-        net.connect(inp, pop, "explicit", src=rng.integers(0, n_in, k), dst=rng.integers(0, n, k), weight=2)
+    net = random_pins_net("ct", n, n_in, n_pins, rng)
     g = build_graph(net)
     nc = rng.integers(0, K, g.n)
     ic = np.where(rng.random(g.n_src - g.n) < 0.2, -1, rng.integers(0, K, g.n_src - g.n))
@@ -491,13 +480,7 @@ def test_core_usage_identical(n, n_in, n_pins, K, seed):
     from mapper.resources import core_usage
 
     rng = np.random.default_rng(seed)
-    net = Network("cu", steps=5)
-    pop = net.add_population("p", n, vth=100)
-    net.connect(pop, pop, "explicit", src=rng.integers(0, n, n_pins), dst=rng.integers(0, n, n_pins), weight=2)
-    if n_in:
-        inp = net.add_bernoulli_input("i", n_in, p=0.1, seed=1)
-        k = int(rng.integers(1, 4 * n_in + 1))
-        net.connect(inp, pop, "explicit", src=rng.integers(0, n_in, k), dst=rng.integers(0, n, k), weight=2)
+    net = random_pins_net("cu", n, n_in, n_pins, rng)
     g = build_graph(net)
     model = ResourceModel.for_chip(load_chip("loihi1")).for_graph(g)
     nc = rng.integers(0, K, g.n)
