@@ -242,18 +242,12 @@ class Hardware:
         Ints for int arguments, else int64 arrays.
         """
         s, d = self.routers("source", src_router), self.routers("destination", dst_router)
-        if np.ndim(s) == 0 and np.ndim(d) == 0:
-            s, d = int(s), int(d)
-            cross_x = abs(int(self.router_cx[d]) - int(self.router_cx[s]))
-            cross_y = abs(int(self.router_cy[d]) - int(self.router_cy[s]))
-            return (abs(int(self.router_gx[d]) - int(self.router_gx[s])) - cross_x,
-                    abs(int(self.router_gy[d]) - int(self.router_gy[s])) - cross_y,
-                    cross_x + cross_y + abs(int(self.router_gz[d]) - int(self.router_gz[s])))
+        scalar = np.ndim(s) == 0 and np.ndim(d) == 0
         # chip boundaries crossed along X and Y: differences of the chips' grid positions
         # (looked up per router: integer division per pair is several times slower); in
         # int32 (coordinates are below 2**31), in place: the work is memory traffic
         gx, gy, gz, cx, cy = self._positions32
-        s, d = np.broadcast_arrays(s, d)
+        s, d = np.broadcast_arrays(np.atleast_1d(s), np.atleast_1d(d))  # arrays: the arithmetic is in place
 
         def distance(pos):
             out = pos[d]
@@ -266,6 +260,8 @@ class Hardware:
         ns -= cross_y
         chip += cross_x
         chip += cross_y
+        if scalar:
+            return int(ew[0]), int(ns[0]), int(chip[0])
         return ew.astype(np.int64), ns.astype(np.int64), chip.astype(np.int64)
 
     def route(self, src_router: int, dst_router: int) -> np.ndarray:
